@@ -1,0 +1,116 @@
+"""Docstring sections shared by every estimator, so each parameter is described once."""
+
+TRAINING_PARAMETERS = """\
+    solver : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
+        Optimizer. ``"lbfgs"`` (scikit-learn's full-batch solver) is not provided.
+    alpha : float, default=1e-4
+        L2 penalty on weight matrices, as in scikit-learn: ``alpha / (2 * batch) * ||W||^2``
+        is added to the mean loss (coupled weight decay ``alpha / batch``). With
+        ``solver="adamw"`` it is AdamW's decoupled ``weight_decay`` coefficient instead.
+        Biases and normalisation parameters are never penalised.
+    l1 : float, default=0.0
+        L1 penalty on weight matrices, ``l1 * ||W||_1 / batch`` added to the loss.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive", "step", "exponential", \
+"cosine", "plateau"}, default="constant"
+        Learning-rate schedule, applied per epoch to every solver:
+
+        - ``"constant"``: ``learning_rate_init`` throughout.
+        - ``"invscaling"``: ``learning_rate_init / (t + 1) ** power_t``, ``t`` the number
+          of samples seen (scikit-learn's definition).
+        - ``"adaptive"``: divide by 5 whenever the monitored metric fails to improve by
+          ``tol`` for more than ``n_iter_no_change`` epochs; stop below 1e-6 (scikit-learn).
+        - ``"step"``: multiply by ``lr_decay`` every ``lr_step_size`` epochs.
+        - ``"exponential"``: multiply by ``lr_decay`` every epoch.
+        - ``"cosine"``: cosine annealing to ``min_learning_rate`` over ``max_iter`` epochs.
+        - ``"plateau"``: multiply by ``lr_decay`` after ``lr_patience`` epochs without
+          improvement of the monitored metric (validation score with ``early_stopping``,
+          else training loss).
+    learning_rate_init : float, default=1e-3
+        Initial learning rate.
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+    lr_step_size : int, default=10
+        Epochs between decays of ``"step"``.
+    lr_decay : float or None, default=None
+        Decay factor in (0, 1); None uses 0.1 for ``"step"``, 0.95 for ``"exponential"``
+        and 0.2 for ``"plateau"``.
+    lr_patience : int, default=5
+        Epochs without improvement before a ``"plateau"`` decay.
+    min_learning_rate : float, default=0.0
+        Floor of the ``"cosine"`` and ``"plateau"`` schedules.
+    warmup_epochs : int, default=0
+        Linear warm-up: epoch ``e < warmup_epochs`` uses ``(e + 1) / (warmup_epochs + 1)``
+        of the rate; the schedule starts after it.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Reshuffle the training rows at every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation split. An
+        int gives identical results on every run (on the same hardware and thread
+        count); None stays random. torch's global random state is left untouched.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored metric (validation score with
+        ``early_stopping``, else training loss) that resets the patience counter.
+    verbose : bool or int, default=False
+        1 prints a line per epoch with the metrics; 2 adds a progress bar (tqdm).
+    warm_start : bool, default=False
+        ``fit`` continues from the current weights instead of re-initialising them.
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum for ``"sgd"``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified for classifiers) and
+        stop when its score (accuracy or R², weighted by ``sample_weight``) has not
+        improved by ``tol`` for more than ``n_iter_no_change`` epochs. Without it,
+        training stops when the training loss stops improving in the same way.
+    validation_fraction : float, default=0.1
+        Share of the training data held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Patience, in epochs, of the stopping rule above.
+    restore_best_weights : bool, default=True
+        With ``early_stopping``, end with the weights of the best validation epoch.
+    beta_1 : float, default=0.9
+        First-moment decay of ``"adam"`` / ``"adamw"``.
+    beta_2 : float, default=0.999
+        Second-moment decay of ``"adam"`` / ``"adamw"``.
+    epsilon : float, default=1e-8
+        Numerical stability term of ``"adam"``, ``"adamw"`` and ``"rmsprop"``.
+    max_grad_norm : float or None, default=None
+        Clip the global L2 norm of the gradients to this value.
+    device : str, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+        ``"mps"``. A model trained on a GPU unpickles on a CPU-only machine.
+    max_fun : int, default=15000
+        Accepted for compatibility with scikit-learn, where it only concerns
+        ``solver="lbfgs"``; unused.
+"""
+
+FITTED_ATTRIBUTES = """\
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
+    n_outputs_ : int
+        Number of output units.
+    n_iter_ : int
+        Epochs trained (accumulated over ``warm_start`` and ``partial_fit`` calls).
+    loss_curve_ : list of float
+        Mean training loss of each epoch (data term, weighted; penalties excluded).
+    validation_scores_ : list of float or None
+        Held-out score of each epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best held-out score with ``early_stopping``.
+    best_loss_ : float or None
+        Lowest training loss without ``early_stopping``.
+    history_ : list of dict
+        One row per epoch: ``epoch``, ``train_loss``, ``valid_loss``, ``valid_score``,
+        ``lr`` and ``dur`` (seconds); ``pandas.DataFrame(est.history_)`` tabulates it.
+    stop_reason_ : str or None
+        Why training stopped before ``max_iter`` epochs, if it did.
+    net_ : sktune.engine.Engine
+        The skorch net that trained the model; ``net_.module_`` is the torch module.
+"""

@@ -1,0 +1,145 @@
+"""In-memory datasets and a batch iterator that slices tensors instead of collating samples.
+
+skorch's default ``DataLoader`` builds every batch sample by sample, which dominates the
+cost of small networks. Data that fits in memory is instead held as one tensor (or one
+scipy CSR matrix, densified a batch at a time) and batches are contiguous slices.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.model_selection import train_test_split
+from torch.utils.data import Dataset
+
+
+def _as_tensor(array):
+    """Float32/int64 numpy array -> tensor without copying writable data."""
+    if isinstance(array, torch.Tensor):
+        return array
+    array = np.asarray(array)
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array).copy()
+    return torch.from_numpy(array)
+
+
+class ArrayDataset(Dataset):
+    """Features, targets and sample weights held in memory.
+
+    Parameters
+    ----------
+    X : ndarray, torch.Tensor or scipy sparse matrix of shape (n_samples, ...)
+        Features. Sparse matrices stay sparse; each batch is densified on its own.
+    y : ndarray or torch.Tensor, default=None
+        Encoded targets (class indices, indicator rows or regression values).
+    sample_weight : ndarray or torch.Tensor of shape (n_samples,), default=None
+        Per-sample weights of the loss and of the validation score.
+    stratify : ndarray of shape (n_samples,), default=None
+        Labels used to stratify a hold-out split.
+    """
+
+    def __init__(self, X, y=None, sample_weight=None, stratify=None):
+        self.X = X.tocsr() if sp.issparse(X) else _as_tensor(X)
+        self.y = None if y is None else _as_tensor(y)
+        self.sample_weight = None if sample_weight is None else _as_tensor(sample_weight)
+        self.stratify = stratify
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        x = self.X[i]
+        if sp.issparse(x):
+            x = torch.from_numpy(x.toarray()[0])
+        y = None if self.y is None else self.y[i]
+        w = None if self.sample_weight is None else self.sample_weight[i]
+        return x, (y, w)
+
+    def subset(self, indices):
+        """A new dataset with the rows at ``indices``."""
+        indices = np.asarray(indices)
+        idx = torch.from_numpy(indices)
+        X = self.X[indices] if sp.issparse(self.X) else self.X[idx]
+        strat = None if self.stratify is None else self.stratify[indices]
+        return ArrayDataset(X, _take(self.y, idx), _take(self.sample_weight, idx), strat)
+
+    def to(self, device):
+        """Move dense arrays to ``device`` once, so that batches need no transfer."""
+        move = lambda a: None if a is None else a.to(device)  # noqa: E731
+        X = self.X if sp.issparse(self.X) else move(self.X)
+        return ArrayDataset(X, move(self.y), move(self.sample_weight), self.stratify)
+
+
+class TensorBatches:
+    """Iterate over an :class:`ArrayDataset` in batches of ``(X, (y, sample_weight))``.
+
+    A new permutation is drawn from a private generator at every pass when ``shuffle``
+    is true, so epochs differ while the whole run stays reproducible from ``seed``.
+    """
+
+    def __init__(self, dataset, batch_size=128, shuffle=False, seed=None, device="cpu"):
+        self.dataset = dataset.to(device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = device
+        self.generator = torch.Generator()
+        if seed is not None:
+            self.generator.manual_seed(int(seed))
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        ds, bs, n = self.dataset, self.batch_size, len(self.dataset)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        if sp.issparse(ds.X):
+            yield from self._sparse_batches(order)
+            return
+        X, y, w = ds.X, ds.y, ds.sample_weight
+        if order is not None:
+            order = order.to(X.device)
+            X, y, w = X[order], _take(y, order), _take(w, order)
+        for start in range(0, n, bs):
+            stop = start + bs
+            yield X[start:stop], (_slice(y, start, stop), _slice(w, start, stop))
+
+    def _sparse_batches(self, order):
+        ds, bs, n = self.dataset, self.batch_size, len(self.dataset)
+        for start in range(0, n, bs):
+            stop = min(start + bs, n)
+            rows = np.arange(start, stop) if order is None else order[start:stop].numpy()
+            xb = torch.from_numpy(ds.X[rows].toarray()).to(self.device)
+            idx = torch.from_numpy(rows).to(self.device)
+            yield xb, (_take(ds.y, idx), _take(ds.sample_weight, idx))
+
+
+def _take(array, idx):
+    return None if array is None else array[idx]
+
+
+def _slice(array, start, stop):
+    return None if array is None else array[start:stop]
+
+
+class HoldOut:
+    """skorch ``train_split``: keep ``fraction`` of the rows apart for validation.
+
+    Stratified on ``dataset.stratify`` when given and possible (every class needs two
+    members), as scikit-learn's ``MLPClassifier`` does for ``early_stopping``.
+    """
+
+    def __init__(self, fraction, random_state=None):
+        self.fraction = fraction
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, **fit_params):
+        idx = np.arange(len(dataset))
+        try:
+            train, valid = train_test_split(
+                idx, test_size=self.fraction, stratify=dataset.stratify,
+                random_state=self.random_state)
+        except ValueError:
+            if dataset.stratify is None:
+                raise
+            train, valid = train_test_split(
+                idx, test_size=self.fraction, random_state=self.random_state)
+        return dataset.subset(train), dataset.subset(valid)

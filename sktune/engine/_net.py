@@ -1,0 +1,180 @@
+"""The one training engine: a skorch ``NeuralNet`` tuned for in-memory data.
+
+skorch provides the structure (``fit_loop -> run_single_epoch -> train_step``),
+callbacks, history, device handling and pickling. This subclass overrides the steps
+whose general form costs time on small networks: batches are tensor slices
+(:class:`~sktune.engine.TensorBatches`), the epoch loss is summed on the device and read
+once per epoch, per-batch callback hooks run only if a callback implements them, and
+training stops through :meth:`request_stop` rather than an exception.
+"""
+
+import math
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PrintLog
+
+from sktune.engine._data import ArrayDataset, TensorBatches
+from sktune.exceptions import TrainingDivergedError
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+class Engine(NeuralNet):
+    """skorch net used by every sktune estimator; users rarely meet it directly.
+
+    Parameters beyond :class:`skorch.NeuralNet`'s
+    ----------------------------------------------
+    score_fn : callable, default=None
+        ``score_fn(y_pred, y, sample_weight) -> float`` recorded as ``valid_score``.
+    l1 : float, default=0.0
+        L1 penalty on weight matrices, ``l1 * sum|W| / batch_size`` added to the loss.
+    weight_decay : float, default=0.0
+        Passed to the optimizer for weight matrices only (not biases or norm layers).
+    shuffle : bool, default=True
+        Draw a new order of the training rows at every epoch.
+    seed : int, default=None
+        Seed of the shuffling generator.
+    """
+
+    def __init__(self, *args, score_fn=None, l1=0.0, weight_decay=0.0, shuffle=True, seed=None,
+                 **kwargs):
+        kwargs.setdefault("iterator_train", TensorBatches)
+        kwargs.setdefault("iterator_valid", TensorBatches)
+        kwargs.setdefault("dataset", ArrayDataset)
+        super().__init__(*args, **kwargs)
+        self.score_fn = score_fn
+        self.l1 = l1
+        self.weight_decay = weight_decay
+        self.shuffle = shuffle
+        self.seed = seed
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [("epoch_timer", EpochTimer())]
+        if self.verbose:
+            callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        self._hooks_ = {
+            hook for hook in _BATCH_HOOKS for _, cb in self.callbacks_
+            if getattr(type(cb), hook) is not getattr(Callback, hook)
+        }
+        return self
+
+    # ---- optimizer ---------------------------------------------------------------
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """Two parameter groups: weight matrices get ``weight_decay``, the rest none."""
+        kwargs = self.get_params_for(prefix)
+        kwargs.setdefault("lr", self.lr)
+        params = [p for _, p in named_parameters]
+        groups = [
+            {"params": [p for p in params if p.ndim > 1], "weight_decay": self.weight_decay},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+        ]
+        return ([g for g in groups if g["params"]],), kwargs
+
+    # ---- data --------------------------------------------------------------------
+    def get_iterator(self, dataset, training=False):
+        if not isinstance(dataset, ArrayDataset):
+            return super().get_iterator(dataset, training=training)
+        if training:
+            return TensorBatches(dataset, self.batch_size, shuffle=self.shuffle,
+                                 seed=self.seed, device=self.device)
+        size = max(self.batch_size, 1024)
+        return TensorBatches(dataset, size, shuffle=False, device=self.device)
+
+    # ---- loop ----------------------------------------------------------------------
+    def request_stop(self, reason):
+        """Ask the fit loop to end after the current epoch (called by callbacks)."""
+        if getattr(self, "stop_reason_", None) is None:
+            self.stop_reason_ = reason
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.check_training_readiness()
+        epochs = self.max_epochs if epochs is None else epochs
+        dataset_train, dataset_valid = self.get_split_datasets(X, y)
+        kwargs = {"dataset_train": dataset_train, "dataset_valid": dataset_valid}
+        iterator_train = self.get_iterator(dataset_train, training=True)
+        iterator_valid = None
+        if dataset_valid is not None:
+            iterator_valid = self.get_iterator(dataset_valid, training=False)
+        self.stop_reason_ = None
+        for _ in range(epochs):
+            self.notify("on_epoch_begin", **kwargs)
+            self.run_single_epoch(iterator_train, training=True, prefix="train",
+                                  step_fn=self.train_step)
+            self.run_single_epoch(iterator_valid, training=False, prefix="valid",
+                                  step_fn=self.validation_step)
+            self.notify("on_epoch_end", **kwargs)
+            if self.stop_reason_ is not None:
+                break
+        return self
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        self._set_training(training)
+        hooks = self._hooks_
+        total = torch.zeros((), device=self.device)
+        count = 0
+        outputs = [] if not training and self.score_fn is not None else None
+        for batch in iterator:
+            if "on_batch_begin" in hooks:
+                self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch)
+            n = len(batch[0])
+            total += step["loss"].detach() * n
+            count += n
+            if outputs is not None:
+                outputs.append(step["y_pred"])
+            if "on_batch_end" in hooks:
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        loss = (total / max(count, 1)).item()
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(
+                f"The {prefix} loss became {loss} in epoch {len(self.history)}: training "
+                "diverged. Try a lower learning_rate_init, gradient clipping "
+                "(max_grad_norm) or scaled inputs (StandardScaler).")
+        self.history.record(prefix + "_loss", loss)
+        self.history.record(prefix + "_batch_count", len(iterator))
+        if outputs is not None:
+            data = iterator.dataset
+            score = self.score_fn(torch.cat(outputs), data.y, data.sample_weight)
+            self.history.record(prefix + "_score", score)
+
+    def train_step(self, batch, **fit_params):
+        Xi, yi = batch
+        self.optimizer_.zero_grad(set_to_none=True)
+        y_pred = self.module_(Xi)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        if "on_grad_computed" in self._hooks_:
+            self.notify("on_grad_computed", named_parameters=list(self.get_all_learnable_params()),
+                        batch=batch, training=True)
+        self.optimizer_.step()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.module_(Xi)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Weighted mean of the per-sample criterion, plus the L1 penalty in training."""
+        y, weight = y_true
+        per_sample = self.criterion_(y_pred, y)
+        if per_sample.ndim > 1:
+            per_sample = per_sample.flatten(1).mean(dim=1)
+        if weight is None:
+            loss = per_sample.mean()
+        else:
+            loss = (per_sample * weight).sum() / weight.sum().clamp_min(1e-12)
+        if training and self.l1:
+            l1 = sum(p.abs().sum() for p in self.module_.parameters() if p.ndim > 1)
+            loss = loss + self.l1 * l1 / len(y_pred)
+        return loss

@@ -1,0 +1,38 @@
+"""Solver names -> torch optimizers, with the fastest implementation the device has."""
+
+import torch
+
+#: solver name -> (optimizer class, supports ``fused=True``)
+SOLVERS = {
+    "adam": (torch.optim.Adam, True),
+    "adamw": (torch.optim.AdamW, True),
+    "sgd": (torch.optim.SGD, True),
+    "rmsprop": (torch.optim.RMSprop, False),
+}
+
+
+def optimizer_spec(solver, *, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
+                   beta_2=0.999, epsilon=1e-8, device="cpu"):
+    """Return ``(optimizer_class, kwargs)`` for a scikit-learn style solver description.
+
+    ``momentum`` and ``nesterovs_momentum`` apply to ``"sgd"``; ``beta_1``, ``beta_2``
+    and ``epsilon`` to the Adam family; ``epsilon`` also to ``"rmsprop"``.
+    """
+    try:
+        cls, fusable = SOLVERS[solver]
+    except KeyError:
+        raise ValueError(
+            f"solver={solver!r} is not available; choose one of {sorted(SOLVERS)}."
+        ) from None
+    if solver in ("adam", "adamw"):
+        kwargs = {"betas": (beta_1, beta_2), "eps": epsilon}
+    elif solver == "sgd":
+        kwargs = {"momentum": momentum, "nesterov": bool(nesterovs_momentum and momentum > 0)}
+    else:
+        kwargs = {"eps": epsilon}
+    device_type = torch.device(device).type
+    if fusable and device_type in ("cpu", "cuda", "mps"):
+        kwargs["fused"] = True
+    else:
+        kwargs["foreach"] = device_type != "cpu"
+    return cls, kwargs

@@ -1,0 +1,10 @@
+"""Exceptions raised by sktune estimators."""
+
+
+class TrainingDivergedError(ValueError, ArithmeticError):
+    """The training or validation loss became NaN or infinite.
+
+    Subclasses ``ValueError`` so that scikit-learn's searches treat it like any other
+    failed fit: with ``error_score=np.nan`` the candidate scores NaN and the search
+    goes on.
+    """

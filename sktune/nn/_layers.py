@@ -1,0 +1,26 @@
+"""Small building blocks shared by every network family."""
+
+from torch import nn
+
+#: Activation names accepted by every sktune estimator, mapped to torch classes.
+#: ``logistic`` and ``identity`` are scikit-learn's names for sigmoid and no-op.
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "identity": nn.Identity,
+    "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "silu": nn.SiLU,
+}
+
+
+def make_activation(name):
+    """Return a fresh activation module for ``name`` (a key of ``ACTIVATIONS``)."""
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}."
+        ) from None

@@ -1,0 +1,53 @@
+"""Multi-layer perceptron as a plain torch module."""
+
+from torch import nn
+
+from sktune.nn._layers import make_activation
+
+
+class MLPModule(nn.Sequential):
+    """Fully connected network: ``[Linear -> (BatchNorm) -> activation -> (Dropout)] * k -> Linear``.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input features.
+    hidden_layer_sizes : sequence of int
+        Width of each hidden layer; empty for a linear model.
+    n_outputs : int
+        Number of output units (logits or regression targets).
+    activation : str, default="relu"
+        A key of :data:`sktune.nn.ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    batch_norm : bool, default=False
+        Insert ``BatchNorm1d`` after each hidden ``Linear``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import MLPModule
+    >>> net = MLPModule(4, (8, 8), 3, dropout=0.1, batch_norm=True)
+    >>> net(torch.zeros(5, 4)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(self, n_inputs, hidden_layer_sizes, n_outputs, activation="relu",
+                 dropout=0.0, batch_norm=False):
+        layers = []
+        width = n_inputs
+        for size in hidden_layer_sizes:
+            layers.append(nn.Linear(width, size))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
+            layers.append(make_activation(activation))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, n_outputs))
+        super().__init__(*layers)
+
+    @property
+    def linear_layers(self):
+        """The ``nn.Linear`` layers in order; ``coefs_`` and ``intercepts_`` come from them."""
+        return [m for m in self if isinstance(m, nn.Linear)]
