@@ -209,6 +209,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _record_training(self, requested, ran, incremental):
         history = self.net_.history
+        if history and "train_loss" not in history[-1]:  # epoch cut short by Ctrl-C
+            history.pop()
+            ran -= 1
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         scores = [row["valid_score"] for row in history if "valid_score" in row]

@@ -13,10 +13,12 @@ import math
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
+from skorch.utils import to_device
 
 from sktune.engine._data import ArrayDataset, TensorBatches
 from sktune.exceptions import TrainingDivergedError
 
+ROW_ALIGNMENT = 32
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
@@ -85,6 +87,21 @@ class Engine(NeuralNet):
                                  seed=self.seed, device=self.device)
         size = max(self.batch_size, 1024)
         return TensorBatches(dataset, size, shuffle=False, device=self.device)
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        """Yield the module's outputs batch by batch, rows padded to a multiple of 32.
+
+        BLAS picks its kernels by the number of rows, so an unpadded tail batch can
+        differ from the same rows inside a full batch in the last float32 bit. Padding
+        makes a row's prediction independent of which other rows share its batch.
+        """
+        dataset = self.get_dataset(X)
+        for Xi, _ in self.get_iterator(dataset, training=False):
+            n = len(Xi)
+            pad = -n % ROW_ALIGNMENT
+            if pad:
+                Xi = torch.cat([Xi, Xi.new_zeros((pad, *Xi.shape[1:]))])
+            yield to_device(self.evaluation_step((Xi, None), training=training)[:n], device)
 
     # ---- loop ----------------------------------------------------------------------
     def request_stop(self, reason):
