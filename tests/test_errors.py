@@ -91,4 +91,4 @@ def test_diverging_training_says_so_and_suggests_a_lower_rate(clf_data):
     X, y = clf_data
     with pytest.raises(TrainingDivergedError, match="lower learning_rate_init"):
         MLPClassifier(solver="sgd", momentum=0.0, max_iter=5, **{
-            **FAST, "learning_rate_init": 1e12, "hidden_layer_sizes": (64, 64)}).fit(X * 1e3, y)
+            **FAST, "learning_rate_init": 1e12, "hidden_layer_sizes": (64, 64)}).fit(X, y)
