@@ -322,3 +322,47 @@ def test_keyboard_interrupt_keeps_best_weights_so_far(clf_data, monkeypatch):
         clf = MLPClassifier(max_iter=50, early_stopping=True, **FAST).fit(X, y)
     assert clf.n_iter_ == 3
     assert clf.predict(X).shape == y.shape
+
+
+def test_sparse_data_too_big_to_densify_trains_batch_by_batch():
+    """20,000 x 100,000 TF-IDF-like matrix: 8 GB dense, ~1 MB sparse."""
+    import subprocess
+    import sys
+
+    script = """
+import resource, warnings, numpy as np, scipy.sparse as sp
+warnings.simplefilter("ignore")
+from sktune import MLPClassifier
+rng = np.random.default_rng(0)
+rows, cols = rng.integers(0, 20_000, 100_000), rng.integers(0, 100_000, 100_000)
+X = sp.csr_matrix((rng.random(100_000), (rows, cols)), shape=(20_000, 100_000))
+s = np.asarray(X[:, :50_000].sum(axis=1)).ravel()
+y = s > np.median(s)
+clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, batch_size=100, device="cpu").fit(X, y)
+assert clf.predict(X).shape == (20_000,)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    peak_mb = int(out.stdout.split()[-1])
+    assert peak_mb < 2_000, f"peak memory {peak_mb} MB: the matrix was densified whole"
+
+
+def test_gpu_trained_pickle_loads_on_cpu(fitted_clf, clf_data):
+    """skorch maps CUDA tensors to the CPU when unpickling on a machine without CUDA.
+
+    This machine has no GPU, so the net is marked as trained on ``cuda`` and the load
+    path (device check, DeviceWarning, map to CPU) is the one exercised.
+    """
+    from skorch.exceptions import DeviceWarning
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    X, _ = clf_data
+    expected = fitted_clf.predict_proba(X)
+    gpu_like = pickle.loads(pickle.dumps(fitted_clf))
+    gpu_like.net_.device = "cuda"
+    with pytest.warns(DeviceWarning, match="requested device"):
+        restored = pickle.loads(pickle.dumps(gpu_like))
+    assert str(restored.net_.device) == "cpu"
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)

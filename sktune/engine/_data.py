@@ -5,6 +5,8 @@ cost of small networks. Data that fits in memory is instead held as one tensor (
 scipy CSR matrix, densified a batch at a time) and batches are contiguous slices.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -74,13 +76,17 @@ class TensorBatches:
 
     A new permutation is drawn from a private generator at every pass when ``shuffle``
     is true, so epochs differ while the whole run stays reproducible from ``seed``.
+    Sparse rows are densified per batch, or passed on as torch sparse CSR tensors with
+    ``sparse_batches=True`` (for modules whose first layer multiplies them directly).
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, seed=None, device="cpu"):
+    def __init__(self, dataset, batch_size=128, shuffle=False, seed=None, device="cpu",
+                 sparse_batches=False):
         self.dataset = dataset.to(device)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
+        self.sparse_batches = sparse_batches
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(int(seed))
@@ -107,9 +113,22 @@ class TensorBatches:
         for start in range(0, n, bs):
             stop = min(start + bs, n)
             rows = np.arange(start, stop) if order is None else order[start:stop].numpy()
-            xb = torch.from_numpy(ds.X[rows].toarray()).to(self.device)
+            xb = _sparse_rows(ds.X, rows) if self.sparse_batches else \
+                torch.from_numpy(ds.X[rows].toarray())
+            xb = xb.to(self.device)
             idx = torch.from_numpy(rows).to(self.device)
             yield xb, (_take(ds.y, idx), _take(ds.sample_weight, idx))
+
+
+def _sparse_rows(X, rows):
+    """Rows of a scipy CSR matrix as a torch sparse CSR tensor (no densification)."""
+    part = X[rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(part.indptr.astype(np.int64)),
+            torch.from_numpy(part.indices.astype(np.int64)),
+            torch.from_numpy(part.data), size=part.shape)
 
 
 def _take(array, idx):

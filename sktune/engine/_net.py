@@ -10,6 +10,7 @@ training stops through :meth:`request_stop` rather than an exception.
 
 import math
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
@@ -19,6 +20,7 @@ from sktune.engine._data import ArrayDataset, TensorBatches
 from sktune.exceptions import TrainingDivergedError
 
 ROW_ALIGNMENT = 32
+INFERENCE_ELEMENTS = 2**24
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
@@ -84,9 +86,16 @@ class Engine(NeuralNet):
             return super().get_iterator(dataset, training=training)
         if training:
             return TensorBatches(dataset, self.batch_size, shuffle=self.shuffle,
-                                 seed=self.seed, device=self.device)
-        size = max(self.batch_size, 1024)
-        return TensorBatches(dataset, size, shuffle=False, device=self.device)
+                                 seed=self.seed, device=self.device,
+                                 sparse_batches=self._sparse_batches())
+        # inference/validation: up to 1024 rows, but no more than ~64 MB of dense input
+        row_size = int(np.prod(dataset.X.shape[1:]))
+        size = max(self.batch_size, min(1024, INFERENCE_ELEMENTS // max(row_size, 1)))
+        return TensorBatches(dataset, size, shuffle=False, device=self.device,
+                             sparse_batches=self._sparse_batches())
+
+    def _sparse_batches(self):
+        return bool(getattr(self.module_, "accepts_sparse", False))
 
     def forward_iter(self, X, training=False, device="cpu"):
         """Yield the module's outputs batch by batch, rows padded to a multiple of 32.
@@ -100,7 +109,7 @@ class Engine(NeuralNet):
             n = len(Xi)
             pad = -n % ROW_ALIGNMENT
             if pad:
-                Xi = torch.cat([Xi, Xi.new_zeros((pad, *Xi.shape[1:]))])
+                Xi = _pad_rows(Xi, pad)
             yield to_device(self.evaluation_step((Xi, None), training=training)[:n], device)
 
     # ---- loop ----------------------------------------------------------------------
@@ -195,3 +204,13 @@ class Engine(NeuralNet):
             l1 = sum(p.abs().sum() for p in self.module_.parameters() if p.ndim > 1)
             loss = loss + self.l1 * l1 / len(y_pred)
         return loss
+
+
+def _pad_rows(X, pad):
+    """Append ``pad`` zero rows to a dense or sparse-CSR batch."""
+    if X.layout == torch.sparse_csr:
+        crow = X.crow_indices()
+        crow = torch.cat([crow, crow[-1:].expand(pad)])
+        return torch.sparse_csr_tensor(crow, X.col_indices(), X.values(),
+                                       size=(X.shape[0] + pad, *X.shape[1:]))
+    return torch.cat([X, X.new_zeros((pad, *X.shape[1:]))])

@@ -1,5 +1,6 @@
 """Multi-layer perceptron as a plain torch module."""
 
+import torch
 from torch import nn
 
 from sktune.nn._layers import make_activation
@@ -46,6 +47,19 @@ class MLPModule(nn.Sequential):
             width = size
         layers.append(nn.Linear(width, n_outputs))
         super().__init__(*layers)
+
+    #: sparse CSR batches go straight into the first layer: TF-IDF-sized inputs are
+    #: never densified, and the product costs what the non-zeros cost.
+    accepts_sparse = True
+
+    def forward(self, x):
+        if x.layout != torch.strided:
+            first = self[0]
+            x = torch.addmm(first.bias, x, first.weight.t())
+            for layer in list(self)[1:]:
+                x = layer(x)
+            return x
+        return super().forward(x)
 
     @property
     def linear_layers(self):
