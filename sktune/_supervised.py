@@ -130,8 +130,8 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
 
     def _criterion(self):
         if self._target_kind_ == "multiclass":
-            return nn.CrossEntropyLoss(reduction="none")
-        return nn.BCEWithLogitsLoss(reduction="none")
+            return nn.CrossEntropyLoss()
+        return nn.BCEWithLogitsLoss()
 
     def _score_fn(self):
         return partial(_accuracy, kind=self._target_kind_)
@@ -239,12 +239,12 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
 
     def _criterion(self):
         if self.loss == "absolute_error":
-            return nn.L1Loss(reduction="none")
+            return nn.L1Loss()
         if self.loss == "huber":
-            return nn.HuberLoss(reduction="none", delta=self.huber_delta)
+            return nn.HuberLoss(delta=self.huber_delta)
         if self.loss == "poisson":
-            return nn.PoissonNLLLoss(log_input=True, full=False, reduction="none")
-        return nn.MSELoss(reduction="none")
+            return nn.PoissonNLLLoss(log_input=True, full=False)
+        return nn.MSELoss()
 
     def _score_fn(self):
         return partial(_r2, poisson=self.loss == "poisson")

@@ -8,6 +8,7 @@ once per epoch, per-batch callback hooks run only if a callback implements them,
 training stops through :meth:`request_stop` rather than an exception.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -68,12 +69,22 @@ class Engine(NeuralNet):
         }
         return self
 
+    def initialize_criterion(self):
+        """The criterion as given (mean reduction) plus a per-sample copy for weights."""
+        super().initialize_criterion()
+        self.criterion_.reduction = "mean"
+        self.per_sample_criterion_ = copy.copy(self.criterion_)
+        self.per_sample_criterion_.reduction = "none"
+        return self
+
     # ---- optimizer ---------------------------------------------------------------
     def get_params_for_optimizer(self, prefix, named_parameters):
         """Two parameter groups: weight matrices get ``weight_decay``, the rest none."""
         kwargs = self.get_params_for(prefix)
         kwargs.setdefault("lr", self.lr)
         params = [p for _, p in named_parameters]
+        if not self.weight_decay:  # one group: one fused optimizer kernel per step
+            return ([{"params": params, "weight_decay": 0.0}],), kwargs
         groups = [
             {"params": [p for p in params if p.ndim > 1], "weight_decay": self.weight_decay},
             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
@@ -144,21 +155,21 @@ class Engine(NeuralNet):
             return
         self._set_training(training)
         hooks = self._hooks_
-        total = torch.zeros((), device=self.device)
-        count = 0
+        losses, sizes = [], []
         outputs = [] if not training and self.score_fn is not None else None
         for batch in iterator:
             if "on_batch_begin" in hooks:
                 self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch)
-            n = len(batch[0])
-            total += step["loss"].detach() * n
-            count += n
+            losses.append(step["loss"].detach())
+            sizes.append(len(batch[0]))
             if outputs is not None:
                 outputs.append(step["y_pred"])
             if "on_batch_end" in hooks:
                 self.notify("on_batch_end", batch=batch, training=training, **step)
-        loss = (total / max(count, 1)).item()
+        # one device->host read per epoch: the size-weighted mean of the batch losses
+        weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+        loss = float(torch.stack(losses) @ weights / weights.sum())
         if not math.isfinite(loss):
             raise TrainingDivergedError(
                 f"The {prefix} loss became {loss} in epoch {len(self.history)}: training "
@@ -193,12 +204,12 @@ class Engine(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted mean of the per-sample criterion, plus the L1 penalty in training."""
         y, weight = y_true
-        per_sample = self.criterion_(y_pred, y)
-        if per_sample.ndim > 1:
-            per_sample = per_sample.flatten(1).mean(dim=1)
         if weight is None:
-            loss = per_sample.mean()
+            loss = self.criterion_(y_pred, y)
         else:
+            per_sample = self.per_sample_criterion_(y_pred, y)
+            if per_sample.ndim > 1:
+                per_sample = per_sample.flatten(1).mean(dim=1)
             loss = (per_sample * weight).sum() / weight.sum().clamp_min(1e-12)
         if training and self.l1:
             l1 = sum(p.abs().sum() for p in self.module_.parameters() if p.ndim > 1)
