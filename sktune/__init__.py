@@ -1,9 +1,15 @@
 """sktune: deep learning models as first-class scikit-learn estimators."""
 
+from sktune._cnn import CNNClassifier, CNNRegressor
 from sktune._mlp import MLPClassifier, MLPRegressor
+from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._search_space import search_space
+from sktune._text import TextSequencer
 from sktune.exceptions import TrainingDivergedError
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "TrainingDivergedError", "__version__", "search_space"]
+__all__ = [
+    "CNNClassifier", "CNNRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
+    "RNNRegressor", "TextSequencer", "TrainingDivergedError", "__version__", "search_space",
+]

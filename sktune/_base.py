@@ -22,6 +22,7 @@ from sktune.engine import (
     SOLVERS, ArrayDataset, Convergence, Engine, HoldOut, LRSchedule, optimizer_spec,
     resolve_device,
 )
+from sktune.engine._data import n_rows
 
 #: learning_rate schedules: sklearn's three plus sktune's.
 LEARNING_RATES = {"constant", "invscaling", "adaptive", "step", "exponential", "cosine", "plateau"}
@@ -131,7 +132,7 @@ class BaseNeuralEstimator(BaseEstimator):
         X, y = self._check_data(X, y, reset=first)
         y_enc, stratify = self._prepare_targets(y, reset=first, classes=classes)
         weight = self._combined_sample_weight(sample_weight, X, y)
-        n_samples = X.shape[0]
+        n_samples = n_rows(X)
         batch_size = self._effective_batch_size(n_samples)
         device = resolve_device(self.device)
         if first:
@@ -233,13 +234,24 @@ class BaseNeuralEstimator(BaseEstimator):
             print(self.stop_reason_)
 
     # ---- data -----------------------------------------------------------------------
+    #: how ``validate_data`` checks X; a family accepting n-d input changes it
+    _X_checks = {"accept_sparse": "csr", "dtype": np.float32}
+    #: regressors need numeric y
+    _y_numeric = False
+
     def _check_data(self, X, y, *, reset):
-        """Validate ``X`` and ``y``; families with other input shapes override this."""
-        return validate_data(self, X, y, reset=reset, accept_sparse="csr",
-                             dtype=np.float32, multi_output=True, y_numeric=False)
+        """Validate ``X`` and ``y`` for fit; families reshape X in ``_prepare_X``."""
+        X, y = validate_data(self, X, y, reset=reset, multi_output=True,
+                             y_numeric=self._y_numeric, **self._X_checks)
+        return self._prepare_X(X, reset=reset), y
 
     def _check_X(self, X):
-        return validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float32)
+        """Validate ``X`` for prediction, against what fit saw."""
+        return self._prepare_X(validate_data(self, X, reset=False, **self._X_checks), reset=False)
+
+    def _prepare_X(self, X, *, reset):
+        """Family hook: turn validated X into what the network takes (default: as is)."""
+        return X
 
     def _effective_batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -256,8 +268,8 @@ class BaseNeuralEstimator(BaseEstimator):
 
         weight = None
         if sample_weight is not None:
-            weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                          ensure_non_negative=True)
+            weight = _check_sample_weight(sample_weight, X[0] if isinstance(X, tuple) else X,
+                                          dtype=np.float64, ensure_non_negative=True)
         class_weight = self._class_sample_weight(y)
         if class_weight is not None:
             weight = class_weight if weight is None else weight * class_weight

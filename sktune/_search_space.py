@@ -20,6 +20,14 @@ DEFAULT_SPACE = {
     "batch_size": [32, 64, 128, 256],
     "hidden_layer_sizes": [(64,), (128,), (256,), (128, 64), (256, 128), (256, 128, 64)],
     "activation": ["relu", "gelu", "tanh"],
+    # CNN
+    "channels": [(16, 32), (32, 64), (32, 64, 128)],
+    "kernel_size": [3, 5],
+    # RNN
+    "cell": ["lstm", "gru"],
+    "hidden_size": [32, 64, 128],
+    "num_layers": [1, 2],
+    "bidirectional": [False, True],
 }
 
 

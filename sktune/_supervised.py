@@ -14,7 +14,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 from torch import nn
 
 from sktune._base import BaseNeuralEstimator
@@ -191,6 +191,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
 class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
     """Single- and multi-output regression with any sktune network."""
 
+    _y_numeric = True
     _parameter_constraints: dict = {
         **BaseNeuralEstimator._parameter_constraints,
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "poisson"})],
@@ -220,10 +221,6 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
             The estimator, trained for one more epoch.
         """
         return self._partial_fit(X, y, sample_weight)
-
-    def _check_data(self, X, y, *, reset):
-        return validate_data(self, X, y, reset=reset, accept_sparse="csr", dtype=np.float32,
-                             multi_output=True, y_numeric=True)
 
     def _prepare_targets(self, y, *, reset, classes=None):
         y = np.asarray(y, dtype=np.float32)

@@ -3,7 +3,10 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sktune import MLPClassifier, MLPRegressor
+from sktune import (
+    CNNClassifier, CNNRegressor, MLPClassifier, MLPRegressor, RNNClassifier, RNNRegressor,
+    TextSequencer,
+)
 
 # Mini-batch SGD cannot make a weight of 2 identical to a repeated row: the two land
 # in different batches (and batch statistics differ), so fitted weights differ even
@@ -15,11 +18,15 @@ EXPECTED_FAILED = {
     "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
 }
 
+_FAST = dict(learning_rate_init=0.01, max_iter=100, random_state=0, device="cpu")
 ESTIMATORS = [
-    MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=100,
-                  random_state=0, device="cpu"),
-    MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=100,
-                 random_state=0, device="cpu"),
+    MLPClassifier(hidden_layer_sizes=(32,), **_FAST),
+    MLPRegressor(hidden_layer_sizes=(32,), **_FAST),
+    CNNClassifier(channels=(8,), hidden_layer_sizes=(16,), global_pool=False, **_FAST),
+    CNNRegressor(channels=(8,), hidden_layer_sizes=(16,), global_pool=False, **_FAST),
+    RNNClassifier(cell="gru", hidden_size=16, **_FAST),
+    RNNRegressor(cell="gru", hidden_size=16, **_FAST),
+    TextSequencer(),
 ]
 
 

@@ -14,8 +14,20 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
 
 
+def map_arrays(fn, X):
+    """Apply ``fn`` to ``X``, or to each part when ``X`` is a tuple of arrays."""
+    return tuple(fn(part) for part in X) if isinstance(X, tuple) else fn(X)
+
+
+def n_rows(X):
+    """Number of samples in ``X`` (a tensor, sparse matrix or tuple of tensors)."""
+    return (X[0] if isinstance(X, tuple) else X).shape[0]
+
+
 def _as_tensor(array):
     """Float32/int64 numpy array -> tensor without copying writable data."""
+    if isinstance(array, tuple):
+        return map_arrays(_as_tensor, array)
     if isinstance(array, torch.Tensor):
         return array
     array = np.asarray(array)
@@ -29,8 +41,10 @@ class ArrayDataset(Dataset):
 
     Parameters
     ----------
-    X : ndarray, torch.Tensor or scipy sparse matrix of shape (n_samples, ...)
-        Features. Sparse matrices stay sparse; each batch is densified on its own.
+    X : ndarray, torch.Tensor, scipy sparse matrix or tuple of arrays
+        Features, first axis the samples. Sparse matrices stay sparse. A tuple (such
+        as padded sequences and their lengths) is batched part by part and passed to
+        the module as positional arguments.
     y : ndarray or torch.Tensor, default=None
         Encoded targets (class indices, indicator rows or regression values).
     sample_weight : ndarray or torch.Tensor of shape (n_samples,), default=None
@@ -46,10 +60,10 @@ class ArrayDataset(Dataset):
         self.stratify = stratify
 
     def __len__(self):
-        return self.X.shape[0]
+        return n_rows(self.X)
 
     def __getitem__(self, i):
-        x = self.X[i]
+        x = map_arrays(lambda a: a[i], self.X)
         if sp.issparse(x):
             x = torch.from_numpy(x.toarray()[0])
         y = None if self.y is None else self.y[i]
@@ -60,14 +74,14 @@ class ArrayDataset(Dataset):
         """A new dataset with the rows at ``indices``."""
         indices = np.asarray(indices)
         idx = torch.from_numpy(indices)
-        X = self.X[indices] if sp.issparse(self.X) else self.X[idx]
+        X = self.X[indices] if sp.issparse(self.X) else map_arrays(lambda a: a[idx], self.X)
         strat = None if self.stratify is None else self.stratify[indices]
         return ArrayDataset(X, _take(self.y, idx), _take(self.sample_weight, idx), strat)
 
     def to(self, device):
         """Move dense arrays to ``device`` once, so that batches need no transfer."""
         move = lambda a: None if a is None else a.to(device)  # noqa: E731
-        X = self.X if sp.issparse(self.X) else move(self.X)
+        X = self.X if sp.issparse(self.X) else map_arrays(move, self.X)
         return ArrayDataset(X, move(self.y), move(self.sample_weight), self.stratify)
 
 
@@ -102,11 +116,13 @@ class TensorBatches:
             return
         X, y, w = ds.X, ds.y, ds.sample_weight
         if order is not None:
-            order = order.to(X.device)
-            X, y, w = X[order], _take(y, order), _take(w, order)
+            order = order.to(self.device)
+            X, y, w = map_arrays(lambda a: a[order], X), _take(y, order), _take(w, order)
+        tuple_x = isinstance(X, tuple)
         for start in range(0, n, bs):
             stop = start + bs
-            yield X[start:stop], (_slice(y, start, stop), _slice(w, start, stop))
+            xb = tuple(a[start:stop] for a in X) if tuple_x else X[start:stop]
+            yield xb, (_slice(y, start, stop), _slice(w, start, stop))
 
     def _sparse_batches(self, order):
         ds, bs, n = self.dataset, self.batch_size, len(self.dataset)

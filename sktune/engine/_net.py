@@ -17,7 +17,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 from skorch.utils import to_device
 
-from sktune.engine._data import ArrayDataset, TensorBatches
+from sktune.engine._data import ArrayDataset, TensorBatches, map_arrays, n_rows
 from sktune.exceptions import TrainingDivergedError
 
 ROW_ALIGNMENT = 32
@@ -100,7 +100,8 @@ class Engine(NeuralNet):
                                  seed=self.seed, device=self.device,
                                  sparse_batches=self._sparse_batches())
         # inference/validation: up to 1024 rows, but no more than ~64 MB of dense input
-        row_size = int(np.prod(dataset.X.shape[1:]))
+        row_size = int(np.prod((dataset.X[0] if isinstance(dataset.X, tuple)
+                                else dataset.X).shape[1:]))
         size = max(self.batch_size, min(1024, INFERENCE_ELEMENTS // max(row_size, 1)))
         return TensorBatches(dataset, size, shuffle=False, device=self.device,
                              sparse_batches=self._sparse_batches())
@@ -117,10 +118,10 @@ class Engine(NeuralNet):
         """
         dataset = self.get_dataset(X)
         for Xi, _ in self.get_iterator(dataset, training=False):
-            n = len(Xi)
+            n = n_rows(Xi)
             pad = -n % ROW_ALIGNMENT
             if pad:
-                Xi = _pad_rows(Xi, pad)
+                Xi = map_arrays(lambda a: _pad_rows(a, pad), Xi)
             yield to_device(self.evaluation_step((Xi, None), training=training)[:n], device)
 
     # ---- loop ----------------------------------------------------------------------
@@ -162,7 +163,7 @@ class Engine(NeuralNet):
                 self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch)
             losses.append(step["loss"].detach())
-            sizes.append(len(batch[0]))
+            sizes.append(n_rows(batch[0]))
             if outputs is not None:
                 outputs.append(step["y_pred"])
             if "on_batch_end" in hooks:
@@ -185,7 +186,7 @@ class Engine(NeuralNet):
     def train_step(self, batch, **fit_params):
         Xi, yi = batch
         self.optimizer_.zero_grad(set_to_none=True)
-        y_pred = self.module_(Xi)
+        y_pred = self.infer(Xi)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         if "on_grad_computed" in self._hooks_:
@@ -197,9 +198,13 @@ class Engine(NeuralNet):
     def validation_step(self, batch, **fit_params):
         Xi, yi = batch
         with torch.no_grad():
-            y_pred = self.module_(Xi)
+            y_pred = self.infer(Xi)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
         return {"loss": loss, "y_pred": y_pred}
+
+    def infer(self, x, **fit_params):
+        """Batches are already tensors on the device; a tuple is unpacked into arguments."""
+        return self.module_(*x) if isinstance(x, tuple) else self.module_(x)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted mean of the per-sample criterion, plus the L1 penalty in training."""
@@ -224,4 +229,6 @@ def _pad_rows(X, pad):
         crow = torch.cat([crow, crow[-1:].expand(pad)])
         return torch.sparse_csr_tensor(crow, X.col_indices(), X.values(),
                                        size=(X.shape[0] + pad, *X.shape[1:]))
+    if X.ndim == 1:  # per-sample integers such as sequence lengths: pad with ones
+        return torch.cat([X, X.new_ones(pad)])
     return torch.cat([X, X.new_zeros((pad, *X.shape[1:]))])

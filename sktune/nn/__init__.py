@@ -1,6 +1,9 @@
 """Pure ``torch.nn.Module`` builders, usable without the sklearn estimators."""
 
+from sktune.nn._cnn import Augment, CNNModule, ConvBlock
 from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
+from sktune.nn._rnn import RNNModule
 
-__all__ = ["ACTIVATIONS", "MLPModule", "make_activation"]
+__all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "MLPModule", "RNNModule",
+           "make_activation"]

@@ -1,0 +1,192 @@
+"""Recurrent networks over sequences: arrays, ragged lists, or token ids for text."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_consistent_length
+
+from sktune._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._sequences import check_sequences
+from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
+from sktune.nn import ACTIVATIONS, RNNModule
+from sktune.nn._rnn import CELLS, POOLINGS
+
+_RNN_DOC = """\
+    cell : {"lstm", "gru", "rnn"}, default="lstm"
+        Recurrent cell.
+    hidden_size : int, default=64
+        Units of each recurrent layer (per direction).
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Read the sequences in both directions.
+    pooling : {"last", "mean", "max", "attention"}, default="last"
+        How the per-step outputs become one vector: final hidden state, mean or max
+        over the valid steps, or a learned attention-weighted sum.
+    embedding_dim : int or None, default=None
+        Set it for token ids (text): X holds non-negative integer ids, 0 being
+        padding, and an embedding of this width is learned. The vocabulary size is
+        learned from the data; larger ids seen at prediction share one unknown-token
+        embedding.
+    dropout : float, default=0.0
+        Dropout between recurrent layers and before the head.
+    batch_norm : bool, default=False
+        Batch normalisation of the pooled representation.
+    hidden_layer_sizes : tuple of int, default=()
+        Dense layers of the head.
+    activation : str, default="relu"
+        Activation of the head.
+
+    X is a 2-D array ``(n, T)`` of univariate sequences (or padded token ids), a 3-D
+    array ``(n, T, F)``, or a list of arrays ``(T_i, F)`` / ``(T_i,)`` of different
+    lengths; variable lengths are padded and packed, never truncated.
+"""
+
+_RNN_CONSTRAINTS = {
+    "cell": [StrOptions(set(CELLS))],
+    "hidden_size": [Interval(Integral, 1, None, closed="left")],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "bidirectional": ["boolean"],
+    "pooling": [StrOptions(set(POOLINGS))],
+    "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "batch_norm": ["boolean"],
+    "hidden_layer_sizes": ["array-like"],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+}
+
+_RNN_EXTRA_ATTRIBUTES = """\
+    n_step_features_ : int
+        Features per time step (1 for univariate sequences and token ids).
+    vocab_size_ : int
+        With ``embedding_dim``: embedding rows (padding, ids seen in fit, unknown).
+"""
+
+
+class _RNNMixin:
+    """How an RNN reads sequences and is built from them; shared by both tasks."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    def _check_data(self, X, y, *, reset):
+        if y is None:
+            raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, "
+                             "but the target y is None.")
+        X = self._sequences(X, reset=reset)
+        y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric else None,
+                        input_name="y")
+        check_consistent_length(X[0] if isinstance(X, tuple) else X, y)
+        return X, y
+
+    def _check_X(self, X):
+        return self._sequences(X, reset=False)
+
+    def _sequences(self, X, *, reset):
+        tokens = self.embedding_dim is not None
+        padded, lengths = check_sequences(self, X, tokens=tokens, reset=reset)
+        if tokens:
+            if reset:
+                self.vocab_size_ = int(padded.max()) + 2  # ids 0..max, plus "unknown"
+            padded = np.minimum(padded, self.vocab_size_ - 1)
+        return padded if lengths is None else (padded, lengths)
+
+    def _build_module(self, n_features, n_outputs):
+        tokens = self.embedding_dim is not None
+        sizes = self.hidden_layer_sizes
+        return RNNModule(self.n_step_features_, n_outputs, cell=self.cell,
+                         hidden_size=self.hidden_size, num_layers=self.num_layers,
+                         bidirectional=self.bidirectional, dropout=self.dropout,
+                         pooling=self.pooling,
+                         vocab_size=self.vocab_size_ if tokens else None,
+                         embedding_dim=self.embedding_dim,
+                         hidden_layer_sizes=[sizes] if np.isscalar(sizes) else list(sizes),
+                         activation=self.activation, batch_norm=self.batch_norm)
+
+
+class RNNClassifier(_RNNMixin, NeuralClassifierBase):
+    __doc__ = f"""Recurrent neural network classifier for whole sequences and text.
+
+    Parameters
+    ----------
+{_RNN_DOC}{TRAINING_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
+        Weights of each class in the loss, multiplied with ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+{FITTED_ATTRIBUTES}{_RNN_EXTRA_ATTRIBUTES}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktune import RNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = [rng.randn(rng.randint(3, 9), 2) for _ in range(40)]   # ragged sequences
+    >>> y = [int(seq[:, 0].sum() > 0) for seq in X]
+    >>> clf = RNNClassifier(cell="gru", max_iter=3, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
+                                    **_RNN_CONSTRAINTS}
+
+    def __init__(self, cell="lstm", hidden_size=64, *, num_layers=1, bidirectional=False,
+                 pooling="last", embedding_dim=None, dropout=0.0, batch_norm=False,
+                 hidden_layer_sizes=(), activation="relu", solver="adam", alpha=1e-4,
+                 l1=0.0, batch_size="auto", learning_rate="constant", learning_rate_init=1e-3,
+                 power_t=0.5, lr_step_size=10, lr_decay=None, lr_patience=5,
+                 min_learning_rate=0.0, warmup_epochs=0, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, max_grad_norm=None, device="auto", class_weight=None,
+                 max_fun=15000):
+        self._store_init_params(locals())
+
+
+class RNNRegressor(_RNNMixin, NeuralRegressorBase):
+    __doc__ = f"""Recurrent neural network regressor for whole sequences (e.g. forecasting).
+
+    Parameters
+    ----------
+{_RNN_DOC}{TRAINING_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
+default="squared_error"
+        Training loss, as for :class:`MLPRegressor`.
+    huber_delta : float, default=1.0
+        Threshold of ``loss="huber"``.
+
+    Attributes
+    ----------
+{FITTED_ATTRIBUTES}{_RNN_EXTRA_ATTRIBUTES}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktune import RNNRegressor
+    >>> t = np.arange(60) / 5
+    >>> X = np.stack([np.sin(t[i:i + 10]) for i in range(50)])    # windows of a sine
+    >>> y = np.sin(t[10:60])                                        # the next value
+    >>> reg = RNNRegressor(cell="gru", max_iter=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
+                                    **_RNN_CONSTRAINTS}
+
+    def __init__(self, cell="lstm", hidden_size=64, *, loss="squared_error", num_layers=1,
+                 bidirectional=False, pooling="last", embedding_dim=None, dropout=0.0,
+                 batch_norm=False, hidden_layer_sizes=(), activation="relu", solver="adam",
+                 alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=1e-3, power_t=0.5, lr_step_size=10, lr_decay=None,
+                 lr_patience=5, min_learning_rate=0.0, warmup_epochs=0, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
+                 huber_delta=1.0, max_fun=15000):
+        self._store_init_params(locals())

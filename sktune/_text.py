@@ -1,0 +1,113 @@
+"""Raw text -> padded token-id sequences, as a scikit-learn transformer."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+PAD, OOV = 0, 1
+
+
+class TextSequencer(TransformerMixin, BaseEstimator):
+    """Turn documents into padded sequences of token ids for an RNN or a text CNN.
+
+    Tokenisation and vocabulary selection are :class:`~sklearn.feature_extraction.text.CountVectorizer`'s
+    (lowercasing, ``token_pattern``, ``min_df``, ``max_features``); the kept words get ids
+    2, 3, ... by decreasing frequency, 1 stands for any other word and 0 pads the end of
+    short documents. ``make_pipeline(TextSequencer(), RNNClassifier(embedding_dim=32))``
+    then learns from raw strings, and a search can tune both steps together.
+
+    Parameters
+    ----------
+    max_features : int or None, default=None
+        Keep only the most frequent words.
+    min_df : int or float, default=1
+        Ignore words in fewer documents than this (a count, or a share if float).
+    max_len : int or None, default=None
+        Length of the output rows; None uses the longest document seen in fit. Longer
+        documents keep their first ``max_len`` tokens.
+    lowercase : bool, default=True
+        Lowercase before tokenising.
+    token_pattern : str, default=r"(?u)\\b\\w+\\b"
+        Regular expression of a token.
+
+    Attributes
+    ----------
+    vocabulary_ : dict
+        Word -> id (ids from 2).
+    max_len_ : int
+        Length of the output rows.
+
+    Examples
+    --------
+    >>> from sktune import TextSequencer
+    >>> seq = TextSequencer().fit(["the cat sat", "the dog"])
+    >>> seq.transform(["the cat", "a bird sat"])
+    array([[2, 3, 0],
+           [1, 1, 5]])
+    """
+
+    _parameter_constraints: dict = {
+        "max_features": [Interval(Integral, 1, None, closed="left"), None],
+        "min_df": [Interval(Integral, 1, None, closed="left"),
+                   Interval(Real, 0, 1, closed="both")],
+        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+        "lowercase": ["boolean"],
+        "token_pattern": [str],
+    }
+
+    def __init__(self, *, max_features=None, min_df=1, max_len=None, lowercase=True,
+                 token_pattern=r"(?u)\b\w+\b"):
+        self.max_features = max_features
+        self.min_df = min_df
+        self.max_len = max_len
+        self.lowercase = lowercase
+        self.token_pattern = token_pattern
+
+    def fit(self, X, y=None):
+        """Learn the vocabulary and the output length from documents ``X``."""
+        self._validate_params()
+        X = _documents(X)
+        counter = CountVectorizer(lowercase=self.lowercase, token_pattern=self.token_pattern,
+                                  max_features=self.max_features, min_df=self.min_df)
+        counts = counter.fit_transform(X)
+        words = counter.get_feature_names_out()
+        order = np.lexsort((words, -np.asarray(counts.sum(axis=0)).ravel()))
+        self.vocabulary_ = {str(words[i]): rank + 2 for rank, i in enumerate(order)}
+        self._analyzer = counter.build_analyzer()
+        longest = max((len(self._analyzer(doc)) for doc in X), default=1)
+        self.max_len_ = self.max_len or max(longest, 1)
+        return self
+
+    def transform(self, X):
+        """Token ids of each document, shape ``(n_documents, max_len_)``."""
+        check_is_fitted(self)
+        rows = np.zeros((len(X := _documents(X)), self.max_len_), dtype=np.int64)
+        for i, doc in enumerate(X):
+            ids = [self.vocabulary_.get(tok, OOV) for tok in self._analyzer(doc)][:self.max_len_]
+            rows[i, :len(ids)] = ids
+        return rows
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``token0`` ... ``token{max_len_ - 1}``."""
+        check_is_fitted(self)
+        return np.array([f"token{i}" for i in range(self.max_len_)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+def _documents(X):
+    if isinstance(X, str):
+        raise ValueError("Iterable over raw text documents expected, string object received.")
+    docs = list(X)
+    bad = next((i for i, d in enumerate(docs) if not isinstance(d, str)), None)
+    if bad is not None:
+        raise ValueError(f"document {bad} is a {type(docs[bad]).__name__}, not a string.")
+    return docs
