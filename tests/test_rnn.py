@@ -1,0 +1,123 @@
+"""RNNClassifier / RNNRegressor: order, variable lengths, token ids, sklearn searches."""
+
+import numpy as np
+import pytest
+from scipy.stats import randint
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_score
+
+from sktune import RNNClassifier, RNNRegressor
+
+FAST = dict(hidden_size=16, learning_rate_init=0.01, random_state=0, device="cpu")
+
+
+def order_task(n, seed):
+    """Two events A and B in noise; the label is whether A comes first.
+
+    Both events occur in every sequence, so counts, sums and any order-blind summary
+    carry no information; only the order does.
+    """
+    rng = np.random.RandomState(seed)
+    X, y = [], []
+    for _ in range(n):
+        steps = rng.randint(5, 20)
+        seq = np.zeros((steps, 3))
+        seq[:, 2] = 0.1 * rng.randn(steps)
+        a, b = rng.choice(steps, 2, replace=False)
+        seq[a, 0], seq[b, 1] = 1, 1
+        X.append(seq)
+        y.append(int(a < b))
+    return X, np.array(y)
+
+
+@pytest.fixture(scope="module")
+def order_data():
+    return order_task(500, 0), order_task(200, 1)
+
+
+def test_order_matters_and_an_order_blind_model_fails(order_data):
+    (X, y), (X_test, y_test) = order_data
+    rnn = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    assert rnn.score(X_test, y_test) > 0.9
+    summary = lambda seqs: np.array([np.r_[s.sum(0), s.mean(0), len(s)] for s in seqs])  # noqa
+    blind = LogisticRegression().fit(summary(X), y)
+    assert blind.score(summary(X_test), y_test) < 0.65
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_cells_and_poolings_train_on_ragged_input(order_data, cell, pooling):
+    (X, y), _ = order_data
+    clf = RNNClassifier(cell=cell, pooling=pooling, max_iter=2, **FAST).fit(X[:100], y[:100])
+    assert clf.predict(X[:7]).shape == (7,)
+    assert clf.n_step_features_ == 3 == clf.n_features_in_
+
+
+def test_last_step_of_long_sequences_is_read_not_truncated():
+    rng = np.random.RandomState(0)
+    X = [rng.randn(rng.choice([3, 200]), 1) for _ in range(300)]
+    y = np.array([int(s[-1, 0] > 0) for s in X])
+    clf = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    long = [i for i, s in enumerate(X) if len(s) == 200]
+    assert clf.score([X[i] for i in long], y[long]) > 0.9
+
+
+def test_bidirectional_stacked_and_3d_input():
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 10, 2)
+    y = (X[:, 0, 0] > 0).astype(int)  # the first step: easy when reading backwards
+    clf = RNNClassifier(bidirectional=True, num_layers=2, dropout=0.1, batch_norm=True,
+                        hidden_layer_sizes=(8,), max_iter=40, **FAST).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    assert clf.predict(rng.randn(5, 25, 2)).shape == (5,)  # other lengths at predict
+
+
+def test_forecast_the_next_value():
+    t = np.arange(400) / 6
+    series = np.sin(t) + 0.5 * np.sin(t / 3)
+    X = np.stack([series[i:i + 20] for i in range(360)])
+    y = series[20:380]
+    reg = RNNRegressor(cell="lstm", max_iter=80, **FAST).fit(X[:300], y[:300])
+    assert reg.score(X[300:], y[300:]) > 0.9
+
+
+def test_token_ids_with_embedding_and_unknown_ids():
+    rng = np.random.RandomState(0)
+    X = rng.randint(1, 30, size=(200, 12))
+    X[:, 8:] = 0  # trailing padding
+    y = (X[:, 0] > 15).astype(int)
+    clf = RNNClassifier(embedding_dim=8, pooling="mean", max_iter=30, **FAST).fit(X, y)
+    assert clf.vocab_size_ == 31
+    assert clf.score(X, y) > 0.85
+    unseen = X[:5].copy()
+    unseen[:, 1] = 500  # larger than any id seen in fit: the unknown-token embedding
+    assert clf.predict(unseen).shape == (5,)
+    with pytest.raises(ValueError, match="non-negative integers"):
+        clf.predict(-X[:5])
+
+
+def test_ragged_sequences_through_cross_validation_and_searches(order_data):
+    (X, y), _ = order_data
+    X, y = X[:150], y[:150]
+    est = RNNClassifier(cell="gru", max_iter=3, **FAST)
+    assert len(cross_val_score(est, X, y, cv=3, error_score="raise")) == 3
+    GridSearchCV(est, {"pooling": ["last", "mean"]}, cv=2, error_score="raise").fit(X, y)
+    RandomizedSearchCV(est, {"hidden_size": randint(4, 16)}, n_iter=2, cv=2,
+                       error_score="raise", random_state=0).fit(np.array(X, dtype=object), y)
+
+
+def test_ragged_input_errors(order_data):
+    (X, y), _ = order_data
+    bad = list(X[:10])
+    bad[4] = np.zeros((6, 2))
+    with pytest.raises(ValueError, match="sequence 0 has 3, sequence 4 has 2"):
+        RNNClassifier(**FAST).fit(bad, y[:10])
+    empty = list(X[:10])
+    empty[2] = np.zeros((0, 3))
+    with pytest.raises(ValueError, match="sequence 2 is empty"):
+        RNNClassifier(**FAST).fit(empty, y[:10])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        RNNClassifier(**FAST).fit(X[:10], y[:9])
+    clf = RNNClassifier(max_iter=1, **FAST).fit(X[:20], y[:20])
+    with pytest.raises(ValueError, match="5 features per time step, but RNNClassifier was fitted with 3"):
+        clf.predict([np.zeros((4, 5))])
