@@ -2,6 +2,8 @@
 
 from sktune._cnn import CNNClassifier, CNNRegressor
 from sktune._mlp import MLPClassifier, MLPRegressor
+from sktune._parallel import dask_client, preserve_thread_env, resilient_dask_backend
+from sktune._results import leaderboard, plot_learning_curves, plot_scores
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._search_space import search_space
 from sktune._text import TextSequencer
@@ -11,5 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CNNClassifier", "CNNRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
-    "RNNRegressor", "TextSequencer", "TrainingDivergedError", "__version__", "search_space",
+    "RNNRegressor", "TextSequencer", "TrainingDivergedError", "__version__", "dask_client",
+    "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
+    "resilient_dask_backend", "search_space",
 ]
