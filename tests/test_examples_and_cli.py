@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sktune import MLPClassifier, search_space
@@ -13,9 +14,9 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs(script):
+def test_example_runs(script, tmp_path):
     done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip()
 
@@ -50,3 +51,24 @@ def test_search_space_rules():
 
     with pytest.raises(TypeError, match="not an sktune estimator"):
         search_space(LogisticRegression())
+
+
+@pytest.mark.parametrize("argv", [
+    ["--dataset", "digits", "--model", "cnn", "--strategy", "halving"],
+    ["--dataset", "wine", "--model", "rnn", "--strategy", "optuna"],
+    ["--dataset", "iris", "--dask", "local", "--n-jobs", "2"],
+], ids=["cnn-halving", "rnn-optuna", "mlp-dask"])
+def test_cli_strategies_families_and_dask(argv, capsys):
+    search = main(argv + ["--quick"])
+    out = capsys.readouterr().out
+    assert "test score:" in out and np.isfinite(search.best_score_)
+
+
+def test_cli_output_folder(tmp_path, capsys):
+    import joblib
+
+    main(["--dataset", "iris", "--quick", "--output", str(tmp_path)])
+    for name in ("leaderboard.csv", "best_model.joblib", "scores.png", "learning_curves.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    model = joblib.load(tmp_path / "best_model.joblib")
+    assert model.predict([[5.0, 3.0, 1.5, 0.2]]).shape == (1,)
