@@ -1,6 +1,7 @@
 """sktune: deep learning models as first-class scikit-learn estimators."""
 
 from sktune._cnn import CNNClassifier, CNNRegressor
+from sktune._finetune import FineTuneClassifier, FineTuneRegressor, PretrainedEmbedder
 from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune._parallel import dask_client, preserve_thread_env, resilient_dask_backend
 from sktune._results import leaderboard, plot_learning_curves, plot_scores
@@ -12,8 +13,8 @@ from sktune.exceptions import TrainingDivergedError
 __version__ = "0.1.0"
 
 __all__ = [
-    "CNNClassifier", "CNNRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
-    "RNNRegressor", "TextSequencer", "TrainingDivergedError", "__version__", "dask_client",
+    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
+    "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TrainingDivergedError", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
     "resilient_dask_backend", "search_space",
 ]

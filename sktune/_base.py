@@ -177,6 +177,7 @@ class BaseNeuralEstimator(BaseEstimator):
         if self.max_grad_norm is not None:
             from skorch.callbacks import GradientNormClipping
             callbacks.append(("grad_clip", GradientNormClipping(self.max_grad_norm)))
+        callbacks += self._extra_callbacks()
         if self.verbose >= 2:
             from skorch.callbacks import ProgressBar
             callbacks.append(("progress", ProgressBar()))
@@ -186,12 +187,20 @@ class BaseNeuralEstimator(BaseEstimator):
             lr=self.learning_rate_init, max_epochs=self.max_iter, batch_size=batch_size,
             callbacks=callbacks, device=device, verbose=int(self.verbose),
             score_fn=self._score_fn(), l1=self.l1, weight_decay=weight_decay,
-            shuffle=self.shuffle, seed=seed, train_split=None,
+            shuffle=self.shuffle, seed=seed, train_split=None, **self._engine_kwargs(),
             **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
         ).initialize()
         if previous is not None:
             net.history_ = previous.history_
         return net
+
+    def _extra_callbacks(self):
+        """Family hook: more skorch callbacks for the engine."""
+        return []
+
+    def _engine_kwargs(self):
+        """Family hook: more arguments for the engine."""
+        return {}
 
     def _new_module(self):
         return self._build_module(self.n_features_in_, self.n_outputs_)

@@ -3,9 +3,11 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from torch import nn
+
 from sktune import (
-    CNNClassifier, CNNRegressor, MLPClassifier, MLPRegressor, RNNClassifier, RNNRegressor,
-    TextSequencer,
+    CNNClassifier, CNNRegressor, FineTuneClassifier, FineTuneRegressor, MLPClassifier,
+    MLPRegressor, PretrainedEmbedder, RNNClassifier, RNNRegressor, TextSequencer,
 )
 
 # Mini-batch SGD cannot make a weight of 2 identical to a repeated row: the two land
@@ -27,6 +29,10 @@ ESTIMATORS = [
     RNNClassifier(cell="gru", hidden_size=16, **_FAST),
     RNNRegressor(cell="gru", hidden_size=16, **_FAST),
     TextSequencer(),
+    # a backbone whose first layer adapts to any number of features (the checks vary it)
+    FineTuneClassifier(nn.Sequential(nn.LazyLinear(32), nn.ReLU()), **_FAST),
+    FineTuneRegressor(nn.Sequential(nn.LazyLinear(32), nn.ReLU()), **_FAST),
+    PretrainedEmbedder(nn.Sequential(nn.LazyLinear(8), nn.ReLU()), device="cpu"),
 ]
 
 

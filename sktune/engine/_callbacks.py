@@ -162,3 +162,28 @@ class LRSchedule(Callback):
         if self.policy == "adaptive" and lr <= self.min_lr:
             net.request_stop(f"Learning rate too small ({lr:g}); stopping.")
         self.plateau_factor_ *= self.decay
+
+
+class GradualUnfreeze(Callback):
+    """Thaw the frozen blocks of a :class:`~sktune.nn.FineTuneModule` during training.
+
+    The module arrives with its first blocks frozen (``module.freeze(k)``). At the start
+    of each epoch listed in ``unfreeze_at`` (1-based), one more block — the frozen one
+    nearest the head — starts training.
+    """
+
+    def __init__(self, unfreeze_at=()):
+        self.unfreeze_at = unfreeze_at
+
+    def initialize(self):
+        self.start_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        if self.start_ is None:
+            self.start_ = net.module_.frozen_blocks
+
+    def on_epoch_begin(self, net, **kwargs):
+        thawed = sum(1 for e in self.unfreeze_at if e <= len(net.history))
+        net.module_.freeze(max(self.start_ - thawed, 0))
+        net.history.record("frozen_blocks", net.module_.frozen_blocks)

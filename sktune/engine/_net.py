@@ -40,10 +40,12 @@ class Engine(NeuralNet):
         Draw a new order of the training rows at every epoch.
     seed : int, default=None
         Seed of the shuffling generator.
+    lr_scales : dict, default=None
+        Learning-rate multiplier per part of a module that defines ``lr_scale(name)``.
     """
 
     def __init__(self, *args, score_fn=None, l1=0.0, weight_decay=0.0, shuffle=True, seed=None,
-                 **kwargs):
+                 lr_scales=None, **kwargs):
         kwargs.setdefault("iterator_train", TensorBatches)
         kwargs.setdefault("iterator_valid", TensorBatches)
         kwargs.setdefault("dataset", ArrayDataset)
@@ -53,6 +55,7 @@ class Engine(NeuralNet):
         self.weight_decay = weight_decay
         self.shuffle = shuffle
         self.seed = seed
+        self.lr_scales = lr_scales
 
     @property
     def _default_callbacks(self):
@@ -79,17 +82,24 @@ class Engine(NeuralNet):
 
     # ---- optimizer ---------------------------------------------------------------
     def get_params_for_optimizer(self, prefix, named_parameters):
-        """Two parameter groups: weight matrices get ``weight_decay``, the rest none."""
+        """Parameter groups: weight matrices get ``weight_decay`` (biases and norm layers
+        none), and a module with ``lr_scale(name)`` gets one learning rate per part,
+        ``lr * lr_scales[part]`` (discriminative fine-tuning). One group when neither
+        applies: one fused optimizer kernel per step."""
         kwargs = self.get_params_for(prefix)
-        kwargs.setdefault("lr", self.lr)
-        params = [p for _, p in named_parameters]
-        if not self.weight_decay:  # one group: one fused optimizer kernel per step
-            return ([{"params": params, "weight_decay": 0.0}],), kwargs
-        groups = [
-            {"params": [p for p in params if p.ndim > 1], "weight_decay": self.weight_decay},
-            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
-        ]
-        return ([g for g in groups if g["params"]],), kwargs
+        lr = kwargs.setdefault("lr", self.lr)
+        part_of = getattr(self.module_, "lr_scale", None) if self.lr_scales else None
+        groups = {}
+        for name, p in named_parameters:
+            key = (part_of(name) if part_of else None, bool(self.weight_decay) and p.ndim > 1)
+            groups.setdefault(key, []).append(p)
+        param_groups = []
+        for (part, decay), params in groups.items():
+            group = {"params": params, "weight_decay": self.weight_decay if decay else 0.0}
+            if part is not None:
+                group["lr"] = lr * self.lr_scales.get(part, 1.0)
+            param_groups.append(group)
+        return (param_groups,), kwargs
 
     # ---- data --------------------------------------------------------------------
     def get_iterator(self, dataset, training=False):
@@ -110,11 +120,16 @@ class Engine(NeuralNet):
         return bool(getattr(self.module_, "accepts_sparse", False))
 
     def forward_iter(self, X, training=False, device="cpu"):
-        """Yield the module's outputs batch by batch, rows padded to a multiple of 32.
+        """Yield the module's outputs batch by batch (see :meth:`map_batches`)."""
+        yield from self.map_batches(
+            X, lambda Xi: self.evaluation_step((Xi, None), training=training), device)
+
+    def map_batches(self, X, fn, device="cpu"):
+        """Yield ``fn(batch)`` over inference batches, rows padded to a multiple of 32.
 
         BLAS picks its kernels by the number of rows, so an unpadded tail batch can
         differ from the same rows inside a full batch in the last float32 bit. Padding
-        makes a row's prediction independent of which other rows share its batch.
+        makes a row's output independent of which other rows share its batch.
         """
         dataset = self.get_dataset(X)
         for Xi, _ in self.get_iterator(dataset, training=False):
@@ -122,7 +137,7 @@ class Engine(NeuralNet):
             pad = -n % ROW_ALIGNMENT
             if pad:
                 Xi = map_arrays(lambda a: _pad_rows(a, pad), Xi)
-            yield to_device(self.evaluation_step((Xi, None), training=training)[:n], device)
+            yield to_device(fn(Xi)[:n], device)
 
     # ---- loop ----------------------------------------------------------------------
     def request_stop(self, reason):

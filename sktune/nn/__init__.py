@@ -1,9 +1,10 @@
 """Pure ``torch.nn.Module`` builders, usable without the sklearn estimators."""
 
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
+from sktune.nn._finetune import FineTuneModule, strip_head
 from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
 from sktune.nn._rnn import RNNModule
 
-__all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "MLPModule", "RNNModule",
-           "make_activation"]
+__all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "FineTuneModule", "MLPModule", "RNNModule",
+           "make_activation", "strip_head"]

@@ -1,0 +1,96 @@
+"""Turning the ``backbone`` / ``weights`` hyperparameters into a torch module.
+
+A backbone may be a fitted sktune estimator (its trained network minus its output
+layer), a ``torch.nn.Module`` or a callable returning one (used as given: the module
+maps inputs to embeddings), or a model name resolved through torchvision or timm (its
+classification layer removed). ``weights`` loads a state dict from a ``.safetensors``
+file or a torch file read with ``weights_only=True`` — never unpickled code — or, for a
+named model, names its pretrained weights (downloaded only if the user asks for them).
+"""
+
+import copy
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from sktune.nn import strip_head
+
+
+def load_state_dict(path):
+    """Read a state dict from ``.safetensors`` or a torch file (``weights_only=True``)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"weights file {str(path)!r} does not exist.")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{str(path)!r} does not hold a state dict.")
+    return state
+
+
+def _named_model(name, weights):
+    """torchvision's ``get_model`` (or timm's ``create_model``) with its head removed."""
+    try:
+        import torchvision
+    except ImportError:
+        torchvision = None
+    if torchvision is not None and name in torchvision.models.list_models():
+        model = torchvision.models.get_model(name, weights=weights)
+        preprocessing = {}
+        if weights is not None:
+            transform = torchvision.models.get_model_weights(name).verify(weights).transforms()
+            preprocessing = {"mean": transform.mean, "std": transform.std,
+                             "input_size": tuple(transform.crop_size) * (
+                                 2 if len(transform.crop_size) == 1 else 1)}
+        return model, preprocessing
+    try:
+        import timm
+    except ImportError:
+        raise ValueError(f"backbone={name!r} is not a torchvision model name and timm is "
+                         "not installed (pip install 'sktune[vision]').") from None
+    model = timm.create_model(name, pretrained=weights is not None)
+    config = model.pretrained_cfg if weights is not None else {}
+    preprocessing = {k: config[c] for k, c in [("mean", "mean"), ("std", "std")] if c in config}
+    return model, preprocessing
+
+
+def resolve_backbone(spec, weights=None):
+    """Return ``(backbone_module, preprocessing, source_estimator_or_None)``."""
+    from sktune._base import BaseNeuralEstimator
+
+    if type(spec).__name__ == "FrozenEstimator":  # sklearn.frozen: a fitted model, kept fitted
+        spec = spec.estimator
+    if spec is None:
+        raise ValueError("backbone is required: a fitted sktune estimator, a torch module "
+                         "(or a callable returning one), or a torchvision/timm model name.")
+    if isinstance(spec, BaseNeuralEstimator):
+        if not hasattr(spec, "net_"):
+            raise ValueError("backbone is an unfitted sktune estimator; fit it first.")
+        if hasattr(spec, "n_step_features_"):
+            raise ValueError("RNN estimators cannot serve as backbones yet.")
+        module = copy.deepcopy(spec.net_.module_).cpu()
+        if isinstance(getattr(module, "head", None), nn.Sequential):
+            module.head = nn.Identity()  # CNN: keep the pooled features, drop the dense head
+            return module, {}, spec
+        return strip_head(module)[0], {}, spec
+    if isinstance(spec, str):
+        if Path(spec).suffix in (".pt", ".pth", ".safetensors", ".bin"):
+            raise ValueError(f"backbone={spec!r} looks like a weights file: pass the "
+                             "architecture as backbone and the file as weights=.")
+        model, preprocessing = _named_model(spec, weights)
+        return strip_head(model)[0], preprocessing, None
+    if isinstance(spec, nn.Module):
+        module = copy.deepcopy(spec)
+    elif callable(spec):
+        module = spec()
+        if not isinstance(module, nn.Module):
+            raise ValueError(f"backbone() returned {type(module).__name__}, not a torch module.")
+    else:
+        raise ValueError(f"backbone={spec!r} is not an estimator, module, callable or name.")
+    if weights is not None:
+        module.load_state_dict(load_state_dict(weights))
+    return module, {}, None

@@ -1,0 +1,295 @@
+"""Fine-tuning a pretrained backbone under a new head, as scikit-learn estimators."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sktune._backbones import resolve_backbone
+from sktune._base import _seeded
+from sktune._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
+from sktune.engine import ArrayDataset, GradualUnfreeze
+from sktune.engine._net import ROW_ALIGNMENT, _pad_rows
+from sktune.nn import ACTIVATIONS, FineTuneModule
+
+_FINETUNE_DOC = """\
+    backbone : sktune estimator, torch.nn.Module, callable or str
+        The pretrained network. A *fitted sktune estimator* lends its trained network
+        without its head (a CNN its pooled convolutional features, an MLP everything
+        but the output layer) and its own input handling (train on task A, fine-tune on
+        task B). A *module* (or a callable returning one) is used as given: it maps
+        inputs to embeddings. A *name* is resolved through torchvision or timm, with the
+        classification layer removed.
+    weights : str, path or None, default=None
+        For a module: a ``.safetensors`` file or a torch state dict (loaded with
+        ``weights_only=True``). For a name: the pretrained weights to use (e.g.
+        ``"DEFAULT"``; downloaded by torchvision only when given); their resize and
+        normalisation are then applied to the input.
+    freeze : {"none", "backbone"} or int, default="none"
+        ``"backbone"`` trains the head only, ``"none"`` everything, an int freezes the
+        first k blocks of the backbone. Frozen batch-norm layers keep their statistics.
+    unfreeze_at : tuple of int, default=()
+        Gradual unfreezing: at the start of each listed epoch, one more frozen block
+        (the one nearest the head) starts training.
+    backbone_lr_scale : float, default=0.1
+        Discriminative learning rates: the backbone trains at ``learning_rate_init *
+        backbone_lr_scale``, the head at ``learning_rate_init``.
+    hidden_layer_sizes : tuple of int, default=()
+        Dense layers of the new head.
+    dropout : float, default=0.0
+        Dropout in the head.
+    activation : str, default="relu"
+        Activation of the head.
+    input_shape : tuple of int or None, default=None
+        Reshape flat rows to this per-sample shape (e.g. ``(3, 32, 32)``).
+    input_size : tuple of int or None, default=None
+        Resize images to (H, W) before the backbone.
+    normalize_mean, normalize_std : tuple of float or None, default=None
+        Per-channel image normalisation (overrides a named model's).
+"""
+
+_FINETUNE_CONSTRAINTS = {
+    "backbone": "no_validation",
+    "weights": "no_validation",
+    "freeze": [StrOptions({"none", "backbone"}), Interval(Integral, 0, None, closed="left")],
+    "unfreeze_at": ["array-like"],
+    "backbone_lr_scale": [Interval(Real, 0, None, closed="left")],
+    "hidden_layer_sizes": ["array-like"],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "input_shape": ["array-like", None],
+    "input_size": ["array-like", None],
+    "normalize_mean": ["array-like", None],
+    "normalize_std": ["array-like", None],
+}
+
+
+def _source_estimator(backbone):
+    """The fitted sktune estimator behind ``backbone`` (unwrapping FrozenEstimator), or None."""
+    from sktune._base import BaseNeuralEstimator
+
+    backbone = getattr(backbone, "estimator", backbone) if type(backbone).__name__ == \
+        "FrozenEstimator" else backbone
+    if not isinstance(backbone, BaseNeuralEstimator):
+        return None
+    if not hasattr(backbone, "net_"):
+        raise ValueError("backbone is an unfitted sktune estimator; fit it first.")
+    return backbone
+
+
+class _FineTuneMixin(TransformerMixin):
+    """Backbone loading, input preparation and freezing; shared by both tasks."""
+
+    _X_checks = {"dtype": np.float32, "allow_nd": True}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.non_deterministic = False
+        return tags
+
+    def __sklearn_clone__(self):
+        """Clone every parameter except the backbone, which is shared as it is.
+
+        scikit-learn's ``clone`` would otherwise reset a fitted sktune backbone to an
+        unfitted copy inside every search, losing what it learned.
+        """
+        params = self.get_params(deep=False)
+        backbone = params.pop("backbone")
+        return type(self)(backbone=backbone, **{k: clone(v, safe=False)
+                                                for k, v in params.items()})
+
+    def _prepare_X(self, X, *, reset):
+        source = _source_estimator(self.backbone)
+        if source is not None:
+            X = source._prepare_X(X, reset=False)
+        elif self.input_shape is not None:
+            X = X.reshape((len(X),) + tuple(int(s) for s in self.input_shape))
+        if reset:
+            self._probe_ = np.ascontiguousarray(X[:2])
+        return np.ascontiguousarray(X)
+
+    def _build_module(self, n_features, n_outputs):
+        backbone, preprocessing, _ = resolve_backbone(self.backbone, self.weights)
+        preprocessing = {**preprocessing, **{k: v for k, v in {
+            "input_size": self.input_size, "mean": self.normalize_mean,
+            "std": self.normalize_std}.items() if v is not None}}
+        probe = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
+        with torch.no_grad():
+            n_embedding = probe.embed(torch.as_tensor(self._probe_)).shape[1]
+        module = FineTuneModule(backbone, n_embedding, n_outputs,
+                                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                                dropout=self.dropout, activation=self.activation,
+                                **preprocessing)
+        module.freeze(self._frozen_blocks(module))
+        return module
+
+    def _frozen_blocks(self, module):
+        if self.freeze == "backbone":
+            return len(module.blocks)
+        return 0 if self.freeze == "none" else int(self.freeze)
+
+    def _extra_callbacks(self):
+        return [("unfreeze", GradualUnfreeze(tuple(self.unfreeze_at)))]
+
+    def _engine_kwargs(self):
+        return {"lr_scales": {"backbone": self.backbone_lr_scale, "head": 1.0}}
+
+    def transform(self, X):
+        """Embeddings of ``X``: the backbone's output, after the input preprocessing.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_embedding)
+        """
+        check_is_fitted(self)
+        X = self._check_X(X)
+        module = self.net_.module_.eval()
+        with torch.no_grad():
+            return np.concatenate([z.double().numpy() for z in
+                                   self.net_.map_batches(ArrayDataset(X), module.embed)])
+
+
+class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
+    __doc__ = f"""Fine-tune a pretrained network, with a new head, as a classifier.
+
+    Parameters
+    ----------
+{_FINETUNE_DOC}{TRAINING_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
+        Weights of each class in the loss.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+{FITTED_ATTRIBUTES}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sktune import CNNClassifier, FineTuneClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> source = CNNClassifier(input_shape=(8, 8), channels=(8,), max_iter=2,
+    ...                        random_state=0).fit(X[y < 5], y[y < 5])
+    >>> clf = FineTuneClassifier(source, freeze="backbone", max_iter=2,
+    ...                          random_state=0).fit(X[y >= 5][:50], y[y >= 5][:50])
+    >>> clf.transform(X[:3]).shape
+    (3, 8)
+    """
+
+    _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
+                                    **_FINETUNE_CONSTRAINTS}
+
+    def __init__(self, backbone=None, weights=None, *, freeze="none", unfreeze_at=(),
+                 backbone_lr_scale=0.1, hidden_layer_sizes=(), dropout=0.0, activation="relu",
+                 input_shape=None, input_size=None, normalize_mean=None, normalize_std=None,
+                 solver="adam", alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=1e-3, power_t=0.5, lr_step_size=10, lr_decay=None,
+                 lr_patience=5, min_learning_rate=0.0, warmup_epochs=0, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
+                 class_weight=None, max_fun=15000):
+        self._store_init_params(locals())
+
+
+class FineTuneRegressor(_FineTuneMixin, NeuralRegressorBase):
+    __doc__ = f"""Fine-tune a pretrained network, with a new head, as a regressor.
+
+    Parameters
+    ----------
+{_FINETUNE_DOC}{TRAINING_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
+default="squared_error"
+    huber_delta : float, default=1.0
+
+    Attributes
+    ----------
+{FITTED_ATTRIBUTES}"""
+
+    _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
+                                    **_FINETUNE_CONSTRAINTS}
+
+    def __init__(self, backbone=None, weights=None, *, loss="squared_error", freeze="none",
+                 unfreeze_at=(), backbone_lr_scale=0.1, hidden_layer_sizes=(), dropout=0.0,
+                 activation="relu", input_shape=None, input_size=None, normalize_mean=None,
+                 normalize_std=None, solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
+                 lr_step_size=10, lr_decay=None, lr_patience=5, min_learning_rate=0.0,
+                 warmup_epochs=0, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
+                 verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 max_grad_norm=None, device="auto", huber_delta=1.0, max_fun=15000):
+        self._store_init_params(locals())
+
+
+class PretrainedEmbedder(TransformerMixin, BaseEstimator):
+    """A frozen backbone as a transformer: ``transform`` returns its embeddings.
+
+    ``make_pipeline(PretrainedEmbedder(backbone), LogisticRegression())`` is the classic
+    "frozen features + linear model" baseline. ``fit`` only loads the backbone.
+
+    Parameters
+    ----------
+    backbone, weights, input_shape, input_size, normalize_mean, normalize_std
+        As for :class:`FineTuneClassifier`.
+    batch_size : int, default=256
+        Rows per forward pass.
+    device : str, default="auto"
+    """
+
+    def __init__(self, backbone=None, weights=None, *, input_shape=None, input_size=None,
+                 normalize_mean=None, normalize_std=None, batch_size=256, device="auto"):
+        self.backbone = backbone
+        self.weights = weights
+        self.input_shape = input_shape
+        self.input_size = input_size
+        self.normalize_mean = normalize_mean
+        self.normalize_std = normalize_std
+        self.batch_size = batch_size
+        self.device = device
+
+    def fit(self, X, y=None):
+        """Load the backbone; learns nothing from ``X``."""
+        from sktune.engine import resolve_device
+
+        X = self._prepare(X, reset=True)
+        backbone, preprocessing, _ = resolve_backbone(self.backbone, self.weights)
+        preprocessing.update({k: v for k, v in {
+            "input_size": self.input_size, "mean": self.normalize_mean,
+            "std": self.normalize_std}.items() if v is not None})
+        self.device_ = resolve_device(self.device)
+        self.module_ = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
+        with _seeded(0, "cpu"), torch.no_grad():  # materialise lazy layers reproducibly
+            self.module_.embed(torch.as_tensor(np.ascontiguousarray(X[:2])))
+        self.module_.to(self.device_)
+        return self
+
+    __sklearn_clone__ = _FineTuneMixin.__sklearn_clone__
+
+    def _prepare(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True)
+        source = _source_estimator(self.backbone)
+        if source is not None:
+            return source._prepare_X(X, reset=False)
+        if self.input_shape is not None:
+            X = X.reshape((len(X),) + tuple(int(s) for s in self.input_shape))
+        return X
+
+    def transform(self, X):
+        """Embeddings, shape ``(n_samples, n_embedding)``."""
+        check_is_fitted(self)
+        X = torch.as_tensor(np.ascontiguousarray(self._prepare(X, reset=False)))
+        chunks = []
+        with torch.no_grad():
+            for i in range(0, len(X), self.batch_size):
+                batch = X[i:i + self.batch_size]
+                padded = _pad_rows(batch, -len(batch) % ROW_ALIGNMENT) if len(batch) % \
+                    ROW_ALIGNMENT else batch  # row results independent of the batch
+                z = self.module_.embed(padded.to(self.device_))[:len(batch)]
+                chunks.append(z.double().cpu().numpy())
+        return np.concatenate(chunks)

@@ -1,0 +1,111 @@
+"""A pretrained backbone under a new head, with block-wise freezing."""
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sktune.nn._layers import make_activation
+
+
+def strip_head(module):
+    """A copy of ``module`` whose final ``nn.Linear`` (its head) is replaced by Identity.
+
+    Returns ``(backbone, n_features)``, ``n_features`` the width the head received.
+    Works for sktune's modules (MLP, CNN, RNN), torchvision classifiers (``fc``,
+    ``classifier``) and any module whose last registered Linear is its output layer.
+    """
+    backbone = copy.deepcopy(module)
+    named = [(name, m) for name, m in backbone.named_modules() if isinstance(m, nn.Linear)]
+    if not named:
+        raise ValueError(f"{type(module).__name__} has no nn.Linear output layer to replace.")
+    name, last = named[-1]
+    parent = backbone.get_submodule(name.rsplit(".", 1)[0]) if "." in name else backbone
+    child = name.rsplit(".", 1)[-1]
+    if isinstance(parent, nn.Sequential):
+        parent[int(child)] = nn.Identity()
+    else:
+        setattr(parent, child, nn.Identity())
+    return backbone, last.in_features
+
+
+class FineTuneModule(nn.Module):
+    """``preprocess -> backbone -> head`` where the backbone's blocks can be frozen.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+        Produces one embedding per sample (flattened if it is not 2-D).
+    n_embedding : int
+        Width of the embedding.
+    n_outputs : int
+        Output units of the new head.
+    hidden_layer_sizes : sequence of int, default=()
+        Dense layers of the head.
+    dropout : float, default=0.0
+        Dropout before each head layer.
+    activation : str, default="relu"
+    input_size : tuple of int, default=None
+        Resize images to (H, W) before the backbone (bilinear).
+    mean, std : sequence of float, default=None
+        Per-channel normalisation applied after resizing.
+    """
+
+    def __init__(self, backbone, n_embedding, n_outputs, hidden_layer_sizes=(), dropout=0.0,
+                 activation="relu", input_size=None, mean=None, std=None):
+        super().__init__()
+        self.backbone = backbone
+        self.input_size = tuple(input_size) if input_size is not None else None
+        shape = lambda v: torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1)  # noqa: E731
+        self.register_buffer("mean", None if mean is None else shape(mean))
+        self.register_buffer("std", None if std is None else shape(std))
+        layers, width = [], n_embedding
+        for size in hidden_layer_sizes:
+            layers += [nn.Dropout(dropout)] if dropout > 0 else []
+            layers += [nn.Linear(width, size), make_activation(activation)]
+            width = size
+        layers += [nn.Dropout(dropout)] if dropout > 0 else []
+        layers.append(nn.Linear(width, n_outputs))
+        self.head = nn.Sequential(*layers)
+        self.frozen_blocks = 0
+
+    @property
+    def blocks(self):
+        """Units of freezing: the backbone's children (a Sequential child contributes its
+        own children), keeping those that have parameters, in order."""
+        parts = []
+        for child in self.backbone.children():
+            parts += list(child.children()) if isinstance(child, nn.Sequential) else [child]
+        parts = [m for m in parts if any(True for _ in m.parameters())]
+        return parts or [self.backbone]
+
+    def freeze(self, n_blocks):
+        """Freeze the first ``n_blocks`` blocks (all of them if larger); unfreeze the rest."""
+        self.frozen_blocks = min(int(n_blocks), len(self.blocks))
+        for i, block in enumerate(self.blocks):
+            for p in block.parameters():
+                p.requires_grad_(i >= self.frozen_blocks)
+        self.train(self.training)
+
+    def train(self, mode=True):
+        """Frozen blocks keep their batch-norm statistics: they stay in eval mode."""
+        super().train(mode)
+        for block in self.blocks[:self.frozen_blocks]:
+            block.eval()
+        return self
+
+    def lr_scale(self, name):
+        """Which learning-rate group a parameter belongs to: 'backbone' or 'head'."""
+        return "backbone" if name.startswith("backbone.") else "head"
+
+    def embed(self, x):
+        if self.input_size is not None and x.ndim == 4 and tuple(x.shape[-2:]) != self.input_size:
+            x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        z = self.backbone(x)
+        return z.flatten(1) if z.ndim > 2 else z
+
+    def forward(self, x):
+        return self.head(self.embed(x))

@@ -1,0 +1,122 @@
+"""Fine-tuning: backbones from sktune estimators, modules and weight files; freezing."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from torch import nn
+
+from sktune import CNNClassifier, FineTuneClassifier, FineTuneRegressor, PretrainedEmbedder
+
+FAST = dict(learning_rate_init=0.01, random_state=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def digits_transfer():
+    X, y = load_digits(return_X_y=True)
+    source = CNNClassifier(input_shape=(8, 8), max_iter=30, random_state=0,
+                           device="cpu").fit(X[y < 5], y[y < 5])
+    return X[y >= 5], y[y >= 5], source
+
+
+def _few(y, k, seed):
+    rng = np.random.RandomState(seed)
+    return np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False)
+                           for c in np.unique(y)])
+
+
+def test_pretraining_on_digits_0_4_helps_digits_5_9_with_few_samples(digits_transfer):
+    X, y, source = digits_transfer
+    gains = []
+    for seed in (0, 1):
+        few = _few(y, 3, seed)
+        rest = np.setdiff1d(np.arange(len(y)), few)
+        tuned = FineTuneClassifier(source, max_iter=60, **FAST).fit(X[few], y[few])
+        scratch = CNNClassifier(input_shape=(8, 8), max_iter=60, **FAST).fit(X[few], y[few])
+        gains.append(tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest]))
+    assert np.mean(gains) > 0.02, gains
+
+
+def test_freezing_policies_and_gradual_unfreezing(digits_transfer):
+    X, y, source = digits_transfer
+    head_only = FineTuneClassifier(source, freeze="backbone", max_iter=3, **FAST).fit(X, y)
+    before = [p.clone() for p in head_only.net_.module_.backbone.parameters()]
+    assert all(not p.requires_grad for p in head_only.net_.module_.backbone.parameters())
+    head_only.partial_fit(X, y)
+    assert all(torch.equal(a, b) for a, b in zip(before, head_only.net_.module_.backbone.parameters()))
+    gradual = FineTuneClassifier(source, freeze="backbone", unfreeze_at=(2, 3), max_iter=4,
+                                 n_iter_no_change=np.inf, **FAST).fit(X, y)
+    frozen = [row["frozen_blocks"] for row in gradual.history_]
+    assert frozen[0] > frozen[1] > frozen[2] and frozen[2] == frozen[3]
+    first_k = FineTuneClassifier(source, freeze=1, max_iter=1, **FAST).fit(X, y)
+    assert first_k.net_.module_.frozen_blocks == 1
+
+
+def test_frozen_batch_norm_keeps_its_statistics(digits_transfer):
+    X, y, source = digits_transfer
+    clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, **FAST)
+    clf.fit(X, y)
+    bn = next(m for m in clf.net_.module_.backbone.modules() if isinstance(m, nn.BatchNorm2d))
+    src_bn = next(m for m in source.net_.module_.modules() if isinstance(m, nn.BatchNorm2d))
+    torch.testing.assert_close(bn.running_mean, src_bn.running_mean)
+
+
+def test_discriminative_learning_rates(digits_transfer):
+    X, y, source = digits_transfer
+    clf = FineTuneClassifier(source, backbone_lr_scale=0.1, max_iter=1, **FAST).fit(X, y)
+    lrs = sorted({g["lr"] for g in clf.net_.optimizer_.param_groups})
+    np.testing.assert_allclose(lrs, [0.001, 0.01])
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "pt"])
+def test_module_backbone_with_weights_file(tmp_path, fmt):
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(120, 6).astype(np.float32), rng.randn(120)
+    trunk = nn.Sequential(nn.Linear(6, 16), nn.ReLU())
+    path = tmp_path / f"w.{fmt}"
+    if fmt == "safetensors":
+        from safetensors.torch import save_file
+
+        save_file(trunk.state_dict(), str(path))
+    else:
+        torch.save(trunk.state_dict(), path)
+    fresh = nn.Sequential(nn.Linear(6, 16), nn.ReLU())
+    reg = FineTuneRegressor(fresh, weights=str(path), freeze="backbone", max_iter=2,
+                            **FAST).fit(X, y)
+    torch.testing.assert_close(reg.net_.module_.backbone[0].weight, trunk[0].weight)
+    assert reg.transform(X[:4]).shape == (4, 16)
+
+
+def test_weights_file_with_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"w": torch.zeros(1), "obj": object()}, path)
+    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported"):
+        FineTuneRegressor(nn.Linear(2, 2), weights=str(path), max_iter=1).fit(
+            np.zeros((4, 2)), np.zeros(4))
+
+
+def test_frozen_backbone_plus_logistic_regression_pipeline(digits_transfer):
+    X, y, source = digits_transfer
+    pipe = make_pipeline(PretrainedEmbedder(source), LogisticRegression(max_iter=500))
+    assert pipe.fit(X, y).score(X, y) > 0.8
+
+
+def test_grid_search_over_freezing_and_learning_rate(digits_transfer):
+    X, y, source = digits_transfer
+    search = GridSearchCV(FineTuneClassifier(source, max_iter=3, random_state=0, device="cpu"),
+                          {"freeze": ["backbone", "none"], "learning_rate_init": [1e-3, 1e-2]},
+                          cv=2, error_score="raise").fit(X[:300], y[:300])
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_backbone_errors():
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="backbone is required"):
+        FineTuneClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="unfitted sktune estimator"):
+        FineTuneClassifier(CNNClassifier()).fit(X, y)
+    with pytest.raises(ValueError, match="looks like a weights file"):
+        FineTuneClassifier("model.safetensors").fit(X, y)
