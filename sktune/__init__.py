@@ -8,13 +8,15 @@ from sktune._results import leaderboard, plot_learning_curves, plot_scores
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._search_space import search_space
 from sktune._text import TextSequencer
+from sktune._transformers import TransformerClassifier, TransformerRegressor
 from sktune.exceptions import TrainingDivergedError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
-    "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TrainingDivergedError", "__version__", "dask_client",
+    "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TrainingDivergedError", "TransformerClassifier",
+    "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
     "resilient_dask_backend", "search_space",
 ]

