@@ -35,7 +35,7 @@ def main():
     halving = HalvingRandomSearchCV(model, search_space(model), n_candidates=9 if QUICK else 27,
                                     resource="max_iter", min_resources=budget // 9,
                                     max_resources=budget, factor=3, cv=3, random_state=0)
-    with dask_client(n_workers=2) as client, parallel_config("dask-resilient"):
+    with dask_client(n_workers=2), parallel_config("dask-resilient"):
         halving.fit(X, y)
     print(leaderboard(halving, top=5)[["rank", "mean_test_score", "n_resources",
                                        "learning_rate_init", "hidden_layer_sizes"]])

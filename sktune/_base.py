@@ -254,6 +254,12 @@ class BaseNeuralEstimator(BaseEstimator):
                              y_numeric=self._y_numeric, **self._X_checks)
         return self._prepare_X(X, reset=reset), y
 
+    def _require_y(self, y):
+        """The error scikit-learn gives an estimator fitted without a target."""
+        if y is None:
+            raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, "
+                             "but the target y is None.")
+
     def _check_X(self, X):
         """Validate ``X`` for prediction, against what fit saw."""
         return self._prepare_X(validate_data(self, X, reset=False, **self._X_checks), reset=False)

@@ -73,9 +73,7 @@ class _RNNMixin:
         return tags
 
     def _check_data(self, X, y, *, reset):
-        if y is None:
-            raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, "
-                             "but the target y is None.")
+        self._require_y(y)
         X = self._sequences(X, reset=reset)
         y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric else None,
                         input_name="y")

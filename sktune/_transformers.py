@@ -62,9 +62,7 @@ class _TransformerMixin(TransformerMixin):
         return tags
 
     def _check_data(self, X, y, *, reset):
-        if y is None:
-            raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, "
-                             "but the target y is None.")
+        self._require_y(y)
         X = self._tokens(X, reset=reset)
         y = np.asarray(y, dtype=np.float64 if self._y_numeric else None)
         check_consistent_length(X[0], y)

@@ -1,6 +1,5 @@
 """Searching with scikit-learn's halving searches and Optuna, and reading the results."""
 
-import numpy as np
 import pytest
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sktune.nn._layers import make_activation
+from sktune.nn._layers import make_head
 
 
 def strip_head(module):
@@ -60,14 +60,7 @@ class FineTuneModule(nn.Module):
         shape = lambda v: torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1)  # noqa: E731
         self.register_buffer("mean", None if mean is None else shape(mean))
         self.register_buffer("std", None if std is None else shape(std))
-        layers, width = [], n_embedding
-        for size in hidden_layer_sizes:
-            layers += [nn.Dropout(dropout)] if dropout > 0 else []
-            layers += [nn.Linear(width, size), make_activation(activation)]
-            width = size
-        layers += [nn.Dropout(dropout)] if dropout > 0 else []
-        layers.append(nn.Linear(width, n_outputs))
-        self.head = nn.Sequential(*layers)
+        self.head = make_head(n_embedding, hidden_layer_sizes, n_outputs, dropout, activation)
         self.frozen_blocks = 0
 
     @property

@@ -24,3 +24,16 @@ def make_activation(name):
         raise ValueError(
             f"Unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}."
         ) from None
+
+
+def make_head(width, hidden_layer_sizes, n_outputs, dropout=0.0, activation="relu"):
+    """Dense head ``[Dropout] -> Linear -> activation`` per hidden size, then the output
+    ``[Dropout] -> Linear``; the layer that fine-tuning replaces."""
+    layers = []
+    for size in hidden_layer_sizes:
+        layers += [nn.Dropout(dropout)] if dropout > 0 else []
+        layers += [nn.Linear(width, size), make_activation(activation)]
+        width = size
+    layers += [nn.Dropout(dropout)] if dropout > 0 else []
+    layers.append(nn.Linear(width, n_outputs))
+    return nn.Sequential(*layers)

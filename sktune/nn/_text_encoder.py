@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from sktune.nn._layers import make_activation
+from sktune.nn._layers import make_head
 
 
 class TextEncoderModule(nn.Module):
@@ -26,15 +26,8 @@ class TextEncoderModule(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.pooling = pooling
-        width = encoder.config.hidden_size
-        layers = []
-        for size in hidden_layer_sizes:
-            layers += [nn.Dropout(dropout)] if dropout > 0 else []
-            layers += [nn.Linear(width, size), make_activation(activation)]
-            width = size
-        layers += [nn.Dropout(dropout)] if dropout > 0 else []
-        layers.append(nn.Linear(width, n_outputs))
-        self.head = nn.Sequential(*layers)
+        self.head = make_head(encoder.config.hidden_size, hidden_layer_sizes, n_outputs,
+                              dropout, activation)
 
     def freeze_lower_layers(self, n_layers):
         """Freeze the embeddings and the first ``n_layers`` transformer layers."""
