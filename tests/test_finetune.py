@@ -120,3 +120,38 @@ def test_backbone_errors():
         FineTuneClassifier(CNNClassifier()).fit(X, y)
     with pytest.raises(ValueError, match="looks like a weights file"):
         FineTuneClassifier("model.safetensors").fit(X, y)
+
+
+def test_named_backbone_resolution_through_torchvision(monkeypatch):
+    """The named-model path, with a stand-in for torchvision (not installable next to the
+    CPU torch wheel here); weights=None, so nothing is downloaded."""
+    import types
+
+    calls = []
+
+    class TinyNet(nn.Module):  # shaped like torchvision's classifiers: features, then fc
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.fc = nn.Linear(4, 1000)
+
+        def forward(self, x):
+            return self.fc(self.body(x))
+
+    def get_model(name, weights=None):
+        calls.append((name, weights))
+        return TinyNet()
+
+    models = types.SimpleNamespace(list_models=lambda: ["tinynet"], get_model=get_model)
+    monkeypatch.setitem(__import__("sys").modules, "torchvision",
+                        types.SimpleNamespace(models=models))
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, 3, 16, 16).astype(np.float32), np.arange(40) % 2
+    clf = FineTuneClassifier("tinynet", max_iter=2, input_size=(8, 8),
+                             normalize_mean=(0.5, 0.5, 0.5), normalize_std=(0.2, 0.2, 0.2),
+                             **FAST).fit(X, y)
+    assert calls == [("tinynet", None)]
+    assert isinstance(clf.net_.module_.backbone.fc, nn.Identity)
+    assert clf.transform(X[:2]).shape == (2, 4)
+    with pytest.raises(ValueError, match="not a torchvision model name"):
+        FineTuneClassifier("no-such-net", max_iter=1).fit(X, y)

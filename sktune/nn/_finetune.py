@@ -23,7 +23,7 @@ def strip_head(module):
     name, last = named[-1]
     parent = backbone.get_submodule(name.rsplit(".", 1)[0]) if "." in name else backbone
     child = name.rsplit(".", 1)[-1]
-    if isinstance(parent, nn.Sequential):
+    if isinstance(parent, nn.Sequential) and child.isdigit():
         parent[int(child)] = nn.Identity()
     else:
         setattr(parent, child, nn.Identity())
