@@ -16,14 +16,14 @@ from sktune import CNNClassifier, FineTuneClassifier, PretrainedEmbedder
 QUICK = "--quick" in sys.argv
 warnings.simplefilter("ignore")
 
-# 1. Train a CNN on digits 0-4 (task A), fine-tune it on digits 5-9 with 3 images per
-#    class (task B), against the same CNN trained from scratch on those 15 images.
+# 1. Train a CNN on digits 0-4 (task A), fine-tune it on digits 5-9 with 2 images per
+#    class (task B), against the same CNN trained from scratch on those 10 images.
 X, y = load_digits(return_X_y=True)
 source = CNNClassifier(input_shape=(8, 8), max_iter=5 if QUICK else 30,
                        random_state=0).fit(X[y < 5], y[y < 5])
 XB, yB = X[y >= 5], y[y >= 5]
 rng = np.random.RandomState(0)
-few = np.concatenate([rng.choice(np.flatnonzero(yB == c), 3, replace=False)
+few = np.concatenate([rng.choice(np.flatnonzero(yB == c), 2, replace=False)
                       for c in range(5, 10)])
 rest = np.setdiff1d(np.arange(len(yB)), few)
 epochs = 5 if QUICK else 60
@@ -31,7 +31,7 @@ tuned = FineTuneClassifier(source, backbone_lr_scale=0.1, max_iter=epochs,
                            learning_rate_init=0.01, random_state=0).fit(XB[few], yB[few])
 scratch = CNNClassifier(input_shape=(8, 8), max_iter=epochs, learning_rate_init=0.01,
                         random_state=0).fit(XB[few], yB[few])
-print(f"digits 5-9 from 15 images: fine-tuned {tuned.score(XB[rest], yB[rest]):.3f}, "
+print(f"digits 5-9 from 10 images: fine-tuned {tuned.score(XB[rest], yB[rest]):.3f}, "
       f"from scratch {scratch.score(XB[rest], yB[rest]):.3f}")
 
 # frozen backbone + a linear model, as a Pipeline

@@ -31,13 +31,13 @@ def _few(y, k, seed):
 def test_pretraining_on_digits_0_4_helps_digits_5_9_with_few_samples(digits_transfer):
     X, y, source = digits_transfer
     gains = []
-    for seed in (0, 1):
-        few = _few(y, 3, seed)
+    for seed in (0, 1, 2):
+        few = _few(y, 2, seed)  # two images per class
         rest = np.setdiff1d(np.arange(len(y)), few)
         tuned = FineTuneClassifier(source, max_iter=60, **FAST).fit(X[few], y[few])
         scratch = CNNClassifier(input_shape=(8, 8), max_iter=60, **FAST).fit(X[few], y[few])
         gains.append(tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest]))
-    assert np.mean(gains) > 0.02, gains
+    assert min(gains) > 0 and np.mean(gains) > 0.05, gains
 
 
 def test_freezing_policies_and_gradual_unfreezing(digits_transfer):
