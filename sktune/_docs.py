@@ -89,6 +89,11 @@ TRAINING_PARAMETERS = """\
         ``solver="lbfgs"``; unused.
 """
 
+CLASS_WEIGHT = """\
+    class_weight : dict, "balanced" or None, default=None
+        Weights of each class in the loss, multiplied with ``sample_weight``.
+"""
+
 FITTED_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.

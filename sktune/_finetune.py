@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktune._backbones import resolve_backbone
 from sktune._base import _seeded
-from sktune._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.engine import ArrayDataset, GradualUnfreeze
 from sktune.engine._net import ROW_ALIGNMENT, _pad_rows
@@ -159,9 +159,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
 
     Parameters
     ----------
-{_FINETUNE_DOC}{TRAINING_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
-        Weights of each class in the loss.
-
+{_FINETUNE_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)

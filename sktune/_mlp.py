@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sktune._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, MLPModule
 
@@ -66,9 +66,7 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
 
     Parameters
     ----------
-{_ARCHITECTURE_DOC}{TRAINING_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
-        Weights of each class in the loss, multiplied with ``sample_weight``.
-
+{_ARCHITECTURE_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from sktune._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._sequences import check_sequences
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, RNNModule
@@ -110,9 +110,7 @@ class RNNClassifier(_RNNMixin, NeuralClassifierBase):
 
     Parameters
     ----------
-{_RNN_DOC}{TRAINING_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
-        Weights of each class in the loss, multiplied with ``sample_weight``.
-
+{_RNN_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)

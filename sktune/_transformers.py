@@ -8,7 +8,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from sktune._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune._text import _documents
 from sktune.engine import ArrayDataset
@@ -119,8 +119,7 @@ class TransformerClassifier(_TransformerMixin, NeuralClassifierBase):
 
     Parameters
     ----------
-{_TEXT_DOC}{TRAINING_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
-
+{_TEXT_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
