@@ -1,4 +1,4 @@
-"""Raw text -> TextSequencer -> RNNClassifier in one Pipeline, tuned with GridSearchCV.
+"""Raw text -> TextSequencer -> RNNClassifier (or a text CNN), tuned with GridSearchCV.
 
 Run: python examples/text_pipeline.py [--quick]
 """
@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sktune import RNNClassifier, TextSequencer
+from sktune import CNNClassifier, RNNClassifier, TextSequencer
 
 QUICK = "--quick" in sys.argv
 warnings.simplefilter("ignore")  # ConvergenceWarning of the short --quick runs
@@ -47,6 +47,11 @@ search = GridSearchCV(pipe, {"textsequencer__max_features": [10, None],
                              "rnnclassifier__cell": ["gru", "lstm"]}, cv=3).fit(docs, y)
 print("best:", search.best_params_)
 print(f"RNN pipeline test accuracy: {search.score(test_docs, y_test):.3f}")
+
+text_cnn = make_pipeline(TextSequencer(), CNNClassifier(
+    embedding_dim=16, channels=(32,), hidden_layer_sizes=(16,), learning_rate_init=0.01,
+    max_iter=5 if QUICK else 40, random_state=0)).fit(docs, y)
+print(f"text CNN pipeline test accuracy: {text_cnn.score(test_docs, y_test):.3f}")
 
 bow = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(docs, y)
 print(f"TF-IDF + logistic regression (order-blind): {bow.score(test_docs, y_test):.3f}")

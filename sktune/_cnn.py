@@ -49,6 +49,11 @@ _CNN_DOC = """\
         Random amplitude scaling by a factor in ``[1 - s, 1 + s]``.
     augment_noise : float, default=0.0
         Additive Gaussian noise of this standard deviation.
+    embedding_dim : int or None, default=None
+        A text CNN: X is ``(n, T)`` non-negative integer token ids (0 = padding, as
+        :class:`TextSequencer` produces), embedded into this many channels and
+        convolved along the sequence. The vocabulary size is learned from the data;
+        larger ids at prediction share one unknown-token embedding.
 
     Augmentations apply during training only, never to validation or prediction.
 """
@@ -71,6 +76,7 @@ _CNN_CONSTRAINTS = {
     "augment_rotation": [Interval(Real, 0, 180, closed="both")],
     "augment_scale": [Interval(Real, 0, 1, closed="left")],
     "augment_noise": [Interval(Real, 0, None, closed="left")],
+    "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
 }
 
 
@@ -90,6 +96,8 @@ class _CNNMixin:
 
     def _prepare_X(self, X, *, reset):
         """Reshape validated X to channels-first ``(n, C, L)`` or ``(n, C, H, W)``."""
+        if self.embedding_dim is not None:
+            return self._token_ids(X, reset=reset)
         if X.ndim == 2 and self.input_shape is not None:
             shape = _as_tuple(self.input_shape)
             if int(np.prod(shape)) != X.shape[1]:
@@ -115,6 +123,18 @@ class _CNNMixin:
                              f"{type(self).__name__} was fitted on {self.input_shape_}.")
         return X
 
+    def _token_ids(self, X, *, reset):
+        if X.ndim != 2 or (X < 0).any() or (X != np.round(X)).any():
+            raise ValueError("with embedding_dim, X must be a 2-D array of non-negative "
+                             "integer token ids (0 is padding).")
+        if reset:
+            self.vocab_size_ = int(X.max()) + 2  # ids 0..max, plus "unknown"
+            self.input_shape_ = (self.embedding_dim, X.shape[1])
+        elif X.shape[1] != self.input_shape_[1]:
+            raise ValueError(f"X has sequences of length {X.shape[1]}, but "
+                             f"{type(self).__name__} was fitted on {self.input_shape_[1]}.")
+        return np.ascontiguousarray(np.minimum(X, self.vocab_size_ - 1))
+
     def _is_channels_last(self, shape):
         if self.channels_last != "auto":
             return bool(self.channels_last)
@@ -130,7 +150,9 @@ class _CNNMixin:
                          batch_norm=self.batch_norm, dropout=self.dropout,
                          activation=self.activation, global_pool=self.global_pool,
                          hidden_layer_sizes=_as_tuple(self.hidden_layer_sizes),
-                         residual=self.residual, augment=augment if augment.active else None)
+                         residual=self.residual, augment=augment if augment.active else None,
+                         vocab_size=getattr(self, "vocab_size_", None)
+                         if self.embedding_dim is not None else None)
 
 
 _CNN_EXTRA_ATTRIBUTES = """\
@@ -168,7 +190,8 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
                  dropout=0.0, activation="relu", global_pool=True, hidden_layer_sizes=(128,),
                  residual=False, input_shape=None, conv_dim="auto", channels_last="auto",
                  augment_flip=False, augment_shift=0.0, augment_rotation=0.0,
-                 augment_scale=0.0, augment_noise=0.0, solver="adam", alpha=1e-4, l1=0.0,
+                 augment_scale=0.0, augment_noise=0.0, embedding_dim=None, solver="adam",
+                 alpha=1e-4, l1=0.0,
                  batch_size="auto", learning_rate="constant", learning_rate_init=1e-3,
                  power_t=0.5, lr_step_size=10, lr_decay=None, lr_patience=5,
                  min_learning_rate=0.0, warmup_epochs=0, max_iter=200, shuffle=True,
@@ -211,9 +234,9 @@ default="squared_error"
                  pooling="max", batch_norm=True, dropout=0.0, activation="relu",
                  global_pool=True, hidden_layer_sizes=(128,), residual=False, input_shape=None,
                  conv_dim="auto", channels_last="auto", augment_flip=False, augment_shift=0.0,
-                 augment_rotation=0.0, augment_scale=0.0, augment_noise=0.0, solver="adam",
-                 alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=1e-3, power_t=0.5, lr_step_size=10, lr_decay=None,
+                 augment_rotation=0.0, augment_scale=0.0, augment_noise=0.0,
+                 embedding_dim=None, solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=1e-3, power_t=0.5, lr_step_size=10, lr_decay=None,
                  lr_patience=5, min_learning_rate=0.0, warmup_epochs=0, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,

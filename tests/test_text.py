@@ -68,3 +68,17 @@ def test_grid_search_tunes_vocabulary_and_network_together():
     scores = search.cv_results_["mean_test_score"]
     assert search.best_params_["textsequencer__max_features"] is None
     assert scores.max() > scores.min()
+
+
+def test_text_cnn_over_embeddings_learns_negation():
+    from sktune import CNNClassifier
+
+    docs, y = sentiment_corpus(400, 0)
+    test_docs, y_test = sentiment_corpus(200, 1)
+    pipe = make_pipeline(TextSequencer(), CNNClassifier(
+        embedding_dim=16, channels=(32,), kernel_size=3, hidden_layer_sizes=(16,),
+        max_iter=40, learning_rate_init=0.01, random_state=0, device="cpu")).fit(docs, y)
+    assert pipe[-1].vocab_size_ >= 10 and pipe[-1].input_shape_[0] == 16
+    assert pipe.score(test_docs, y_test) > 0.9
+    with pytest.raises(ValueError, match="non-negative integer token ids"):
+        pipe[-1].predict(-np.ones((2, pipe[-1].input_shape_[1])))

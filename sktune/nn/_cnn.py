@@ -137,6 +137,9 @@ class CNNModule(nn.Module):
         Residual blocks (two convolutions and a skip connection).
     augment : Augment, default=None
         Training-time augmentation applied to the input.
+    vocab_size : int, default=None
+        With it, the input is ``(n, T)`` token ids (0 = padding), embedded into
+        ``input_shape[0]`` channels: a text CNN.
 
     Examples
     --------
@@ -148,9 +151,11 @@ class CNNModule(nn.Module):
 
     def __init__(self, input_shape, n_outputs, channels=(32, 64), kernel_size=3, pooling="max",
                  batch_norm=True, dropout=0.0, activation="relu", global_pool=True,
-                 hidden_layer_sizes=(), residual=False, augment=None):
+                 hidden_layer_sizes=(), residual=False, augment=None, vocab_size=None):
         super().__init__()
         dims = len(input_shape) - 1
+        self.embedding = (nn.Embedding(vocab_size, input_shape[0], padding_idx=0)
+                          if vocab_size is not None else None)
         if dims not in (1, 2):
             raise ValueError(f"input_shape {input_shape} is neither (C, L) nor (C, H, W).")
         self.augment = augment if augment is not None else nn.Identity()
@@ -179,4 +184,6 @@ class CNNModule(nn.Module):
         self.head = nn.Sequential(*head)
 
     def forward(self, x):
+        if self.embedding is not None:  # (n, T) ids -> (n, embedding_dim, T)
+            x = self.embedding(x.long()).transpose(1, 2)
         return self.head(self.pool(self.features(self.augment(x))))
