@@ -234,11 +234,12 @@ class BaseNeuralEstimator(BaseEstimator):
             return
         if ran < requested and self.stop_reason_ is None:
             warnings.warn(f"Training was interrupted after {ran} of {requested} epochs; the "
-                          "estimator keeps the weights reached so far.", RuntimeWarning)
+                          "estimator keeps the weights reached so far.", RuntimeWarning,
+                          stacklevel=3)
         elif self.stop_reason_ is None:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
-                "the optimization hasn't converged yet.", ConvergenceWarning)
+                "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
         elif self.verbose:
             print(self.stop_reason_)
 
@@ -273,7 +274,7 @@ class BaseNeuralEstimator(BaseEstimator):
             return min(200, n_samples)
         if self.batch_size > n_samples:
             warnings.warn(f"Got batch_size={self.batch_size} larger than the sample size "
-                          f"{n_samples}; it is clipped to {n_samples}.")
+                          f"{n_samples}; it is clipped to {n_samples}.", stacklevel=3)
             return n_samples
         return self.batch_size
 

@@ -10,6 +10,7 @@ training stops through :meth:`request_stop` rather than an exception.
 
 import copy
 import math
+from functools import partial
 
 import numpy as np
 import torch
@@ -136,7 +137,7 @@ class Engine(NeuralNet):
             n = n_rows(Xi)
             pad = -n % ROW_ALIGNMENT
             if pad:
-                Xi = map_arrays(lambda a: _pad_rows(a, pad), Xi)
+                Xi = map_arrays(partial(_pad_rows, pad=pad), Xi)
             yield to_device(fn(Xi)[:n], device)
 
     # ---- loop ----------------------------------------------------------------------
