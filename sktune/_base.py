@@ -16,7 +16,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array, check_consistent_length, check_is_fitted, validate_data,
+)
 
 from sktune.engine import (
     SOLVERS, ArrayDataset, Convergence, Engine, HoldOut, LRSchedule, optimizer_spec,
@@ -260,6 +262,13 @@ class BaseNeuralEstimator(BaseEstimator):
         if y is None:
             raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, "
                              "but the target y is None.")
+
+    def _check_target(self, X, y):
+        """Validate ``y`` against an already converted X (sequences, token ids...)."""
+        y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric else None,
+                        input_name="y")
+        check_consistent_length(X[0] if isinstance(X, tuple) else X, y)
+        return y
 
     def _check_X(self, X):
         """Validate ``X`` for prediction, against what fit saw."""

@@ -12,8 +12,8 @@ from sktune._backbones import resolve_backbone
 from sktune._base import _seeded
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
-from sktune.engine import ArrayDataset, GradualUnfreeze
-from sktune.engine._net import ROW_ALIGNMENT, _pad_rows
+from sktune.engine import ArrayDataset, GradualUnfreeze, TensorBatches
+from sktune.engine._net import map_padded
 from sktune.nn import ACTIVATIONS, FineTuneModule
 
 _FINETUNE_DOC = """\
@@ -81,6 +81,24 @@ def _source_estimator(backbone):
     return backbone
 
 
+def _backbone_input(est, X):
+    """X as the backbone takes it: a source estimator's own preparation, else reshaped
+    per sample to ``input_shape`` when given."""
+    source = _source_estimator(est.backbone)
+    if source is not None:
+        return source._prepare_X(X, reset=False)
+    if est.input_shape is not None:
+        X = X.reshape((len(X),) + tuple(int(s) for s in est.input_shape))
+    return X
+
+
+def _load_backbone(est):
+    """The backbone module and its preprocessing; the estimator's own settings win."""
+    backbone, preprocessing, _ = resolve_backbone(est.backbone, est.weights)
+    own = {"input_size": est.input_size, "mean": est.normalize_mean, "std": est.normalize_std}
+    return backbone, {**preprocessing, **{k: v for k, v in own.items() if v is not None}}
+
+
 class _FineTuneMixin(TransformerMixin):
     """Backbone loading, input preparation and freezing; shared by both tasks."""
 
@@ -104,20 +122,13 @@ class _FineTuneMixin(TransformerMixin):
                                                 for k, v in params.items()})
 
     def _prepare_X(self, X, *, reset):
-        source = _source_estimator(self.backbone)
-        if source is not None:
-            X = source._prepare_X(X, reset=False)
-        elif self.input_shape is not None:
-            X = X.reshape((len(X),) + tuple(int(s) for s in self.input_shape))
+        X = _backbone_input(self, X)
         if reset:
             self._probe_ = np.ascontiguousarray(X[:2])
         return np.ascontiguousarray(X)
 
     def _build_module(self, n_features, n_outputs):
-        backbone, preprocessing, _ = resolve_backbone(self.backbone, self.weights)
-        preprocessing = {**preprocessing, **{k: v for k, v in {
-            "input_size": self.input_size, "mean": self.normalize_mean,
-            "std": self.normalize_std}.items() if v is not None}}
+        backbone, preprocessing = _load_backbone(self)
         probe = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
         with torch.no_grad():
             n_embedding = probe.embed(torch.as_tensor(self._probe_)).shape[1]
@@ -256,10 +267,7 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
         from sktune.engine import resolve_device
 
         X = self._prepare(X, reset=True)
-        backbone, preprocessing, _ = resolve_backbone(self.backbone, self.weights)
-        preprocessing.update({k: v for k, v in {
-            "input_size": self.input_size, "mean": self.normalize_mean,
-            "std": self.normalize_std}.items() if v is not None})
+        backbone, preprocessing = _load_backbone(self)
         self.device_ = resolve_device(self.device)
         self.module_ = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
         with _seeded(0, "cpu"), torch.no_grad():  # materialise lazy layers reproducibly
@@ -270,24 +278,14 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
     __sklearn_clone__ = _FineTuneMixin.__sklearn_clone__
 
     def _prepare(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True)
-        source = _source_estimator(self.backbone)
-        if source is not None:
-            return source._prepare_X(X, reset=False)
-        if self.input_shape is not None:
-            X = X.reshape((len(X),) + tuple(int(s) for s in self.input_shape))
-        return X
+        return _backbone_input(self, validate_data(self, X, reset=reset, dtype=np.float32,
+                                                   allow_nd=True))
 
     def transform(self, X):
         """Embeddings, shape ``(n_samples, n_embedding)``."""
         check_is_fitted(self)
-        X = torch.as_tensor(np.ascontiguousarray(self._prepare(X, reset=False)))
-        chunks = []
+        X = np.ascontiguousarray(self._prepare(X, reset=False))
+        batches = TensorBatches(ArrayDataset(X), self.batch_size, device=self.device_)
         with torch.no_grad():
-            for i in range(0, len(X), self.batch_size):
-                batch = X[i:i + self.batch_size]
-                padded = _pad_rows(batch, -len(batch) % ROW_ALIGNMENT) if len(batch) % \
-                    ROW_ALIGNMENT else batch  # row results independent of the batch
-                z = self.module_.embed(padded.to(self.device_))[:len(batch)]
-                chunks.append(z.double().cpu().numpy())
-        return np.concatenate(chunks)
+            return np.concatenate([z.double().numpy()
+                                   for z in map_padded(batches, self.module_.embed)])

@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_consistent_length
 
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._sequences import check_sequences
@@ -75,10 +74,7 @@ class _RNNMixin:
     def _check_data(self, X, y, *, reset):
         self._require_y(y)
         X = self._sequences(X, reset=reset)
-        y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric else None,
-                        input_name="y")
-        check_consistent_length(X[0] if isinstance(X, tuple) else X, y)
-        return X, y
+        return X, self._check_target(X, y)
 
     def _check_X(self, X):
         return self._sequences(X, reset=False)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
@@ -64,9 +64,7 @@ class _TransformerMixin(TransformerMixin):
     def _check_data(self, X, y, *, reset):
         self._require_y(y)
         X = self._tokens(X, reset=reset)
-        y = np.asarray(y, dtype=np.float64 if self._y_numeric else None)
-        check_consistent_length(X[0], y)
-        return X, y
+        return X, self._check_target(X, y)
 
     def _check_X(self, X):
         return self._tokens(X, reset=False)

@@ -132,13 +132,7 @@ class Engine(NeuralNet):
         differ from the same rows inside a full batch in the last float32 bit. Padding
         makes a row's output independent of which other rows share its batch.
         """
-        dataset = self.get_dataset(X)
-        for Xi, _ in self.get_iterator(dataset, training=False):
-            n = n_rows(Xi)
-            pad = -n % ROW_ALIGNMENT
-            if pad:
-                Xi = map_arrays(partial(_pad_rows, pad=pad), Xi)
-            yield to_device(fn(Xi)[:n], device)
+        yield from map_padded(self.get_iterator(self.get_dataset(X), training=False), fn, device)
 
     # ---- loop ----------------------------------------------------------------------
     def request_stop(self, reason):
@@ -236,6 +230,17 @@ class Engine(NeuralNet):
             l1 = sum(p.abs().sum() for p in self.module_.parameters() if p.ndim > 1)
             loss = loss + self.l1 * l1 / len(y_pred)
         return loss
+
+
+def map_padded(batches, fn, device="cpu"):
+    """Yield ``fn(X)`` for each ``(X, _)`` of ``batches``, rows padded to a multiple of 32
+    for the call and cut back after it (see :meth:`Engine.map_batches`)."""
+    for Xi, _ in batches:
+        n = n_rows(Xi)
+        pad = -n % ROW_ALIGNMENT
+        if pad:
+            Xi = map_arrays(partial(_pad_rows, pad=pad), Xi)
+        yield to_device(fn(Xi)[:n], device)
 
 
 def _pad_rows(X, pad):
