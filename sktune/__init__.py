@@ -3,12 +3,13 @@
 from sktune._cnn import CNNClassifier, CNNRegressor
 from sktune._finetune import FineTuneClassifier, FineTuneRegressor, PretrainedEmbedder
 from sktune._mlp import MLPClassifier, MLPRegressor
-from sktune._parallel import dask_client, preserve_thread_env, resilient_dask_backend
-from sktune._results import leaderboard, plot_learning_curves, plot_scores
 from sktune._rnn import RNNClassifier, RNNRegressor
-from sktune._search_space import search_space
 from sktune._text import TextSequencer
 from sktune._transformers import TransformerClassifier, TransformerRegressor
+from sktune.model_selection import (
+    dask_client, leaderboard, plot_learning_curves, plot_scores, preserve_thread_env,
+    resilient_dask_backend, search_space,
+)
 from sktune.exceptions import TrainingDivergedError
 
 __version__ = "0.1.0"

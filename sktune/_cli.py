@@ -19,7 +19,7 @@ from sklearn.model_selection import RandomizedSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktune._search_space import search_space
+from sktune.model_selection._search_space import search_space
 
 #: datasets bundled with scikit-learn (no download): name -> (loader, task)
 DATASETS = {
@@ -142,7 +142,7 @@ def _backend(args):
         return
     from joblib import parallel_config
 
-    from sktune._parallel import dask_client
+    from sktune.model_selection._parallel import dask_client
 
     address = None if args.dask == "local" else args.dask
     with dask_client(address, n_workers=max(args.n_jobs, 1)) as client, \
@@ -191,7 +191,7 @@ def write_outputs(search, X, y, folder):
     """Leaderboard CSV, best model (joblib) and the two plots, in ``folder``."""
     import joblib
 
-    from sktune._results import leaderboard, plot_learning_curves, plot_scores
+    from sktune.model_selection._results import leaderboard, plot_learning_curves, plot_scores
 
     folder.mkdir(parents=True, exist_ok=True)
     table = leaderboard(search)

@@ -20,6 +20,7 @@ from skorch.utils import to_device
 
 from sktune.engine._data import ArrayDataset, TensorBatches, map_arrays, n_rows
 from sktune.exceptions import TrainingDivergedError
+from sktune.nn._protocols import LayerwiseLR, SparseInput
 
 ROW_ALIGNMENT = 32
 INFERENCE_ELEMENTS = 2**24
@@ -89,7 +90,8 @@ class Engine(NeuralNet):
         applies: one fused optimizer kernel per step."""
         kwargs = self.get_params_for(prefix)
         lr = kwargs.setdefault("lr", self.lr)
-        part_of = getattr(self.module_, "lr_scale", None) if self.lr_scales else None
+        part_of = (self.module_.lr_scale
+                   if self.lr_scales and isinstance(self.module_, LayerwiseLR) else None)
         groups = {}
         for name, p in named_parameters:
             key = (part_of(name) if part_of else None, bool(self.weight_decay) and p.ndim > 1)
@@ -118,7 +120,7 @@ class Engine(NeuralNet):
                              sparse_batches=self._sparse_batches())
 
     def _sparse_batches(self):
-        return bool(getattr(self.module_, "accepts_sparse", False))
+        return isinstance(self.module_, SparseInput) and bool(self.module_.accepts_sparse)
 
     def forward_iter(self, X, training=False, device="cpu"):
         """Yield the module's outputs batch by batch (see :meth:`map_batches`)."""

@@ -1,0 +1,48 @@
+"""The contracts between torch modules and the layers that use them.
+
+The engine, the fine-tuners and the tuning tools never probe a module's attributes
+by name: what they need is one of these protocols, and a module opts in by
+implementing it. ``isinstance(module, SparseInput)`` (they are runtime-checkable)
+is how the other layers ask.
+"""
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class SparseInput(Protocol):
+    """A module whose ``forward`` accepts a torch sparse CSR batch as it is.
+
+    The engine then sends scipy sparse rows as ``torch.sparse_csr`` tensors instead of
+    densifying them (TF-IDF-sized inputs), when ``accepts_sparse`` is true.
+    """
+
+    accepts_sparse: bool
+
+
+@runtime_checkable
+class LayerwiseLR(Protocol):
+    """A module whose parameters fall into named parts trained at different rates.
+
+    ``lr_scale(name)`` maps a parameter name (as in ``named_parameters()``) to a part,
+    e.g. ``"backbone"`` or ``"head"``; the engine gives each part its own parameter
+    group at ``learning_rate_init * lr_scales[part]`` (discriminative fine-tuning).
+    """
+
+    def lr_scale(self, name: str) -> str: ...
+
+
+@runtime_checkable
+class Freezable(Protocol):
+    """A module made of ordered blocks, the first ``frozen_blocks`` of which are frozen.
+
+    ``freeze(k)`` freezes the first ``k`` blocks and unfreezes the rest (frozen blocks
+    also keep their batch-norm statistics); gradual unfreezing calls it every epoch.
+    """
+
+    frozen_blocks: int
+
+    @property
+    def blocks(self) -> list: ...
+
+    def freeze(self, n_blocks: int) -> None: ...
