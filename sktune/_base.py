@@ -1,45 +1,33 @@
-"""The estimator base every model family shares: parameters, the fit loop, inference.
+"""The estimator base every model family shares: parameters, the fit transaction, inference.
 
 A family module (``_mlp.py``, ...) adds its architecture parameters and
 ``_build_module``; a task base (:mod:`sktune._supervised`) adds target encoding, the
-loss and the prediction methods. Training itself is the engine's
-(:class:`sktune.engine.Engine`).
+loss and the prediction methods. How one call trains is :mod:`sktune._training`; the
+training itself is the engine's (:class:`sktune.engine.Engine`).
 """
 
-import warnings
-from contextlib import contextmanager
+import copy
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     check_array, check_consistent_length, check_is_fitted, validate_data,
 )
 
-from sktune.engine import (
-    SOLVERS, ArrayDataset, Convergence, Engine, HoldOut, LRSchedule, optimizer_spec,
-    resolve_device,
-)
+from sktune import _training
+from sktune._compat import Interval, Options, StrOptions, check_sample_weight
+from sktune._training import FitRun
+from sktune._training import seeded as _seeded  # noqa: F401  (used by the fine-tuners)
+from sktune.engine import SOLVERS, ArrayDataset, resolve_device
 from sktune.engine._data import n_rows
 
 #: learning_rate schedules: sklearn's three plus sktune's.
 LEARNING_RATES = {"constant", "invscaling", "adaptive", "step", "exponential", "cosine", "plateau"}
-#: default lr_decay of each schedule that uses one (``adaptive`` divides by 5 as in sklearn).
-DEFAULT_LR_DECAY = {"step": 0.1, "exponential": 0.95, "plateau": 0.2, "adaptive": 0.2}
-
-
-@contextmanager
-def _seeded(seed, device):
-    """Seed torch for this block and restore the caller's random state afterwards."""
-    dev = torch.device(device)
-    devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+#: the float precisions a network can train in
+DTYPES = {"auto", "float32", "float64"}
 
 
 class BaseNeuralEstimator(BaseEstimator):
@@ -47,11 +35,16 @@ class BaseNeuralEstimator(BaseEstimator):
 
     Subclasses define ``__init__`` (keyword arguments stored as given) and
     ``_build_module(n_features, n_outputs)``; task bases define ``_prepare_targets``,
-    ``_criterion``, ``_score_fn`` and ``_transform_output``.
+    ``_criterion``, ``_score_fn``, ``_transform_output`` and ``_loss_floor``.
+
+    Every ``fit`` / ``partial_fit`` is a transaction: :meth:`_begin_fit` prepares a
+    staged copy, the engine trains it, :meth:`_end_fit` commits it. A call that raises
+    — bad input, a diverging loss, Ctrl-C before the first epoch ends — leaves the
+    estimator exactly as it was.
     """
 
     _parameter_constraints: dict = {
-        "solver": [StrOptions(set(SOLVERS))],
+        "solver": [StrOptions(set(SOLVERS) | {"lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -81,7 +74,14 @@ class BaseNeuralEstimator(BaseEstimator):
         "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "device": [str],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions(DTYPES)],
+        "callbacks": [list, None],
+        "divergence_threshold": [Interval(Real, 1, None, closed="neither"), None],
+        "keep_optimizer_state": ["boolean"],
     }
+    #: what ``dtype="auto"`` trains in: "input" follows scikit-learn (float32 input in
+    #: float32, any other input in float64, on the CPU); "float32" always float32
+    _auto_dtype = "float32"
 
     def _store_init_params(self, params):
         """Assign the ``__init__`` arguments, unchanged (sklearn's rule for ``__init__``)."""
@@ -113,88 +113,65 @@ class BaseNeuralEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._validate_hyperparams()
+        self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
-        self._validate_hyperparams()
+        self._validate_params()
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _validate_hyperparams(self):
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "solver='lbfgs' is a full-batch method that sktune does not provide; use "
-                f"one of {sorted(SOLVERS)} (mini-batch, GPU-capable).")
-        self._validate_params()
-
-    # ---- training ------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
-        fitted = hasattr(self, "net_")
-        first = not fitted or not (incremental or self.warm_start)
-        X, y = self._check_data(X, y, reset=first)
-        y_enc, stratify = self._prepare_targets(y, reset=first, classes=classes)
-        weight = self._combined_sample_weight(sample_weight, X, y)
-        n_samples = n_rows(X)
-        batch_size = self._effective_batch_size(n_samples)
-        device = resolve_device(self.device)
-        if first:
-            self._seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        seed = (self._seed_ + (len(self.net_.history) if fitted and not first else 0)) % 2**31
-        dataset = ArrayDataset(X, y_enc, weight, stratify)
+        run = self._begin_fit(X, y, sample_weight, incremental=incremental, classes=classes)
+        _training.train(run)
+        return self._end_fit(run)
 
-        with _seeded(seed, device):
-            if incremental and fitted and not first:
-                net = self.net_
-            else:
-                previous = self.net_ if fitted and not first else None
-                net = self._make_engine(batch_size, device, seed, previous)
-            self._configure_run(net, incremental, seed)
-            epochs = 1 if incremental else self.max_iter
-            before = len(net.history)
-            net.partial_fit(dataset, None, epochs=epochs)
-        self.net_ = net
-        self._record_training(epochs, len(net.history) - before, incremental)
+    # ---- the transaction --------------------------------------------------------------
+    def _begin_fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        """Validate the data and prepare a :class:`~sktune._training.FitRun`; ``self`` is
+        not modified (the new attributes live on the run's staged copy)."""
+        est = self._staged()
+        continuing = hasattr(self, "net_") and (incremental or self.warm_start)
+        X, y = est._check_data(X, y, reset=not continuing)
+        if not continuing:
+            est._dtype_ = est._resolve_dtype(_float_dtype(X))
+        X = est._to_training_dtype(X)
+        y_enc, stratify = est._prepare_targets(y, reset=not continuing, classes=classes,
+                                               incremental=incremental)
+        weight = est._combined_sample_weight(sample_weight, X, y)
+        n_samples = n_rows(X)
+        batch_size = _training.batch_size_for(est, n_samples)
+        device = resolve_device(self.device)
+        if not continuing:
+            est._seed_ = _training.new_seed(self.random_state)
+            est._loss_floor_ = est._loss_floor(y_enc)
+            net = _training.make_engine(est, batch_size, device, n_samples)
+        elif incremental:
+            net = copy.deepcopy(self.net_)
+        else:
+            net = _training.make_engine(est, batch_size, device, n_samples, previous=self.net_)
+        _training.configure_run(est, net, incremental, batch_size)
+        dataset = ArrayDataset(X, y_enc, weight, stratify)
+        return FitRun(est, net, dataset, 1 if incremental else self.max_iter, incremental)
+
+    def _end_fit(self, run):
+        """Record the run's outcome on its staged copy and make that ``self``'s state."""
+        est, net = run.estimator, run.net
+        if net.stop_reason_ == "interrupted" and net.epochs_done_ == 0:
+            raise KeyboardInterrupt  # nothing trained: the estimator keeps its state
+        est.net_ = net
+        _training.record_training(est, net, run.incremental)
+        self.__dict__.clear()
+        self.__dict__.update(est.__dict__)
+        _training.warn_end(self, run.incremental)
         return self
 
-    def _make_engine(self, batch_size, device, seed, previous=None):
-        optimizer, opt_kwargs = optimizer_spec(
-            self.solver, momentum=self.momentum, nesterovs_momentum=self.nesterovs_momentum,
-            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, device=device)
-        # alpha follows sklearn: alpha / (2 * batch) * ||W||^2 added to the mean loss,
-        # whose gradient is the optimizer's coupled weight decay alpha / batch. AdamW's
-        # whole point is decoupled decay, so there alpha is that coefficient.
-        weight_decay = self.alpha if self.solver == "adamw" else self.alpha / batch_size
-        adaptive = self.learning_rate == "adaptive"
-        callbacks = [
-            ("lr_schedule", LRSchedule(
-                policy=self.learning_rate, max_epochs=self.max_iter, step_size=self.lr_step_size,
-                decay=self.lr_decay or DEFAULT_LR_DECAY.get(self.learning_rate, 0.1),
-                patience=self.n_iter_no_change if adaptive else self.lr_patience,
-                tol=self.tol, min_lr=1e-6 if adaptive else self.min_learning_rate,
-                warmup_epochs=self.warmup_epochs, power_t=self.power_t)),
-            ("convergence", Convergence(
-                "train_loss", True, self.tol, self.n_iter_no_change, False,
-                stop_on_plateau=not adaptive)),
-        ]
-        if self.max_grad_norm is not None:
-            from skorch.callbacks import GradientNormClipping
-            callbacks.append(("grad_clip", GradientNormClipping(self.max_grad_norm)))
-        callbacks += self._extra_callbacks()
-        if self.verbose >= 2:
-            from skorch.callbacks import ProgressBar
-            callbacks.append(("progress", ProgressBar()))
-        module = previous.module_ if previous is not None else self._new_module()
-        net = Engine(
-            module=module, criterion=self._criterion(), optimizer=optimizer,
-            lr=self.learning_rate_init, max_epochs=self.max_iter, batch_size=batch_size,
-            callbacks=callbacks, device=device, verbose=int(self.verbose),
-            score_fn=self._score_fn(), l1=self.l1, weight_decay=weight_decay,
-            shuffle=self.shuffle, seed=seed, train_split=None, **self._engine_kwargs(),
-            **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
-        ).initialize()
-        if previous is not None:
-            net.history_ = previous.history_
-        return net
+    def _staged(self):
+        """A shallow copy whose attribute changes do not reach ``self``."""
+        staged = object.__new__(type(self))
+        staged.__dict__.update(self.__dict__)
+        return staged
 
     def _extra_callbacks(self):
         """Family hook: more skorch callbacks for the engine."""
@@ -205,57 +182,45 @@ class BaseNeuralEstimator(BaseEstimator):
         return {}
 
     def _new_module(self):
-        return self._build_module(self.n_features_in_, self.n_outputs_)
-
-    def _configure_run(self, net, incremental, seed):
-        """Per-call settings: partial_fit is one epoch on all data, as in sklearn."""
-        early = self.early_stopping and not incremental
-        monitor, lower = ("valid_score", False) if early else ("train_loss", True)
-        net.train_split = HoldOut(self.validation_fraction, seed) if early else None
-        net.seed = seed
-        callbacks = dict(net.callbacks_)
-        callbacks["convergence"].set_params(
-            monitor=monitor, lower_is_better=lower,
-            restore_best=early and self.restore_best_weights)
-        callbacks["lr_schedule"].set_params(monitor=monitor, lower_is_better=lower)
-
-    def _record_training(self, requested, ran, incremental):
-        history = self.net_.history
-        if history and "train_loss" not in history[-1]:  # epoch cut short by Ctrl-C
-            history.pop()
-            ran -= 1
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        scores = [row["valid_score"] for row in history if "valid_score" in row]
-        self.validation_scores_ = scores or None
-        self.best_validation_score_ = max(scores) if scores else None
-        self.best_loss_ = None if scores else min(self.loss_curve_)
-        self.history_ = [{k: v for k, v in row.items() if k != "batches"} for row in history]
-        self.stop_reason_ = self.net_.stop_reason_
-        if incremental:
-            return
-        if ran < requested and self.stop_reason_ is None:
-            warnings.warn(f"Training was interrupted after {ran} of {requested} epochs; the "
-                          "estimator keeps the weights reached so far.", RuntimeWarning,
-                          stacklevel=3)
-        elif self.stop_reason_ is None:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
-                "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
-        elif self.verbose:
-            print(self.stop_reason_)
+        """The untrained network, in the training dtype (called under a seeded RNG)."""
+        module = self._build_module(self.n_features_in_, self.n_outputs_)
+        return module.to(torch.float64 if self._dtype_ == np.float64 else torch.float32)
 
     # ---- data -----------------------------------------------------------------------
     #: how ``validate_data`` checks X; a family accepting n-d input changes it
-    _X_checks = {"accept_sparse": "csr", "dtype": np.float32}
+    _X_checks = {"accept_sparse": "csr", "dtype": (np.float64, np.float32)}
     #: regressors need numeric y
     _y_numeric = False
 
     def _check_data(self, X, y, *, reset):
         """Validate ``X`` and ``y`` for fit; families reshape X in ``_prepare_X``."""
+        self._require_y(y)
         X, y = validate_data(self, X, y, reset=reset, multi_output=True,
                              y_numeric=self._y_numeric, **self._X_checks)
         return self._prepare_X(X, reset=reset), y
+
+    def _to_training_dtype(self, X):
+        """Cast the float arrays of prepared X (an array, sparse matrix or tuple of arrays)
+        to the training dtype; integer parts (token ids, lengths) stay as they are."""
+        if isinstance(X, tuple):
+            return tuple(self._to_training_dtype(part) for part in X)
+        data = X.data if sp.issparse(X) else X
+        if not isinstance(data, np.ndarray) or data.dtype.kind != "f" or \
+                data.dtype == self._dtype_:
+            return X
+        X = X.astype(self._dtype_)
+        if not np.isfinite(X.data if sp.issparse(X) else X).all():
+            raise ValueError(f"Input X contains infinity or a value too large for "
+                             f"{self._dtype_.name}, the dtype this model trains in.")
+        return X
+
+    def _resolve_dtype(self, input_dtype):
+        if self.dtype != "auto":
+            return np.dtype(self.dtype)
+        on_cpu = torch.device(resolve_device(self.device)).type == "cpu"
+        if self._auto_dtype == "input" and on_cpu and input_dtype != np.float32:
+            return np.dtype(np.float64)
+        return np.dtype(np.float32)
 
     def _require_y(self, y):
         """The error scikit-learn gives an estimator fitted without a target."""
@@ -272,29 +237,18 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _check_X(self, X):
         """Validate ``X`` for prediction, against what fit saw."""
-        return self._prepare_X(validate_data(self, X, reset=False, **self._X_checks), reset=False)
+        X = validate_data(self, X, reset=False, **self._X_checks)
+        return self._prepare_X(X, reset=False)
 
     def _prepare_X(self, X, *, reset):
         """Family hook: turn validated X into what the network takes (default: as is)."""
         return X
 
-    def _effective_batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn(f"Got batch_size={self.batch_size} larger than the sample size "
-                          f"{n_samples}; it is clipped to {n_samples}.", stacklevel=3)
-            return n_samples
-        return self.batch_size
-
     def _combined_sample_weight(self, sample_weight, X, y):
         """sample_weight times class weights; ``None`` when every weight is equal."""
-        from sklearn.utils.validation import _check_sample_weight
-
         weight = None
         if sample_weight is not None:
-            weight = _check_sample_weight(sample_weight, X[0] if isinstance(X, tuple) else X,
-                                          dtype=np.float64, ensure_non_negative=True)
+            weight = check_sample_weight(sample_weight, X[0] if isinstance(X, tuple) else X)
         class_weight = self._class_sample_weight(y)
         if class_weight is not None:
             weight = class_weight if weight is None else weight * class_weight
@@ -304,23 +258,38 @@ class BaseNeuralEstimator(BaseEstimator):
             raise ValueError("sample_weight must contain at least one positive weight.")
         if np.all(weight == weight[0]):
             return None
-        return weight.astype(np.float32)
+        return weight.astype(self._dtype_)
 
     def _class_sample_weight(self, y):
         return None
 
     # ---- inference ------------------------------------------------------------------
     def _forward(self, X):
-        """Validated ``X`` -> transformed network outputs as float64, batch by batch."""
+        """Validated ``X`` -> transformed network outputs, batch by batch, as numpy."""
         check_is_fitted(self)
-        X = self._check_X(X)
-        return self._forward_checked(X)
+        return self._forward_checked(self._to_training_dtype(self._check_X(X)))
 
     def _forward_checked(self, X):
         dataset = ArrayDataset(X)
-        chunks = [self._transform_output(out).double().numpy()
-                  for out in self.net_.forward_iter(dataset)]
-        return np.concatenate(chunks) if chunks else np.empty((0, self.n_outputs_))
+        chunks = [self._transform_output(out).numpy() for out in self.net_.forward_iter(dataset)]
+        return np.concatenate(chunks) if chunks else np.empty((0, self.n_outputs_), self._dtype_)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    def __getstate__(self):
+        """Pickles hold the weights once; the optimizer's state only with
+        ``keep_optimizer_state`` (as set when pickling)."""
+        state = super().__getstate__()
+        if "net_" in state:
+            state["net_"].keep_optimizer_state = self.keep_optimizer_state
+        return state
+
+
+def _float_dtype(X):
+    """The dtype of the first float array in prepared X (float32 if there is none)."""
+    for part in X if isinstance(X, tuple) else (X,):
+        data = part.data if sp.issparse(part) else part
+        if isinstance(data, np.ndarray) and data.dtype.kind == "f":
+            return data.dtype
+    return np.dtype(np.float32)

@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sktune._compat import Interval, StrOptions
 
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
@@ -199,7 +199,8 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, max_grad_norm=None, device="auto", class_weight=None,
-                 max_fun=15000):
+                 max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
+                 keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
@@ -242,5 +243,6 @@ default="squared_error"
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
-                 huber_delta=1.0, max_fun=15000):
+                 huber_delta=1.0, max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
+                 keep_optimizer_state=False):
         self._store_init_params(locals())

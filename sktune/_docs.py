@@ -1,11 +1,16 @@
 """Docstring sections shared by every estimator, so each parameter is described once."""
 
 TRAINING_PARAMETERS = """\
-    solver : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
-        Optimizer. ``"lbfgs"`` (scikit-learn's full-batch solver) is not provided.
+    solver : {"adam", "adamw", "sgd", "rmsprop", "lbfgs"}, default="adam"
+        Optimizer. ``"lbfgs"`` is scikit-learn's full-batch quasi-Newton solver (scipy's
+        L-BFGS-B on the whole training set, gradients from torch): ``max_iter`` then
+        counts its iterations and ``max_fun`` its loss evaluations; it needs a
+        deterministic network (no dropout, batch norm or augmentation), ignores the
+        mini-batch settings and ``early_stopping``, and has no ``partial_fit``.
     alpha : float, default=1e-4
         L2 penalty on weight matrices, as in scikit-learn: ``alpha / (2 * batch) * ||W||^2``
-        is added to the mean loss (coupled weight decay ``alpha / batch``). With
+        is added to the mean loss (coupled weight decay ``alpha / batch``; with
+        ``"lbfgs"``, ``batch`` is the summed sample weight of the whole set). With
         ``solver="adamw"`` it is AdamW's decoupled ``weight_decay`` coefficient instead.
         Biases and normalisation parameters are never penalised.
     l1 : float, default=0.0
@@ -55,7 +60,10 @@ TRAINING_PARAMETERS = """\
         Minimum improvement of the monitored metric (validation score with
         ``early_stopping``, else training loss) that resets the patience counter.
     verbose : bool or int, default=False
-        1 prints a line per epoch with the metrics; 2 adds a progress bar (tqdm).
+        1 prints scikit-learn's ``Iteration N, loss = ...`` line per epoch (and the
+        validation score with ``early_stopping``); 2 or more shows a progress bar over
+        the epochs instead when standard error is a terminal and tqdm is installed
+        (plain lines otherwise, e.g. in a log file).
     warm_start : bool, default=False
         ``fit`` continues from the current weights instead of re-initialising them.
     momentum : float, default=0.9
@@ -85,8 +93,26 @@ TRAINING_PARAMETERS = """\
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"mps"``. A model trained on a GPU unpickles on a CPU-only machine.
     max_fun : int, default=15000
-        Accepted for compatibility with scikit-learn, where it only concerns
-        ``solver="lbfgs"``; unused.
+        Maximum number of loss evaluations of ``solver="lbfgs"`` (unused otherwise).
+    dtype : {"auto", "float32", "float64"}, default="auto"
+        Floating-point precision of the network, its training and its outputs.
+        ``"auto"`` follows scikit-learn for the MLPs on the CPU (float32 input trains in
+        float32, anything else in float64) and is float32 for the other families and on
+        GPUs; ``"float32"`` is about twice as fast as float64 on a CPU.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra :mod:`skorch.callbacks` run by the training loop: checkpoints, loggers
+        (TensorBoard, MLflow...), custom stopping rules (call
+        ``net.request_stop(reason)`` rather than raising). Each fit uses copies, so the
+        parameter itself is never modified.
+    divergence_threshold : float or None, default=1e4
+        Raise :class:`~sktune.TrainingDivergedError` when an epoch's training loss is
+        more than this many times its value at the start of the fit (or the loss of a
+        trivial model, whichever is larger). NaN or infinite losses always raise; None
+        disables the ratio check. The estimator then keeps its previous state.
+    keep_optimizer_state : bool, default=False
+        Keep the optimizer's state (Adam moments, momentum) in pickles, so that a loaded
+        model's ``partial_fit`` / ``warm_start`` continue exactly. Off, a pickle holds
+        the weights once and training after loading starts a fresh optimizer state.
 """
 
 CLASS_WEIGHT = """\
@@ -101,10 +127,17 @@ FITTED_ATTRIBUTES = """\
         Column names, when X was a DataFrame with string column names.
     n_outputs_ : int
         Number of output units.
+    out_activation_ : str
+        The output function: ``"softmax"``, ``"logistic"``, ``"identity"`` or ``"exp"``.
     n_iter_ : int
-        Epochs trained (accumulated over ``warm_start`` and ``partial_fit`` calls).
+        Epochs run by the last ``fit`` call (1 after ``partial_fit``; L-BFGS iterations
+        with ``solver="lbfgs"``), as in scikit-learn.
+    t_ : int
+        Training samples seen, over all calls.
+    loss_ : float
+        Training loss of the last epoch (with the L2/L1 penalty, as scikit-learn).
     loss_curve_ : list of float
-        Mean training loss of each epoch (data term, weighted; penalties excluded).
+        Training loss of each epoch, over all ``warm_start`` / ``partial_fit`` calls.
     validation_scores_ : list of float or None
         Held-out score of each epoch with ``early_stopping``.
     best_validation_score_ : float or None
@@ -115,7 +148,8 @@ FITTED_ATTRIBUTES = """\
         One row per epoch: ``epoch``, ``train_loss``, ``valid_loss``, ``valid_score``,
         ``lr`` and ``dur`` (seconds); ``pandas.DataFrame(est.history_)`` tabulates it.
     stop_reason_ : str or None
-        Why training stopped before ``max_iter`` epochs, if it did.
+        Why training stopped before ``max_iter`` epochs, if it did (``"interrupted"``
+        after Ctrl-C).
     net_ : sktune.engine.Engine
         The skorch net that trained the model; ``net_.module_`` is the torch module.
 """

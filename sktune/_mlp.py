@@ -3,11 +3,13 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+import torch
 
+from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, MLPModule
+from sktune.nn._mlp import glorot_uniform_
 
 _ARCHITECTURE_DOC = """\
     hidden_layer_sizes : int or tuple of int, default=(100,)
@@ -29,39 +31,113 @@ _MLP_CONSTRAINTS = {
 }
 
 
+class _WeightList(list):
+    """``coefs_`` / ``intercepts_`` of a fitted MLP: one numpy array per layer.
+
+    On the CPU each array is a view of the network's weights, so editing it in place
+    edits the model; assigning an item (``mlp.coefs_[0] = W``) writes the weights too.
+    """
+
+    def __init__(self, arrays, write):
+        super().__init__(arrays)
+        self._write = write
+
+    def __setitem__(self, i, value):
+        super().__setitem__(i, self._write(i, value))
+
+
 class _MLPMixin:
-    """How an MLP is built from the data; shared by the classifier and the regressor."""
+    """How an MLP is built from the data, and scikit-learn's view of its weights."""
+
+    _auto_dtype = "input"
 
     def _build_module(self, n_features, n_outputs):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
         if any(int(s) < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}.")
-        return MLPModule(n_features, [int(s) for s in sizes], n_outputs,
-                         activation=self.activation, dropout=self.dropout,
-                         batch_norm=self.batch_norm)
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes}.")
+        self.n_layers_ = len(sizes) + 2
+        module = MLPModule(n_features, [int(s) for s in sizes], n_outputs,
+                           activation=self.activation, dropout=self.dropout,
+                           batch_norm=self.batch_norm).double()
+        glorot_uniform_(module, self.activation, self.random_state)
+        pending = (self.__dict__.pop("_pending_coefs", None),
+                   self.__dict__.pop("_pending_intercepts", None))
+        for kind, arrays in zip(("weight", "bias"), pending):
+            for i, array in enumerate(arrays or ()):
+                _write_layer(module.linear_layers[i], kind, array)
+        return module
 
     @property
     def coefs_(self):
-        """list of ndarray: weight matrix of layer i, shape (n_in, n_out), as in sklearn."""
-        return [layer.weight.detach().cpu().numpy().T.copy() for layer in self._linear_layers()]
+        """list of ndarray: the weight matrix of each layer, shape (n_in, n_out).
+
+        Settable, as in scikit-learn: assigning the list, or one of its items, writes
+        the network's weights; set before fitting, they are the initial weights.
+        """
+        return self._weights("weight", "_pending_coefs")
+
+    @coefs_.setter
+    def coefs_(self, value):
+        self._set_weights("weight", "_pending_coefs", value)
 
     @property
     def intercepts_(self):
-        """list of ndarray: bias vector of layer i, as in sklearn."""
-        return [layer.bias.detach().cpu().numpy().copy() for layer in self._linear_layers()]
+        """list of ndarray: the bias vector of each layer (settable, as ``coefs_``)."""
+        return self._weights("bias", "_pending_intercepts")
 
-    def _linear_layers(self):
-        if not hasattr(self, "net_"):
-            raise AttributeError("coefs_ and intercepts_ exist after fit.")
-        return self.net_.module_.linear_layers
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self._set_weights("bias", "_pending_intercepts", value)
+
+    def _weights(self, kind, pending):
+        if "net_" not in self.__dict__:
+            if pending in self.__dict__:
+                return self.__dict__[pending]
+            raise AttributeError(f"'{type(self).__name__}' has no {kind} arrays before fit.")
+        layers = self.net_.module_.linear_layers
+        return _WeightList([_read_layer(layer, kind) for layer in layers],
+                           lambda i, value: _write_layer(layers[i], kind, value))
+
+    def _set_weights(self, kind, pending, value):
+        if "net_" not in self.__dict__:
+            self.__dict__[pending] = list(value)
+            return
+        layers = self.net_.module_.linear_layers
+        value = list(value)
+        if len(value) != len(layers):
+            raise ValueError(f"Expected {len(layers)} arrays (one per layer), got {len(value)}.")
+        for layer, array in zip(layers, value):
+            _write_layer(layer, kind, array)
+
+
+def _read_layer(layer, kind):
+    tensor = getattr(layer, kind).detach()
+    array = tensor.cpu().numpy()
+    return array.T if kind == "weight" else array
+
+
+def _write_layer(layer, kind, value):
+    """Copy ``value`` (scikit-learn's layout) into a layer's weight or bias; returns the
+    array that now stands for it."""
+    target = getattr(layer, kind)
+    array = np.asarray(value, dtype=target.detach().cpu().numpy().dtype)
+    if kind == "weight":
+        array = array.T
+    if array.shape != tuple(target.shape):
+        expected = tuple(target.shape)[::-1] if kind == "weight" else tuple(target.shape)
+        raise ValueError(f"Expected a {kind} array of shape {expected}, got "
+                         f"{np.shape(value)}.")
+    with torch.no_grad():
+        target.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+    return _read_layer(layer, kind)
 
 
 class MLPClassifier(_MLPMixin, NeuralClassifierBase):
     __doc__ = f"""Multi-layer perceptron classifier trained with PyTorch.
 
     Accepts every parameter of :class:`sklearn.neural_network.MLPClassifier` with the
-    same meaning (``solver="lbfgs"`` excepted), plus dropout, batch normalisation, L1,
+    same meaning, plus dropout, batch normalisation, L1,
     AdamW/RMSprop, learning-rate schedules with warm-up, gradient clipping and GPUs.
 
     Parameters
@@ -72,11 +148,11 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
     classes_ : ndarray of shape (n_classes,)
         Class labels (column order of ``predict_proba``).
 {FITTED_ATTRIBUTES}    coefs_ : list of ndarray
-        Weight matrix of each linear layer, shape (n_in, n_out).
+        Weight matrix of each linear layer, shape (n_in, n_out); settable.
     intercepts_ : list of ndarray
-        Bias vector of each linear layer.
-    out_activation_ : str
-        ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).
+        Bias vector of each linear layer; settable.
+    n_layers_ : int
+        Number of layers, input and output included.
 
     Examples
     --------
@@ -102,7 +178,8 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 max_grad_norm=None, device="auto", class_weight=None, max_fun=15000):
+                 max_grad_norm=None, device="auto", class_weight=None, max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
+                 keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
@@ -110,7 +187,7 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
     __doc__ = f"""Multi-layer perceptron regressor trained with PyTorch.
 
     Accepts every parameter of :class:`sklearn.neural_network.MLPRegressor` with the
-    same meaning (``solver="lbfgs"`` excepted), plus robust losses, dropout, batch
+    same meaning, plus robust losses, dropout, batch
     normalisation, L1, AdamW/RMSprop, learning-rate schedules, clipping and GPUs.
     Targets are not rescaled: wrap the estimator in
     :class:`sklearn.compose.TransformedTargetRegressor` for targets far from unit scale.
@@ -126,11 +203,11 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
     Attributes
     ----------
 {FITTED_ATTRIBUTES}    coefs_ : list of ndarray
-        Weight matrix of each linear layer, shape (n_in, n_out).
+        Weight matrix of each linear layer, shape (n_in, n_out); settable.
     intercepts_ : list of ndarray
-        Bias vector of each linear layer.
-    out_activation_ : str
-        ``"identity"``, or ``"exp"`` for the Poisson loss.
+        Bias vector of each linear layer; settable.
+    n_layers_ : int
+        Number of layers, input and output included.
 
     Examples
     --------
@@ -157,5 +234,6 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, max_grad_norm=None, device="auto", huber_delta=1.0,
-                 max_fun=15000):
+                 max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
+                 keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -1,8 +1,9 @@
 """Classification and regression on top of :class:`~sktune._base.BaseNeuralEstimator`.
 
-Each task decides how targets are encoded, which loss trains the network, how the
-validation score is computed (accuracy or R², as scikit-learn's ``score``) and how raw
-outputs become predictions. Every model family reuses these two bases.
+Each task decides how targets are encoded, which loss trains the network (scikit-learn's
+definitions, :class:`~sktune.engine.SampleLoss`), how the validation score is computed
+(accuracy or R², as scikit-learn's ``score``) and how raw outputs become predictions.
+Every model family reuses these two bases.
 """
 
 from functools import partial
@@ -11,13 +12,14 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
-from torch import nn
 
 from sktune._base import BaseNeuralEstimator
+from sktune._compat import Interval, StrOptions
+from sktune.engine import SampleLoss
 
 
 def _weighted_mean(values, weight):
@@ -32,19 +34,33 @@ def _accuracy(output, y, weight, kind):
         correct = output.argmax(dim=1) == y
     else:
         correct = ((output > 0).to(y.dtype) == y).all(dim=1)
-    return float(_weighted_mean(correct.float(), weight))
+    return float(_weighted_mean(correct.to(output.dtype), weight))
 
 
 def _r2(output, y, weight, poisson):
     """Validation R² averaged over outputs, as ``RegressorMixin.score``."""
     pred = output.exp() if poisson else output
-    w = torch.ones(len(y), 1, device=y.device) if weight is None else weight[:, None]
+    w = torch.ones(len(y), 1, device=y.device, dtype=y.dtype) if weight is None \
+        else weight[:, None]
     mean = (w * y).sum(0) / w.sum()
     ss_res = (w * (y - pred) ** 2).sum(0)
     ss_tot = (w * (y - mean) ** 2).sum(0)
     r2 = torch.where(ss_tot > 0, 1 - ss_res / ss_tot.clamp_min(1e-30),
-                     (ss_res == 0).float())
+                     (ss_res == 0).to(y.dtype))
     return float(r2.mean())
+
+
+def _has_stochastic_solver(est):
+    """partial_fit exists for the mini-batch solvers only, as in scikit-learn."""
+    if est.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                             "lbfgs is not stochastic.")
+    return True
+
+
+def _entropy(p):
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
 
 
 class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
@@ -60,6 +76,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
         tags.classifier_tags.multi_label = True
         return tags
 
+    @available_if(_has_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for exactly one epoch, keeping the weights and the optimizer state.
 
@@ -85,26 +102,41 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._partial_fit(X, y, sample_weight, classes)
 
-    def _prepare_targets(self, y, *, reset, classes=None):
+    def _prepare_targets(self, y, *, reset, classes=None, incremental=False):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:
             self._set_classes(y, classes)
+        else:
+            self._check_classes(y, classes, incremental)
         if self._target_kind_ == "multilabel":
             if y.ndim != 2 or y.shape[1] != len(self.classes_):
                 raise ValueError(f"y has {y.shape[1] if y.ndim == 2 else 1} label columns but "
                                  f"the estimator was fitted with {len(self.classes_)}.")
-            return np.asarray(y, dtype=np.float32), None
+            return np.asarray(y, dtype=self._dtype_), None
         y = column_or_1d(y)
         unseen = ~np.isin(y, self.classes_)
         if unseen.any():
             raise ValueError(f"y contains labels not in classes_ {self.classes_.tolist()}: "
                              f"{np.unique(y[unseen]).tolist()}.")
         idx = np.searchsorted(self.classes_, y)
-        if self._target_kind_ == "binary":
-            return idx.astype(np.float32)[:, None], idx
-        return idx.astype(np.int64), idx
+        if self._target_kind_ in ("binary", "single"):
+            return idx.astype(self._dtype_)[:, None], y
+        return idx.astype(np.int64), y
+
+    def _check_classes(self, y, classes, incremental):
+        """scikit-learn's rules for the classes of a continuing fit."""
+        if self._target_kind_ == "multilabel":
+            return
+        if incremental and classes is not None and \
+                not np.array_equal(self.classes_, unique_labels(classes)):
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                             f"partial_fit, was: {self.classes_!r}")
+        if not incremental and set(unique_labels(y)) != set(self.classes_):
+            raise ValueError("warm_start can only be used where `y` has the same classes as "
+                             f"in the previous call to fit. Previously got {self.classes_}, "
+                             f"`y` has {unique_labels(y)}")
 
     def _set_classes(self, y, classes):
         target_type = type_of_target(y)
@@ -112,26 +144,39 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
             self._target_kind_ = "multilabel"
             self.classes_ = np.arange(y.shape[1])
             self.n_outputs_ = y.shape[1]
+            self.out_activation_ = "logistic"
             return
         if target_type not in ("binary", "multiclass"):
             raise ValueError(f"{type(self).__name__} does not support {target_type!r} targets; "
                              "use a 1-D label vector or a multilabel indicator matrix.")
         self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-        if len(self.classes_) < 2:
-            raise ValueError(f"Classifier can't train when only one class is present: "
-                             f"{self.classes_.tolist()}.")
-        self._target_kind_ = "binary" if len(self.classes_) == 2 else "multiclass"
-        self.n_outputs_ = 1 if self._target_kind_ == "binary" else len(self.classes_)
+        # one class (a degenerate fold, say) trains as scikit-learn's MLP does: a binary
+        # output that learns "not the other class"; predictions are that one class
+        self._target_kind_ = {1: "single", 2: "binary"}.get(len(self.classes_), "multiclass")
+        self.n_outputs_ = len(self.classes_) if self._target_kind_ == "multiclass" else 1
+        self.out_activation_ = "softmax" if self._target_kind_ == "multiclass" else "logistic"
 
     def _class_sample_weight(self, y):
         if self.class_weight is None:
             return None
+        if isinstance(self.class_weight, dict):
+            bad = {k: w for k, w in self.class_weight.items()
+                   if not (isinstance(w, Real) and np.isfinite(w) and w >= 0)}
+            if bad:
+                raise ValueError(f"class_weight must map classes to finite non-negative "
+                                 f"numbers; got {bad}.")
         return compute_sample_weight(self.class_weight, y)
 
     def _criterion(self):
+        return SampleLoss("log_loss" if self._target_kind_ == "multiclass"
+                          else "binary_log_loss")
+
+    def _loss_floor(self, y_enc):
+        """Loss of predicting the class priors: the scale a diverging loss is judged by."""
         if self._target_kind_ == "multiclass":
-            return nn.CrossEntropyLoss()
-        return nn.BCEWithLogitsLoss()
+            return _entropy(np.bincount(y_enc, minlength=len(self.classes_)) / len(y_enc))
+        p = np.asarray(y_enc, dtype=np.float64).mean(axis=0)
+        return float(sum(_entropy(np.array([q, 1 - q])) for q in p))
 
     def _score_fn(self):
         return partial(_accuracy, kind=self._target_kind_)
@@ -139,15 +184,13 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
     def _transform_output(self, output):
         if self._target_kind_ == "multiclass":
             return torch.softmax(output, dim=1)
+        if self._target_kind_ == "single":
+            return torch.ones_like(output)
         proba = torch.sigmoid(output)
         if self._target_kind_ == "binary":
             return torch.cat([1 - proba, proba], dim=1)
         return proba
 
-    @property
-    def out_activation_(self):
-        """Output activation, named as in scikit-learn: ``'softmax'`` or ``'logistic'``."""
-        return "softmax" if self._target_kind_ == "multiclass" else "logistic"
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
@@ -203,6 +246,7 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
         tags.target_tags.multi_output = True
         return tags
 
+    @available_if(_has_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for exactly one epoch, keeping the weights and the optimizer state.
 
@@ -222,11 +266,12 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
         """
         return self._partial_fit(X, y, sample_weight)
 
-    def _prepare_targets(self, y, *, reset, classes=None):
-        y = np.asarray(y, dtype=np.float32)
+    def _prepare_targets(self, y, *, reset, classes=None, incremental=False):
+        y = np.asarray(y, dtype=self._dtype_)
         y = y.reshape(-1, 1) if y.ndim == 1 else y
         if reset:
             self.n_outputs_ = y.shape[1]
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         elif y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[1]} outputs but the estimator was fitted with "
                              f"{self.n_outputs_}.")
@@ -235,13 +280,15 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
         return y, None
 
     def _criterion(self):
-        if self.loss == "absolute_error":
-            return nn.L1Loss()
-        if self.loss == "huber":
-            return nn.HuberLoss(delta=self.huber_delta)
-        if self.loss == "poisson":
-            return nn.PoissonNLLLoss(log_input=True, full=False)
-        return nn.MSELoss()
+        return SampleLoss(self.loss, huber_delta=self.huber_delta)
+
+    def _loss_floor(self, y_enc):
+        """Loss of predicting zero, where an untrained network starts: the scale a
+        diverging loss is judged by."""
+        y = np.asarray(y_enc, dtype=np.float64)
+        if self.loss == "squared_error":
+            return float(0.5 * np.square(y).mean())
+        return float(np.abs(y).mean())
 
     def _score_fn(self):
         return partial(_r2, poisson=self.loss == "poisson")
@@ -249,10 +296,6 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
     def _transform_output(self, output):
         return output.exp() if self.loss == "poisson" else output
 
-    @property
-    def out_activation_(self):
-        """Output activation, named as in scikit-learn: ``'identity'`` or ``'exp'``."""
-        return "exp" if self.loss == "poisson" else "identity"
 
     def predict(self, X):
         """Predicted targets.

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.utils._param_validation import Interval
+from sktune._compat import Interval
 from sklearn.utils.validation import check_is_fitted
 
 PAD, OOV = 0, 1

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sktune._compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
@@ -136,7 +136,8 @@ class TransformerClassifier(_TransformerMixin, NeuralClassifierBase):
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 max_grad_norm=1.0, device="auto", class_weight=None, max_fun=15000):
+                 max_grad_norm=1.0, device="auto", class_weight=None, max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
+                 keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
@@ -167,5 +168,6 @@ default="squared_error"
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=1.0, device="auto",
-                 huber_delta=1.0, max_fun=15000):
+                 huber_delta=1.0, max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
+                 keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -35,14 +35,17 @@ def test_shuffle_differs_between_epochs_but_is_seeded():
     assert first != second and epochs(0) == [first, second]
 
 
-def test_hold_out_is_stratified_and_falls_back_when_impossible():
+def test_hold_out_is_stratified_and_says_when_it_cannot_be():
     ds = ArrayDataset(np.zeros((100, 1), np.float32), np.r_[np.zeros(90), np.ones(10)],
                       stratify=np.r_[np.zeros(90), np.ones(10)])
     train, valid = HoldOut(0.2, random_state=0)(ds)
     assert len(valid) == 20 and valid.y.sum() == 2 and len(train) == 80
     lonely = ArrayDataset(np.zeros((10, 1), np.float32), np.arange(10), stratify=np.arange(10))
-    train, valid = HoldOut(0.2, random_state=0)(lonely)
-    assert len(train) + len(valid) == 10
+    with pytest.raises(ValueError, match="least populated class"):
+        HoldOut(0.2, random_state=0)(lonely)
+    tiny = ArrayDataset(np.zeros((5, 1), np.float32), np.arange(5))
+    with pytest.raises(ValueError, match="validation set is too small"):
+        HoldOut(0.1, random_state=0)(tiny)
 
 
 @pytest.mark.parametrize("policy,decay,expected", [

@@ -30,10 +30,11 @@ def test_wrong_number_of_features_at_predict(fitted_clf, clf_data):
         fitted_clf.predict(X[:, :5])
 
 
-def test_single_class(clf_data):
+def test_single_class_predicts_that_class_as_sklearn_does(clf_data):
     X, _ = clf_data
-    with pytest.raises(ValueError, match="only one class"):
-        MLPClassifier(**FAST).fit(X, np.zeros(len(X)))
+    clf = MLPClassifier(max_iter=2, **FAST).fit(X, np.full(len(X), "only"))
+    assert clf.predict(X[:3]).tolist() == ["only"] * 3
+    np.testing.assert_array_equal(clf.predict_proba(X[:3]), np.ones((3, 1)))
 
 
 def test_continuous_target_to_classifier(clf_data):
@@ -50,9 +51,15 @@ def test_object_dtype_with_strings(clf_data):
         MLPClassifier(**FAST).fit(X, y)
 
 
-def test_lbfgs_is_named_with_alternatives(clf_data):
-    with pytest.raises(ValueError, match="lbfgs.*'adam', 'adamw', 'rmsprop', 'sgd'"):
-        MLPClassifier(solver="lbfgs").fit(*clf_data)
+@pytest.mark.parametrize("param", [{"dropout": 0.2}, {"batch_norm": True}, {"l1": 1e-4}])
+def test_lbfgs_refuses_a_stochastic_or_non_smooth_objective(clf_data, param):
+    with pytest.raises(ValueError, match="lbfgs"):
+        MLPClassifier(solver="lbfgs", **param).fit(*clf_data)
+
+
+def test_lbfgs_has_no_partial_fit():
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    assert hasattr(MLPClassifier(), "partial_fit")
 
 
 @pytest.mark.parametrize("param,value", [

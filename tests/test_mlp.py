@@ -179,7 +179,8 @@ def test_partial_fit_is_one_epoch_and_keeps_optimizer_state(clf_data):
     state = clf.net_.optimizer_.state_dict()["state"]
     steps = float(next(iter(state.values()))["step"])
     clf.partial_fit(X[:100], y[:100])
-    assert clf.n_iter_ == 2
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 2  # scikit-learn's meanings
+    assert clf.t_ == len(X) + 100
     assert float(next(iter(clf.net_.optimizer_.state_dict()["state"].values()))["step"]) > steps
     with pytest.raises(ValueError, match="classes must be passed"):
         MLPClassifier(**FAST).partial_fit(X, y)
@@ -197,7 +198,7 @@ def test_warm_start_continues_from_fitted_weights(clf_data):
     clf = MLPClassifier(max_iter=3, warm_start=True, **FAST).fit(X, y)
     first = clf.coefs_[0].copy()
     clf.fit(X, y)
-    assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6  # n_iter_: this call's epochs
     assert clf.loss_curve_[3] < clf.loss_curve_[0]
     assert not np.array_equal(first, clf.coefs_[0])
     cold = clone(clf).set_params(warm_start=False).fit(X, y)
@@ -268,12 +269,21 @@ def test_dropout_batch_norm_and_clipping_build_and_train(clf_data):
     np.testing.assert_array_equal(clf.predict(X), clf.predict(X))  # eval mode at predict
 
 
-def test_verbose_prints_one_line_per_epoch(clf_data, capsys):
+def test_verbose_prints_sklearns_line_per_epoch(clf_data, capsys):
     X, y = clf_data
-    MLPClassifier(max_iter=3, verbose=True, **FAST).fit(X, y)
-    out = capsys.readouterr().out
-    assert "train_loss" in out and len([ln for ln in out.splitlines()
-                                        if ln.strip()[:1].isdigit()]) == 3
+    MLPClassifier(max_iter=3, verbose=True, early_stopping=True, **FAST).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(",")[0] for ln in lines if ln.startswith("Iteration")] == [
+        "Iteration 1", "Iteration 2", "Iteration 3"]
+    assert len([ln for ln in lines if ln.startswith("Validation score: ")]) == 3
+    assert not any("\x1b" in ln for ln in lines)  # plain text, no colour codes
+
+
+def test_verbose_2_without_a_terminal_prints_plain_lines(clf_data, capsys):
+    X, y = clf_data
+    MLPClassifier(max_iter=2, verbose=2, **FAST).fit(X, y)
+    out, err = capsys.readouterr()
+    assert out.count("Iteration") == 2 and "\r" not in err
 
 
 def test_predict_runs_in_batches(fitted_clf, clf_data, monkeypatch):
@@ -348,21 +358,54 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     assert peak_mb < 2_000, f"peak memory {peak_mb} MB: the matrix was densified whole"
 
 
-def test_gpu_trained_pickle_loads_on_cpu(fitted_clf, clf_data):
-    """skorch maps CUDA tensors to the CPU when unpickling on a machine without CUDA.
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("input_dtype,dtype,expected", [
+    (np.float32, "auto", np.float32), (np.float64, "auto", np.float64),
+    (np.int64, "auto", np.float64), (np.float64, "float32", np.float32),
+    (np.float32, "float64", np.float64),
+])
+def test_dtype_follows_sklearn_unless_asked(Estimator, input_dtype, dtype, expected, clf_data):
+    X, y = clf_data
+    X = (X * 10).astype(input_dtype)
+    est = Estimator(max_iter=2, dtype=dtype, **FAST).fit(X, y)
+    assert all(c.dtype == expected for c in est.coefs_ + est.intercepts_)
+    out = est.predict_proba(X) if Estimator is MLPClassifier else est.predict(X)
+    assert out.dtype == expected
 
-    This machine has no GPU, so the net is marked as trained on ``cuda`` and the load
-    path (device check, DeviceWarning, map to CPU) is the one exercised.
-    """
-    from skorch.exceptions import DeviceWarning
 
-    if torch.cuda.is_available():
-        pytest.skip("needs a machine without CUDA")
-    X, _ = clf_data
-    expected = fitted_clf.predict_proba(X)
-    gpu_like = pickle.loads(pickle.dumps(fitted_clf))
-    gpu_like.net_.device = "cuda"
-    with pytest.warns(DeviceWarning, match="requested device"):
-        restored = pickle.loads(pickle.dumps(gpu_like))
-    assert str(restored.net_.device) == "cpu"
-    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+def test_float32_model_rejects_input_that_overflows_float32(clf_data):
+    X, y = clf_data
+    clf = MLPClassifier(max_iter=2, dtype="float32", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="too large for float32"):
+        clf.predict(X * 1e300)
+
+
+def test_coefs_are_settable_like_sklearns(clf_data):
+    X, y = clf_data
+    clf = MLPClassifier(max_iter=2, **FAST).fit(X, y)
+    zeros = [np.zeros_like(c) for c in clf.coefs_]
+    clf.coefs_ = zeros
+    clf.intercepts_ = [np.zeros_like(b) for b in clf.intercepts_]
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / 3)
+    clf.coefs_[0] = np.ones_like(zeros[0])  # item assignment writes the weights too
+    assert clf.net_.module_.linear_layers[0].weight.detach().numpy().min() == 1
+    clf.coefs_[1][:] = 2.0  # and so does editing the arrays in place (CPU)
+    assert clf.net_.module_.linear_layers[1].weight.detach().numpy().min() == 2
+    with pytest.raises(ValueError, match="shape"):
+        clf.coefs_[0] = np.ones((3, 3))
+    assert clf.n_layers_ == 3
+
+
+def test_partial_fit_steps_equal_one_fit_of_as_many_epochs(clf_data):
+    """The random state, shuffles and optimizer continue across partial_fit calls."""
+    X, y = clf_data
+    fit = MLPClassifier(max_iter=4, n_iter_no_change=np.inf, dropout=0.2, **FAST).fit(X, y)
+    steps = MLPClassifier(dropout=0.2, **FAST)
+    for _ in range(4):
+        steps.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_allclose(steps.predict_proba(X), fit.predict_proba(X), rtol=1e-10)
+
+
+def test_partial_fit_refuses_early_stopping_like_sklearn(clf_data):
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        MLPClassifier(early_stopping=True).partial_fit(*clf_data, classes=[0, 1, 2])

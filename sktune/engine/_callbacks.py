@@ -1,18 +1,31 @@
 """Callbacks that give the skorch engine scikit-learn's training semantics."""
 
-import copy
 import math
 
 from skorch.callbacks import Callback
+
+#: scikit-learn's "adaptive" learning rate: divide by this on a plateau...
+ADAPTIVE_DIVISOR = 5.0
+#: ...and stop once the rate is at or below this.
+ADAPTIVE_MIN_LR = 1e-6
+
+
+def clone_state(module):
+    """A detached copy of a module's state dict (cheaper than ``copy.deepcopy``)."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 class Convergence(Callback):
     """Stop when the monitored metric stops improving, as scikit-learn's MLP does.
 
     An epoch counts as no improvement when the metric is not better than the best so
-    far by at least ``tol``; training stops once more than ``n_iter_no_change`` such
-    epochs follow each other. The weights of the best epoch are kept and restored at
-    the end of training when ``restore_best`` is true, including after Ctrl-C.
+    far by at least ``tol``; once more than ``n_iter_no_change`` such epochs follow each
+    other, training stops — or, with ``adaptive=True`` (scikit-learn's
+    ``learning_rate="adaptive"``), the learning rate is divided by 5 and the count
+    restarts, training stopping only once the rate is at most 1e-6. The count and the
+    best value persist across ``warm_start`` and ``partial_fit`` calls, as in
+    scikit-learn. The best epoch's weights are kept: restored at the end of training
+    when ``restore_best`` is true, and after an interrupt in any case.
 
     Parameters
     ----------
@@ -26,56 +39,73 @@ class Convergence(Callback):
         Patience in epochs; ``inf`` never stops.
     restore_best : bool
         Load the best epoch's weights when training ends.
-    stop_on_plateau : bool, default=True
-        If false, only track the best score (the ``'adaptive'`` learning rate reacts to
-        plateaus instead, by lowering the rate).
+    adaptive : bool, default=False
+        Lower the learning rate on a plateau instead of stopping (see above).
     """
 
     def __init__(self, monitor, lower_is_better, tol, n_iter_no_change, restore_best,
-                 stop_on_plateau=True):
+                 adaptive=False):
         self.monitor = monitor
         self.lower_is_better = lower_is_better
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.restore_best = restore_best
-        self.stop_on_plateau = stop_on_plateau
+        self.adaptive = adaptive
 
-    def on_train_begin(self, net, **kwargs):
+    def initialize(self):
         self.best_ = math.inf
         self.best_score_ = None
         self.misses_ = 0
         self.best_state_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        # after a restoring call the current weights are the best ones: keep them as such
+        if self.restore_best and self.best_score_ is not None:
+            self.best_state_ = clone_state(net.module_)
 
     def on_epoch_end(self, net, **kwargs):
         score = net.history[-1, self.monitor]
         signed = score if self.lower_is_better else -score
-        self.misses_ = self.misses_ + 1 if signed > self.best_ - self.tol else 0
+        self.misses_ = self.misses_ + 1 if not signed < self.best_ - self.tol else 0
         if signed < self.best_:
             self.best_, self.best_score_ = signed, score
             net.history.record(self.monitor + "_best", True)
-            if self.restore_best:
-                self.best_state_ = copy.deepcopy(net.module_.state_dict())
-        if self.stop_on_plateau and self.misses_ > self.n_iter_no_change:
-            what = "Training loss" if self.monitor == "train_loss" else "Validation score"
-            net.request_stop(
-                f"{what} did not improve more than tol={self.tol:f} for "
-                f"{self.n_iter_no_change} consecutive epochs.")
+            self.best_state_ = clone_state(net.module_)
+        if self.misses_ > self.n_iter_no_change:
+            self._on_plateau(net)
+
+    def _on_plateau(self, net):
+        what = "Training loss" if self.monitor == "train_loss" else "Validation score"
+        message = (f"{what} did not improve more than tol={self.tol:f} for "
+                   f"{self.n_iter_no_change} consecutive epochs.")
+        schedule = dict(net.callbacks_).get("lr_schedule")
+        lr = net.optimizer_.param_groups[0]["lr"]
+        if self.adaptive and schedule is not None and lr > ADAPTIVE_MIN_LR:
+            schedule.plateau_factor_ /= ADAPTIVE_DIVISOR
+            self.misses_ = 0
+            if net.verbose:
+                print(f"{message} Setting learning rate to {lr / ADAPTIVE_DIVISOR:f}")
+            return
+        net.request_stop(message + (" Learning rate too small." if self.adaptive else ""))
 
     def on_train_end(self, net, **kwargs):
-        if self.best_state_ is not None:
+        interrupted = getattr(net, "stop_reason_", None) == "interrupted"
+        if self.best_state_ is not None and (self.restore_best or interrupted):
             net.module_.load_state_dict(self.best_state_)
-        self.best_state_ = None
+        self.best_state_ = None  # never pickled with the net: the weights travel once
 
 
 class LRSchedule(Callback):
     """Set every parameter group's learning rate at the start of each epoch.
 
     The rate is ``initial_lr * warm-up factor * schedule factor * plateau factor``, a
-    pure function of the epoch except for the plateau factor, which persists across
-    ``partial_fit`` calls. torch's schedulers cover the single policies, but not a
-    warm-up in front of reduce-on-plateau, scikit-learn's ``invscaling`` (driven by
-    samples seen) or ``adaptive`` (which also ends training), nor resuming the schedule
-    one ``partial_fit`` epoch at a time; hence one small callback for all of them.
+    pure function of the epoch (and, for ``"invscaling"``, of the samples seen so far)
+    except for the plateau factor, which persists across ``partial_fit`` calls.
+    torch's schedulers cover the single policies, but not a warm-up in front of
+    reduce-on-plateau, scikit-learn's ``invscaling`` (driven by samples seen) or
+    ``adaptive`` (lowered by :class:`Convergence`, which also ends training), nor
+    resuming one ``partial_fit`` epoch at a time; hence one small callback for all.
 
     Parameters
     ----------
@@ -87,17 +117,17 @@ class LRSchedule(Callback):
     decay : float
         Multiplicative factor of ``"step"``, ``"exponential"`` and ``"plateau"``.
     patience : int or float
-        Epochs without improvement before a plateau decay.
+        Epochs without improvement before a ``"plateau"`` decay.
     tol : float
-        Minimum absolute improvement of the monitored metric for the plateau policies.
+        Minimum absolute improvement of the monitored metric for ``"plateau"``.
     min_lr : float
-        Floor of the cosine and plateau schedules; ``"adaptive"`` stops training at it.
+        Floor of the cosine and plateau schedules.
     warmup_epochs : int
         Linear warm-up from ``lr / (warmup_epochs + 1)`` to ``lr``.
     power_t : float
         Exponent of ``"invscaling"``.
     monitor, lower_is_better
-        Metric watched by the plateau policies.
+        Metric watched by ``"plateau"``.
     """
 
     def __init__(self, policy="constant", max_epochs=1, step_size=10, decay=0.1,
@@ -125,47 +155,119 @@ class LRSchedule(Callback):
         for group in net.optimizer_.param_groups:
             group.setdefault("initial_lr", group["lr"])
 
-    def factor(self, epoch, n_samples):
-        """Schedule multiplier of the initial learning rate at 0-based ``epoch``."""
+    def factor(self, epoch, samples_seen):
+        """Multiplier of the initial rate at 0-based ``epoch``, after ``samples_seen``
+        training samples (plateau decays included)."""
         if epoch < self.warmup_epochs:
-            return (epoch + 1) / (self.warmup_epochs + 1)
+            return (epoch + 1) / (self.warmup_epochs + 1) * self.plateau_factor_
         e = epoch - self.warmup_epochs
         if self.policy == "step":
-            return self.decay ** (e // self.step_size)
-        if self.policy == "exponential":
-            return self.decay ** e
-        if self.policy == "cosine":
+            factor = self.decay ** (e // self.step_size)
+        elif self.policy == "exponential":
+            factor = self.decay ** e
+        elif self.policy == "cosine":
             span = max(self.max_epochs - self.warmup_epochs, 1)
-            return 0.5 * (1 + math.cos(math.pi * min(e, span) / span))
-        if self.policy == "invscaling":
-            return 1.0 / (e * n_samples + 1) ** self.power_t
-        return self.plateau_factor_
+            factor = 0.5 * (1 + math.cos(math.pi * min(e, span) / span))
+        elif self.policy == "invscaling":
+            factor = 1.0 / (samples_seen + 1) ** self.power_t
+        else:
+            factor = 1.0
+        return factor * self.plateau_factor_
 
-    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        epoch = len(net.history) - 1
-        factor = self.factor(epoch, len(dataset_train))
+    def rate(self, initial_lr, epoch, samples_seen):
+        """The learning rate of a group whose initial rate is ``initial_lr``."""
+        if self.policy == "invscaling" and epoch >= self.warmup_epochs:
+            # scikit-learn's arithmetic, to the last bit
+            return initial_lr / (samples_seen + 1) ** self.power_t * self.plateau_factor_
+        lr = initial_lr * self.factor(epoch, samples_seen)
+        if self.policy in ("cosine", "plateau"):
+            lr = max(lr, min(self.min_lr, initial_lr))
+        return lr
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch, seen = len(net.history) - 1, net.samples_seen_
         for group in net.optimizer_.param_groups:
-            group["lr"] = max(group["initial_lr"] * factor, min(self.min_lr, group["initial_lr"]))
+            group["lr"] = self.rate(group["initial_lr"], epoch, seen)
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
 
     def on_epoch_end(self, net, **kwargs):
-        if self.policy not in ("plateau", "adaptive"):
+        if self.policy != "plateau":
             return
         score = net.history[-1, self.monitor]
         signed = score if self.lower_is_better else -score
-        self.misses_ = self.misses_ + 1 if signed > self.best_ - self.tol else 0
+        self.misses_ = self.misses_ + 1 if not signed < self.best_ - self.tol else 0
         self.best_ = min(self.best_, signed)
-        if self.misses_ <= self.patience:
+        if self.misses_ > self.patience:
+            self.misses_ = 0
+            self.plateau_factor_ *= self.decay
+
+
+class EpochLog(Callback):
+    """Progress of a fit: scikit-learn's lines, or a progress bar.
+
+    ``verbose=1`` prints scikit-learn's ``Iteration N, loss = ...`` line per epoch (and
+    ``Validation score: ...`` with early stopping) to standard output. ``verbose >= 2``
+    shows a tqdm bar over the epochs with the latest loss and score when standard
+    error is a terminal and tqdm is installed, and the plain lines otherwise (a log file
+    or a pipe never receives control characters).
+    """
+
+    def __init__(self, verbose=1):
+        self.verbose = verbose
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = None
+        self.first_epoch_ = len(net.history)
+        if self.verbose >= 2:
+            self.bar_ = _progress_bar(net.max_epochs_this_call_)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        if self.bar_ is not None:
+            postfix = {"loss": f"{row['train_loss']:.4g}"}
+            if "valid_score" in row:
+                postfix["score"] = f"{row['valid_score']:.4g}"
+            self.bar_.set_postfix(postfix, refresh=False)
+            self.bar_.update(1)
             return
-        self.misses_ = 0
-        lr = net.optimizer_.param_groups[0]["lr"]
-        if self.policy == "adaptive" and lr <= self.min_lr:
-            net.request_stop(f"Learning rate too small ({lr:g}); stopping.")
-        self.plateau_factor_ *= self.decay
+        print(f"Iteration {len(net.history) - self.first_epoch_}, loss = "
+              f"{row['train_loss']:.8f}")
+        if "valid_score" in row:
+            print(f"Validation score: {row['valid_score']:f}")
+
+    def close(self):
+        """Close the progress bar, if one is open."""
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+        self.bar_ = None
+
+    def on_train_end(self, net, **kwargs):
+        self.close()
+        reason = getattr(net, "stop_reason_", None)
+        if reason and reason != "interrupted":
+            print(f"{reason} Stopping.")
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["bar_"] = None
+        return state
+
+
+def _progress_bar(total):
+    """A tqdm bar on a terminal; None (plain lines) otherwise."""
+    import sys
+
+    if not getattr(sys.stderr, "isatty", lambda: False)():
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="epoch", leave=False, dynamic_ncols=True)
 
 
 class GradualUnfreeze(Callback):
-    """Thaw the frozen blocks of a :class:`~sktune.nn.FineTuneModule` during training.
+    """Thaw the frozen blocks of a :class:`~sktune.nn.Freezable` module during training.
 
     The module arrives with its first blocks frozen (``module.freeze(k)``). At the start
     of each epoch listed in ``unfreeze_at`` (1-based), one more block — the frozen one

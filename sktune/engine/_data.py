@@ -88,22 +88,26 @@ class ArrayDataset(Dataset):
 class TensorBatches:
     """Iterate over an :class:`ArrayDataset` in batches of ``(X, (y, sample_weight))``.
 
-    A new permutation is drawn from a private generator at every pass when ``shuffle``
-    is true, so epochs differ while the whole run stays reproducible from ``seed``.
+    A new permutation is drawn at every pass when ``shuffle`` is true, from
+    ``generator`` (a ``torch.Generator`` the caller keeps, so that the sequence of
+    orders continues across calls) or from a private one seeded with ``seed``; epochs
+    differ while the whole run stays reproducible.
     Sparse rows are densified per batch, or passed on as torch sparse CSR tensors with
     ``sparse_batches=True`` (for modules whose first layer multiplies them directly).
     """
 
     def __init__(self, dataset, batch_size=128, shuffle=False, seed=None, device="cpu",
-                 sparse_batches=False):
+                 sparse_batches=False, generator=None):
         self.dataset = dataset.to(device)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
         self.sparse_batches = sparse_batches
-        self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(int(seed))
+        if generator is None:
+            generator = torch.Generator()
+            if seed is not None:
+                generator.manual_seed(int(seed))
+        self.generator = generator
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
@@ -158,8 +162,10 @@ def _slice(array, start, stop):
 class HoldOut:
     """skorch ``train_split``: keep ``fraction`` of the rows apart for validation.
 
-    Stratified on ``dataset.stratify`` when given and possible (every class needs two
-    members), as scikit-learn's ``MLPClassifier`` does for ``early_stopping``.
+    Stratified on ``dataset.stratify`` when given (single-output classification), as
+    scikit-learn's ``MLPClassifier`` does for ``early_stopping``: a class with fewer
+    than two members makes that impossible, and the error says so. A validation set of
+    fewer than two rows is an error too (scikit-learn's message).
     """
 
     def __init__(self, fraction, random_state=None):
@@ -172,9 +178,10 @@ class HoldOut:
             train, valid = train_test_split(
                 idx, test_size=self.fraction, stratify=dataset.stratify,
                 random_state=self.random_state)
-        except ValueError:
-            if dataset.stratify is None:
-                raise
-            train, valid = train_test_split(
-                idx, test_size=self.fraction, random_state=self.random_state)
+        except ValueError as exc:
+            raise ValueError(f"early_stopping cannot hold out validation_fraction="
+                             f"{self.fraction} of {len(idx)} samples: {exc}") from None
+        if len(valid) < 2:
+            raise ValueError("The validation set is too small. Increase "
+                             "'validation_fraction' or the size of your dataset.")
         return dataset.subset(train), dataset.subset(valid)

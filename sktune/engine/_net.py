@@ -5,20 +5,30 @@ callbacks, history, device handling and pickling. This subclass overrides the st
 whose general form costs time on small networks: batches are tensor slices
 (:class:`~sktune.engine.TensorBatches`), the epoch loss is summed on the device and read
 once per epoch, per-batch callback hooks run only if a callback implements them, and
-training stops through :meth:`request_stop` rather than an exception.
+training stops through :meth:`request_stop` rather than an exception. Its pickles hold
+the weights once (:mod:`sktune.engine._persist`).
 """
 
 import copy
 import math
+import warnings
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EpochTimer
+from skorch.exceptions import DeviceWarning
 from skorch.utils import to_device
 
+from sktune.engine._callbacks import EpochLog
 from sktune.engine._data import ArrayDataset, TensorBatches, map_arrays, n_rows
+from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
+from sktune.engine._persist import (
+    module_to_state, numpy_to_tensors, state_to_module, tensors_to_numpy,
+)
 from sktune.exceptions import TrainingDivergedError
 from sktune.nn._protocols import LayerwiseLR, SparseInput
 
@@ -41,13 +51,33 @@ class Engine(NeuralNet):
     shuffle : bool, default=True
         Draw a new order of the training rows at every epoch.
     seed : int, default=None
-        Seed of the shuffling generator.
+        Seed of the shuffling generator and of torch's random state during training
+        (dropout, augmentation). Both continue across calls, so ``n`` one-epoch calls
+        draw what one ``n``-epoch call draws.
     lr_scales : dict, default=None
-        Learning-rate multiplier per part of a module that defines ``lr_scale(name)``.
+        Learning-rate multiplier per part of a :class:`~sktune.nn.LayerwiseLR` module.
+    divergence_threshold : float or None, default=1e4
+        Raise :class:`~sktune.exceptions.TrainingDivergedError` when an epoch's training
+        loss exceeds this many times the loss at the start of the call (the first
+        batch, before any update) or ``loss_floor``, whichever is larger. NaN and
+        infinite losses always raise. None disables the ratio check.
+    loss_floor : float, default=0.0
+        Loss of a trivial model (class priors, the mean), so that a start near zero
+        loss does not make the ratio check hair-triggered.
+    l2_penalty : float, default=0.0
+        ``0.5 * l2_penalty * sum ||W||^2`` over weight matrices is added to the recorded
+        training loss (scikit-learn reports its loss with the penalty; the optimizer
+        applies the penalty's gradient as weight decay).
+    keep_optimizer_state : bool, default=False
+        Pickle the optimizer's state too (Adam moments, momentum buffers): a loaded
+        model then continues ``partial_fit``/``warm_start`` exactly where it stopped.
+        Without it the pickle holds the weights once and training after loading
+        starts a fresh optimizer state.
     """
 
     def __init__(self, *args, score_fn=None, l1=0.0, weight_decay=0.0, shuffle=True, seed=None,
-                 lr_scales=None, **kwargs):
+                 lr_scales=None, divergence_threshold=1e4, loss_floor=0.0, l2_penalty=0.0,
+                 keep_optimizer_state=False, **kwargs):
         kwargs.setdefault("iterator_train", TensorBatches)
         kwargs.setdefault("iterator_valid", TensorBatches)
         kwargs.setdefault("dataset", ArrayDataset)
@@ -58,13 +88,25 @@ class Engine(NeuralNet):
         self.shuffle = shuffle
         self.seed = seed
         self.lr_scales = lr_scales
+        self.divergence_threshold = divergence_threshold
+        self.loss_floor = loss_floor
+        self.l2_penalty = l2_penalty
+        self.keep_optimizer_state = keep_optimizer_state
 
     @property
     def _default_callbacks(self):
-        callbacks = [("epoch_timer", EpochTimer())]
-        if self.verbose:
-            callbacks.append(("print_log", PrintLog()))
-        return callbacks
+        return [("epoch_timer", EpochTimer())]
+
+    def initialize(self):
+        super().initialize()
+        self.generator_ = torch.Generator()
+        if self.seed is not None:
+            self.generator_.manual_seed(int(self.seed))
+        self.rng_state_ = None
+        self.samples_seen_ = 0
+        self.stop_reason_ = None
+        self.macs_per_sample_ = None
+        return self
 
     def initialize_callbacks(self):
         super().initialize_callbacks()
@@ -74,20 +116,12 @@ class Engine(NeuralNet):
         }
         return self
 
-    def initialize_criterion(self):
-        """The criterion as given (mean reduction) plus a per-sample copy for weights."""
-        super().initialize_criterion()
-        self.criterion_.reduction = "mean"
-        self.per_sample_criterion_ = copy.copy(self.criterion_)
-        self.per_sample_criterion_.reduction = "none"
-        return self
-
     # ---- optimizer ---------------------------------------------------------------
     def get_params_for_optimizer(self, prefix, named_parameters):
         """Parameter groups: weight matrices get ``weight_decay`` (biases and norm layers
-        none), and a module with ``lr_scale(name)`` gets one learning rate per part,
-        ``lr * lr_scales[part]`` (discriminative fine-tuning). One group when neither
-        applies: one fused optimizer kernel per step."""
+        none), and a :class:`~sktune.nn.LayerwiseLR` module gets one learning rate per
+        part, ``lr * lr_scales[part]`` (discriminative fine-tuning). One group when
+        neither applies: one fused optimizer kernel per step."""
         kwargs = self.get_params_for(prefix)
         lr = kwargs.setdefault("lr", self.lr)
         part_of = (self.module_.lr_scale
@@ -110,7 +144,7 @@ class Engine(NeuralNet):
             return super().get_iterator(dataset, training=training)
         if training:
             return TensorBatches(dataset, self.batch_size, shuffle=self.shuffle,
-                                 seed=self.seed, device=self.device,
+                                 generator=self.generator_, device=self.device,
                                  sparse_batches=self._sparse_batches())
         # inference/validation: up to 1024 rows, but no more than ~64 MB of dense input
         row_size = int(np.prod((dataset.X[0] if isinstance(dataset.X, tuple)
@@ -142,6 +176,68 @@ class Engine(NeuralNet):
         if getattr(self, "stop_reason_", None) is None:
             self.stop_reason_ = reason
 
+    def partial_fit(self, X, y=None, classes=None, epochs=None, **fit_params):
+        """Train for ``epochs`` more epochs (default ``max_epochs``), continuing the
+        weights, optimizer, schedules, shuffling and random state of earlier calls.
+
+        Ctrl-C ends the call after restoring the best weights seen, with
+        ``stop_reason_ == "interrupted"``; the unfinished epoch leaves no history row.
+        ``epochs_done_`` counts the epochs this call completed.
+        """
+        if not self.initialized_:
+            self.initialize()
+        if self.optimizer_ is None:  # unpickled without its optimizer state
+            self.initialize_optimizer()
+        self.stop_reason_ = None
+        self.epochs_done_ = 0
+        self.max_epochs_this_call_ = self.max_epochs if epochs is None else epochs
+        with torch_threads(self._step_threads(X)), self._random_state():
+            self.notify("on_train_begin", X=X, y=y)
+            try:
+                self.fit_loop(X, y, epochs=self.max_epochs_this_call_)
+            except KeyboardInterrupt:
+                self.stop_reason_ = "interrupted"
+                if self.history and "train_loss" not in self.history[-1]:
+                    self.history.pop()
+            except BaseException:
+                _close_progress(self)
+                raise
+            self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def _step_threads(self, dataset):
+        """Intra-op threads for this net's training steps (see :mod:`._threads`)."""
+        if torch.device(self.device).type != "cpu" or not isinstance(dataset, ArrayDataset):
+            return None
+        if self.macs_per_sample_ is None:
+            try:
+                sample = dataset.subset([0]).X
+                sample = map_arrays(lambda a: torch.from_numpy(a.toarray()) if sp.issparse(a)
+                                    else a, sample)
+                self.macs_per_sample_ = macs_per_sample(self.module_, sample)
+            except Exception:  # an exotic module: count its parameters instead
+                self.macs_per_sample_ = sum(p.numel() for p in self.module_.parameters())
+        return threads_for(6 * self.macs_per_sample_ * self.batch_size, self.device)
+
+    @contextmanager
+    def _random_state(self):
+        """torch's random state for this call: seeded on the first call, continued after;
+        the caller's own random state is restored on exit."""
+        dev = torch.device(self.device)
+        devices = [dev.index or 0] if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            if self.rng_state_ is None:
+                torch.manual_seed(int(self.seed or 0))
+            else:
+                torch.set_rng_state(self.rng_state_[0])
+                if devices and self.rng_state_[1] is not None:
+                    torch.cuda.set_rng_state(self.rng_state_[1], devices[0])
+            try:
+                yield
+            finally:
+                self.rng_state_ = (torch.get_rng_state(),
+                                   torch.cuda.get_rng_state(devices[0]) if devices else None)
+
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         self.check_training_readiness()
         epochs = self.max_epochs if epochs is None else epochs
@@ -151,13 +247,15 @@ class Engine(NeuralNet):
         iterator_valid = None
         if dataset_valid is not None:
             iterator_valid = self.get_iterator(dataset_valid, training=False)
-        self.stop_reason_ = None
+        self.start_loss_ = None
         for _ in range(epochs):
             self.notify("on_epoch_begin", **kwargs)
             self.run_single_epoch(iterator_train, training=True, prefix="train",
                                   step_fn=self.train_step)
+            self.samples_seen_ += len(dataset_train)
             self.run_single_epoch(iterator_valid, training=False, prefix="valid",
                                   step_fn=self.validation_step)
+            self.epochs_done_ += 1
             self.notify("on_epoch_end", **kwargs)
             if self.stop_reason_ is not None:
                 break
@@ -178,22 +276,55 @@ class Engine(NeuralNet):
             sizes.append(n_rows(batch[0]))
             if outputs is not None:
                 outputs.append(step["y_pred"])
-            if "on_batch_end" in hooks:
+            if "on_batch_end" in hooks:  # per-batch rows only for callbacks that read them
+                self.history.new_batch()
+                self.history.record_batch(prefix + "_loss", float(step["loss"]))
+                self.history.record_batch(prefix + "_batch_size", sizes[-1])
                 self.notify("on_batch_end", batch=batch, training=training, **step)
         # one device->host read per epoch: the size-weighted mean of the batch losses
         weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
-        loss = float(torch.stack(losses) @ weights / weights.sum())
-        if not math.isfinite(loss):
-            raise TrainingDivergedError(
-                f"The {prefix} loss became {loss} in epoch {len(self.history)}: training "
-                "diverged. Try a lower learning_rate_init, gradient clipping "
-                "(max_grad_norm) or scaled inputs (StandardScaler).")
+        stacked = torch.stack(losses)
+        loss = float(stacked @ weights / weights.sum())
+        if training and self.start_loss_ is None:
+            self.start_loss_ = float(stacked[0])
+        if training and self.l2_penalty:
+            with torch.no_grad():
+                loss += 0.5 * self.l2_penalty * float(sum(
+                    p.square().sum() for p in self.module_.parameters() if p.ndim > 1))
         self.history.record(prefix + "_loss", loss)
         self.history.record(prefix + "_batch_count", len(iterator))
+        if "on_batch_end" not in hooks:
+            # one summary row in place of per-batch rows, for skorch callbacks that read them
+            self.history.new_batch()
+            self.history.record_batch(prefix + "_loss", loss)
+            self.history.record_batch(prefix + "_batch_size", int(weights.sum()))
+        score = None
         if outputs is not None:
             data = iterator.dataset
             score = self.score_fn(torch.cat(outputs), data.y, data.sample_weight)
             self.history.record(prefix + "_score", score)
+        self.check_divergence(prefix, loss, score)
+
+    def check_divergence(self, prefix, loss, score=None):
+        """Raise :class:`TrainingDivergedError` on a non-finite loss or score, or on a
+        training loss ``divergence_threshold`` times above where the call started."""
+        epoch = len(self.history)
+        if not math.isfinite(loss) or (score is not None and not math.isfinite(score)):
+            what = f"{prefix} loss" if not math.isfinite(loss) else "validation score"
+            value = loss if not math.isfinite(loss) else score
+            raise TrainingDivergedError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                f"large values and need to be preprocessed. (The {what} became {value} in "
+                f"epoch {epoch}: training diverged. {_DIVERGENCE_HINT})")
+        if prefix != "train" or self.divergence_threshold is None:
+            return
+        reference = max(self.start_loss_, self.loss_floor)
+        if reference > 0 and loss > self.divergence_threshold * reference:
+            raise TrainingDivergedError(
+                f"The training loss exploded to {loss:.4g} in epoch {epoch}, more than "
+                f"divergence_threshold={self.divergence_threshold:g} times its value at the "
+                f"start ({reference:.4g}): training diverged. {_DIVERGENCE_HINT} Set "
+                "divergence_threshold=None to turn this check off.")
 
     def train_step(self, batch, **fit_params):
         Xi, yi = batch
@@ -219,19 +350,68 @@ class Engine(NeuralNet):
         return self.module_(*x) if isinstance(x, tuple) else self.module_(x)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Weighted mean of the per-sample criterion, plus the L1 penalty in training."""
+        """The criterion's (weighted) mean loss, plus the L1 penalty in training."""
         y, weight = y_true
-        if weight is None:
-            loss = self.criterion_(y_pred, y)
-        else:
-            per_sample = self.per_sample_criterion_(y_pred, y)
-            if per_sample.ndim > 1:
-                per_sample = per_sample.flatten(1).mean(dim=1)
-            loss = (per_sample * weight).sum() / weight.sum().clamp_min(1e-12)
+        loss = self.criterion_(y_pred, y, weight)
         if training and self.l1:
             l1 = sum(p.abs().sum() for p in self.module_.parameters() if p.ndim > 1)
             loss = loss + self.l1 * l1 / len(y_pred)
         return loss
+
+    # ---- persistence ---------------------------------------------------------------
+    def __deepcopy__(self, memo):
+        """A complete copy, optimizer state included (pickling may drop it, copying
+        never does: warm starts train on copies)."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
+
+    def __getstate__(self):
+        """The module's weights once, as numpy arrays; the optimizer's state only with
+        ``keep_optimizer_state`` (see :mod:`sktune.engine._persist`)."""
+        state = self.__dict__.copy()
+        module = state.pop("module_", None)
+        if state.get("module") is module:
+            state["module"] = None
+        if module is not None:
+            state["_module_state"] = module_to_state(module)
+        optimizer = state.pop("optimizer_", None)
+        if self.keep_optimizer_state and optimizer is not None:
+            state["_optimizer_state"] = tensors_to_numpy(optimizer.state_dict())
+        state["optimizer_"] = None
+        return state
+
+    def __setstate__(self, state):
+        device = state.get("device", "cpu")
+        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(f"Requested to load data to CUDA ({device!r}) but no CUDA devices "
+                          "are available; the model is loaded on the CPU.", DeviceWarning,
+                          stacklevel=2)
+            device = state["device"] = "cpu"  # trained on a GPU, loaded without one
+        module_state = state.pop("_module_state", None)
+        optimizer_state = state.pop("_optimizer_state", None)
+        self.__dict__.update(state)
+        if module_state is not None:
+            module = state_to_module(*module_state, device=device)
+            self.__dict__["module_"] = module
+            if self.__dict__.get("module") is None:
+                self.__dict__["module"] = module
+        if optimizer_state is not None:
+            self.initialize_optimizer()
+            self.optimizer_.load_state_dict(numpy_to_tensors(optimizer_state, device))
+
+
+_DIVERGENCE_HINT = ("Try a lower learning_rate_init, gradient clipping (max_grad_norm) or "
+                    "scaled inputs (StandardScaler).")
+
+
+def _close_progress(net):
+    """Close the progress bars of a fit that ends in an exception."""
+    for _, callback in getattr(net, "callbacks_", []):
+        if isinstance(callback, EpochLog):
+            callback.close()
 
 
 def map_padded(batches, fn, device="cpu"):

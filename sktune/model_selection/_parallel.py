@@ -100,9 +100,9 @@ def dask_client(address=None, *, n_workers=2, threads_per_worker=1, **cluster_kw
 
 @cache
 def _resilient_backend_class():
-    from joblib._dask import DaskDistributedBackend
+    from sktune._compat import dask_backend_class
 
-    class ResilientDaskBackend(DaskDistributedBackend):
+    class ResilientDaskBackend(dask_backend_class()):
         """joblib's dask backend with automatic scattering turned off.
 
         Arguments travel inside each task, which dask can re-run on another worker if

@@ -65,3 +65,29 @@ class MLPModule(nn.Sequential):
     def linear_layers(self):
         """The ``nn.Linear`` layers in order; ``coefs_`` and ``intercepts_`` come from them."""
         return [m for m in self if isinstance(m, nn.Linear)]
+
+
+def glorot_uniform_(module, activation="relu", random_state=None):
+    """scikit-learn's MLP initialisation, in place.
+
+    Weights *and* biases of every ``nn.Linear`` are drawn from U(-b, b),
+    ``b = sqrt(f / (fan_in + fan_out))``, ``f = 2`` for the logistic activation and 6
+    otherwise (Glorot & Bengio, 2010), in scikit-learn's order — per layer the
+    ``(fan_in, fan_out)`` weight matrix, then the bias — from
+    ``numpy.random.RandomState(random_state)``: with the same int ``random_state``, the
+    initial weights are scikit-learn's, to the last bit.
+    """
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    factor = 2.0 if activation == "logistic" else 6.0
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                bound = (factor / (layer.in_features + layer.out_features)) ** 0.5
+                weight = rng.uniform(-bound, bound, (layer.in_features, layer.out_features))
+                layer.weight.copy_(torch.from_numpy(weight.T.copy()))
+                bias = rng.uniform(-bound, bound, layer.out_features)
+                if layer.bias is not None:
+                    layer.bias.copy_(torch.from_numpy(bias))
+    return module

@@ -1,0 +1,210 @@
+"""One call's training, from an estimator's parameters to a trained engine.
+
+:meth:`BaseNeuralEstimator._begin_fit <sktune._base.BaseNeuralEstimator._begin_fit>`
+prepares a :class:`FitRun` — a *staged* copy of the estimator holding the new fitted
+attributes, an engine ready to train and the dataset — without touching the estimator
+itself; :func:`train` runs it; ``_end_fit`` records the outcome on the staged copy and
+only then makes it the estimator's state. Whatever happens in between (an exception,
+Ctrl-C in the first epoch, a diverging loss), the estimator keeps its previous state.
+The fused searches of :mod:`sktune.model_selection` use the same three steps, training
+many runs at once in the middle one.
+"""
+
+import copy
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from sktune.engine import Convergence, EpochLog, Engine, HoldOut, LRSchedule, optimizer_spec
+from sktune.engine._data import ArrayDataset
+
+#: default lr_decay of each schedule that uses one
+DEFAULT_LR_DECAY = {"step": 0.1, "exponential": 0.95, "plateau": 0.2}
+
+
+@contextmanager
+def seeded(seed, device="cpu"):
+    """Seed torch for this block and restore the caller's random state afterwards."""
+    dev = torch.device(device)
+    devices = [dev.index or 0] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@dataclass
+class FitRun:
+    """A prepared training call (see the module docstring).
+
+    Attributes
+    ----------
+    estimator : BaseNeuralEstimator
+        The staged copy: new fitted attributes, to replace the caller's on success.
+    net : Engine
+        The engine to train: new, or a copy of the fitted one when continuing.
+    dataset : ArrayDataset
+        Training data (the engine's ``train_split`` holds out validation rows).
+    epochs : int
+        Epochs to run (1 for ``partial_fit``).
+    incremental : bool
+        Whether this is a ``partial_fit`` call.
+    """
+
+    estimator: object
+    net: Engine
+    dataset: ArrayDataset
+    epochs: int
+    incremental: bool
+
+
+def train(run):
+    """Run ``run``'s training: the estimator's full-batch solver or the engine's loop."""
+    if run.estimator.solver == "lbfgs":
+        from sktune._lbfgs import train_lbfgs
+
+        train_lbfgs(run)
+    else:
+        run.net.partial_fit(run.dataset, None, epochs=run.epochs)
+
+
+def make_engine(est, batch_size, device, n_samples, previous=None):
+    """A new engine configured from ``est``'s parameters.
+
+    With ``previous`` (a ``warm_start`` fit) the network, history, sample count, random
+    state and stopping state carry over, as in scikit-learn, while the optimizer and the
+    schedule start afresh from the current parameters.
+    """
+    optimizer, opt_kwargs = optimizer_spec(
+        est.solver if est.solver != "lbfgs" else "adam", momentum=est.momentum,
+        nesterovs_momentum=est.nesterovs_momentum, beta_1=est.beta_1, beta_2=est.beta_2,
+        epsilon=est.epsilon, device=device)
+    # alpha follows scikit-learn: alpha / (2 * batch) * ||W||^2 added to the mean loss,
+    # whose gradient is the optimizer's coupled weight decay alpha / batch. AdamW's
+    # whole point is decoupled decay, so there alpha is that coefficient.
+    decoupled = est.solver == "adamw"
+    weight_decay = est.alpha if decoupled else est.alpha / batch_size
+    callbacks = [
+        ("lr_schedule", LRSchedule(
+            policy=est.learning_rate, max_epochs=est.max_iter, step_size=est.lr_step_size,
+            decay=est.lr_decay or DEFAULT_LR_DECAY.get(est.learning_rate, 0.1),
+            patience=est.lr_patience, tol=est.tol, min_lr=est.min_learning_rate,
+            warmup_epochs=est.warmup_epochs, power_t=est.power_t)),
+        ("convergence", Convergence(
+            "train_loss", True, est.tol, est.n_iter_no_change, False,
+            adaptive=est.learning_rate == "adaptive")),
+    ]
+    if est.max_grad_norm is not None:
+        from skorch.callbacks import GradientNormClipping
+        callbacks.append(("grad_clip", GradientNormClipping(est.max_grad_norm)))
+    callbacks += est._extra_callbacks()
+    callbacks += _user_callbacks(est.callbacks)
+    if est.verbose:
+        callbacks.append(("epoch_log", EpochLog(int(est.verbose))))
+    if previous is not None:
+        module = copy.deepcopy(previous.module_)
+    else:
+        with seeded(est._seed_, device):
+            module = est._new_module()
+    net = Engine(
+        module=module, criterion=est._criterion(), optimizer=optimizer,
+        lr=est.learning_rate_init, max_epochs=est.max_iter, batch_size=batch_size,
+        callbacks=callbacks, device=device, verbose=int(est.verbose),
+        score_fn=est._score_fn(), l1=est.l1, weight_decay=weight_decay,
+        l2_penalty=0.0 if decoupled else weight_decay, shuffle=est.shuffle,
+        seed=est._seed_, train_split=None, divergence_threshold=est.divergence_threshold,
+        loss_floor=est._loss_floor_, keep_optimizer_state=est.keep_optimizer_state,
+        **est._engine_kwargs(), **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
+    ).initialize()
+    if previous is not None:
+        net.history_ = copy.deepcopy(previous.history_)
+        net.samples_seen_ = previous.samples_seen_
+        net.generator_ = copy.deepcopy(previous.generator_)
+        net.rng_state_ = previous.rng_state_
+        new, old = dict(net.callbacks_)["convergence"], dict(previous.callbacks_)["convergence"]
+        new.best_, new.best_score_, new.misses_ = old.best_, old.best_score_, old.misses_
+    return net
+
+
+def _user_callbacks(callbacks):
+    """The ``callbacks`` parameter as fresh, named copies (the parameter stays untouched)."""
+    named = []
+    for i, item in enumerate(callbacks or ()):
+        name, callback = item if isinstance(item, tuple) else (None, item)
+        name = name or f"user_{i}_{type(callback).__name__}"
+        named.append((name, copy.deepcopy(callback)))
+    return named
+
+
+def configure_run(est, net, incremental, batch_size):
+    """Per-call settings: partial_fit is one epoch on all data (no hold-out), as in
+    scikit-learn; fit monitors the validation score with early stopping."""
+    early = est.early_stopping and not incremental and est.solver != "lbfgs"
+    monitor, lower = ("valid_score", False) if early else ("train_loss", True)
+    net.train_split = HoldOut(est.validation_fraction, est._seed_) if early else None
+    net.batch_size = batch_size
+    callbacks = dict(net.callbacks_)
+    callbacks["convergence"].set_params(
+        monitor=monitor, lower_is_better=lower, restore_best=early and est.restore_best_weights)
+    callbacks["lr_schedule"].set_params(monitor=monitor, lower_is_better=lower)
+
+
+def record_training(est, net, incremental):
+    """Fitted attributes from the engine's history, with scikit-learn's meanings."""
+    history = net.history
+    est.n_iter_ = net.epochs_done_
+    est.t_ = net.samples_seen_
+    est.loss_curve_ = [float(v) for v in history[:, "train_loss"]] if len(history) else []
+    est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else None
+    scores = [float(row["valid_score"]) for row in history if "valid_score" in row]
+    early = est.early_stopping and est.solver != "lbfgs"
+    est.validation_scores_ = scores if early else None
+    est.best_validation_score_ = max(scores) if early and scores else None
+    est.best_loss_ = None if early else (min(est.loss_curve_) if est.loss_curve_ else None)
+    est.history_ = [{k: v for k, v in row.items() if k != "batches"} for row in history]
+    est.stop_reason_ = net.stop_reason_
+    # scikit-learn's private state under its own names (its test suite reads them):
+    # the stopping rule's count, and the rate the next epoch would use
+    callbacks = dict(net.callbacks_)
+    est._no_improvement_count = callbacks["convergence"].misses_
+    group = net.optimizer_.param_groups[0] if net.optimizer_ is not None else None
+    if group is not None:
+        rate = callbacks["lr_schedule"].rate(group.get("initial_lr", group["lr"]),
+                                             len(history), net.samples_seen_)
+        est._optimizer = SimpleNamespace(learning_rate=rate)
+
+
+def warn_end(est, incremental):
+    """The one warning a finished fit may give: interrupted, or not converged."""
+    if incremental or est.solver == "lbfgs":
+        return
+    if est.stop_reason_ == "interrupted":
+        warnings.warn(f"Training was interrupted after {est.n_iter_} of {est.max_iter} "
+                      "epochs; the estimator keeps the best weights reached so far.",
+                      RuntimeWarning, stacklevel=5)
+    elif est.stop_reason_ is None and est.n_iter_ == est.max_iter:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
+            "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+
+
+def batch_size_for(est, n_samples):
+    """scikit-learn's rule: "auto" is min(200, n); larger sizes are clipped (warned)."""
+    if est.batch_size == "auto":
+        return min(200, n_samples)
+    if est.batch_size > n_samples:
+        warnings.warn(f"Got batch_size={est.batch_size} larger than the sample size "
+                      f"{n_samples}; it is clipped to {n_samples}.", stacklevel=5)
+        return n_samples
+    return est.batch_size
+
+
+def new_seed(random_state):
+    """The int seed of a new fit, drawn from ``random_state`` (scikit-learn's rule)."""
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))

@@ -1,0 +1,72 @@
+"""Training losses with scikit-learn's definitions, per sample and weighted.
+
+scikit-learn's MLP averages over samples but *sums* the binary log loss over the
+outputs of a multilabel problem and halves the squared error; the gradient scale, and
+so the effective learning rate and the weight of ``alpha``, follow from that. These
+modules reproduce those definitions for every sktune family, with sample weights as a
+weighted mean (``sum(w * l) / sum(w)``, as ``numpy.average``).
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: loss name -> one-line description (the ``loss`` parameter's values)
+LOSSES = {
+    "log_loss": "cross-entropy over softmax outputs (multiclass)",
+    "binary_log_loss": "binary cross-entropy summed over the outputs (binary, multilabel)",
+    "squared_error": "half the squared error, averaged over the outputs",
+    "absolute_error": "absolute error, averaged over the outputs",
+    "huber": "Huber loss, averaged over the outputs",
+    "poisson": "half Poisson deviance summed over the outputs (log link)",
+}
+
+
+class SampleLoss(nn.Module):
+    """``forward(output, y, weight=None)``: the (weighted) mean of per-sample losses.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`LOSSES`.
+    huber_delta : float, default=1.0
+        Threshold of the Huber loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.engine import SampleLoss
+    >>> loss = SampleLoss("squared_error")
+    >>> loss(torch.tensor([[1.0], [3.0]]), torch.tensor([[0.0], [1.0]]))
+    tensor(1.2500)
+    """
+
+    def __init__(self, kind, huber_delta=1.0):
+        super().__init__()
+        if kind not in LOSSES:
+            raise ValueError(f"loss {kind!r} is not one of {sorted(LOSSES)}.")
+        self.kind = kind
+        self.huber_delta = huber_delta
+
+    def per_sample(self, output, y):
+        """Loss of each sample, shape ``(n,)``."""
+        kind = self.kind
+        if kind == "log_loss":
+            return F.cross_entropy(output, y, reduction="none")
+        if kind == "binary_log_loss":
+            return F.binary_cross_entropy_with_logits(output, y, reduction="none").sum(1)
+        if kind == "squared_error":
+            return 0.5 * (output - y).square().mean(1)
+        if kind == "absolute_error":
+            return (output - y).abs().mean(1)
+        if kind == "huber":
+            return F.huber_loss(output, y, reduction="none", delta=self.huber_delta).mean(1)
+        # half Poisson deviance with a log link: exp(o) - y * o + (y log y - y)
+        return (output.exp() - y * output + torch.xlogy(y, y) - y).sum(1)
+
+    def forward(self, output, y, weight=None):
+        if weight is None:
+            if self.kind == "log_loss":  # the fused kernel: no per-sample tensor
+                return F.cross_entropy(output, y)
+            return self.per_sample(output, y).mean()
+        return (self.per_sample(output, y) * weight).sum() / weight.sum().clamp_min(1e-12)

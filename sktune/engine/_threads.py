@@ -1,0 +1,85 @@
+"""How many CPU threads a training step should use, from the work it does.
+
+torch parallelises each operation over its intra-op threads. For the small networks
+sklearn users often train, a step is a few hundred microseconds of arithmetic, and the
+threads' synchronisation costs as much as they save; when other processes load the
+cores (a search's other workers, a shared CI machine) every synchronisation waits for a
+descheduled thread and a step becomes 5-20 times slower. The policy:
+
+- a step below :data:`SINGLE_THREAD_FLOPS` floating-point operations (forward and
+  backward, estimated from the layers' shapes) runs on one thread;
+- larger steps use torch's own setting (``torch.get_num_threads()``, which the user
+  may set), where threads pay for themselves;
+- GPUs are left alone.
+
+The thread count is set for the duration of a training call and restored after it.
+"""
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+#: per-step work (FLOPs) below which training runs on one CPU thread
+SINGLE_THREAD_FLOPS = 2e7
+
+
+def _macs_hook(counter):
+    def hook(module, inputs, output):
+        out = output[0] if isinstance(output, tuple) else output
+        if isinstance(module, nn.Linear):
+            counter[0] += out.numel() * module.in_features
+        elif isinstance(module, nn.modules.conv._ConvNd):
+            per_output = module.in_channels // module.groups
+            for k in module.kernel_size:
+                per_output *= k
+            counter[0] += out.numel() * per_output
+        elif isinstance(module, nn.RNNBase):
+            x = inputs[0]
+            steps = x.data.shape[0] if not isinstance(x, torch.Tensor) else x.numel() // max(
+                x.shape[-1], 1)
+            gates = {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
+            directions = 2 if module.bidirectional else 1
+            width = module.input_size + module.hidden_size
+            counter[0] += steps * gates * module.hidden_size * width * module.num_layers * \
+                directions
+    return hook
+
+
+def macs_per_sample(module, sample):
+    """Multiply-accumulates of one forward pass over ``sample`` (a batch of one row, or a
+    tuple of such tensors), counted on the linear, convolutional and recurrent layers."""
+    counter = [0]
+    handles = [m.register_forward_hook(_macs_hook(counter)) for m in module.modules()
+               if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase))]
+    was_training = module.training
+    try:
+        module.eval()
+        with torch.no_grad():
+            module(*sample) if isinstance(sample, tuple) else module(sample)
+    finally:
+        module.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return counter[0]
+
+
+def threads_for(flops_per_step, device):
+    """The intra-op thread count for steps of ``flops_per_step`` on ``device``."""
+    if torch.device(device).type != "cpu":
+        return None
+    return 1 if flops_per_step < SINGLE_THREAD_FLOPS else None
+
+
+@contextmanager
+def torch_threads(n):
+    """Run the block with ``n`` intra-op threads (None: leave torch's setting)."""
+    if n is None or n == torch.get_num_threads():
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
