@@ -267,7 +267,10 @@ class BaseNeuralEstimator(BaseEstimator):
     def _forward(self, X):
         """Validated ``X`` -> transformed network outputs, batch by batch, as numpy."""
         check_is_fitted(self)
-        return self._forward_checked(self._to_training_dtype(self._check_X(X)))
+        float32_input = _is_float32(X)
+        out = self._forward_checked(self._to_training_dtype(self._check_X(X)))
+        # outputs keep float32 only for float32 input, as scikit-learn's do
+        return out if float32_input else out.astype(np.float64, copy=False)
 
     def _forward_checked(self, X):
         dataset = ArrayDataset(X)
@@ -284,6 +287,15 @@ class BaseNeuralEstimator(BaseEstimator):
         if "net_" in state:
             state["net_"].keep_optimizer_state = self.keep_optimizer_state
         return state
+
+
+def _is_float32(X):
+    """Whether raw input X (array, sparse, DataFrame...) is float32 throughout."""
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None:
+        return dtype == np.float32
+    dtypes = getattr(X, "dtypes", None)  # pandas
+    return dtypes is not None and len(dtypes) > 0 and all(d == np.float32 for d in dtypes)
 
 
 def _float_dtype(X):

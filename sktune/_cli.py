@@ -59,8 +59,9 @@ def make_estimator(args, task):
 
     kind = "Classifier" if task == "classification" else "Regressor"
     cls = getattr(sktune, {"mlp": "MLP", "cnn": "CNN", "rnn": "RNN"}[args.model] + kind)
-    params = dict(max_iter=args.max_iter, early_stopping=True, n_iter_no_change=5,
-                  random_state=args.random_state)
+    # Optuna prunes through partial_fit, which (as in scikit-learn) has no early stopping
+    params = dict(max_iter=args.max_iter, early_stopping=args.strategy != "optuna",
+                  n_iter_no_change=5, random_state=args.random_state)
     if args.model == "cnn" and args.dataset == "digits" and not args.csv:
         params["input_shape"] = (8, 8)
     elif args.model == "cnn":

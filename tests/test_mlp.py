@@ -359,18 +359,19 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 @pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
-@pytest.mark.parametrize("input_dtype,dtype,expected", [
-    (np.float32, "auto", np.float32), (np.float64, "auto", np.float64),
-    (np.int64, "auto", np.float64), (np.float64, "float32", np.float32),
-    (np.float32, "float64", np.float64),
+@pytest.mark.parametrize("input_dtype,dtype,weights,outputs", [
+    (np.float32, "auto", np.float32, np.float32), (np.float64, "auto", np.float64, np.float64),
+    (np.int64, "auto", np.float64, np.float64), (np.float64, "float32", np.float32, np.float64),
+    (np.float32, "float64", np.float64, np.float64),
 ])
-def test_dtype_follows_sklearn_unless_asked(Estimator, input_dtype, dtype, expected, clf_data):
+def test_dtype_follows_sklearn_unless_asked(Estimator, input_dtype, dtype, weights, outputs,
+                                           clf_data):
     X, y = clf_data
     X = (X * 10).astype(input_dtype)
     est = Estimator(max_iter=2, dtype=dtype, **FAST).fit(X, y)
-    assert all(c.dtype == expected for c in est.coefs_ + est.intercepts_)
+    assert all(c.dtype == weights for c in est.coefs_ + est.intercepts_)
     out = est.predict_proba(X) if Estimator is MLPClassifier else est.predict(X)
-    assert out.dtype == expected
+    assert out.dtype == outputs  # float32 outputs for float32 input only, as scikit-learn
 
 
 def test_float32_model_rejects_input_that_overflows_float32(clf_data):
