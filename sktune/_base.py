@@ -131,6 +131,7 @@ class BaseNeuralEstimator(BaseEstimator):
     def _begin_fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         """Validate the data and prepare a :class:`~sktune._training.FitRun`; ``self`` is
         not modified (the new attributes live on the run's staged copy)."""
+        _require_X(self, X)
         est = self._staged()
         continuing = hasattr(self, "net_") and (incremental or self.warm_start)
         X, y = est._check_data(X, y, reset=not continuing)
@@ -267,6 +268,7 @@ class BaseNeuralEstimator(BaseEstimator):
     def _forward(self, X):
         """Validated ``X`` -> transformed network outputs, batch by batch, as numpy."""
         check_is_fitted(self)
+        _require_X(self, X)
         float32_input = _is_float32(X)
         out = self._forward_checked(self._to_training_dtype(self._check_X(X)))
         # outputs keep float32 only for float32 input, as scikit-learn's do
@@ -287,6 +289,12 @@ class BaseNeuralEstimator(BaseEstimator):
         if "net_" in state:
             state["net_"].keep_optimizer_state = self.keep_optimizer_state
         return state
+
+
+def _require_X(est, X):
+    if X is None:
+        raise ValueError(f"{type(est).__name__} got X=None; expected an array-like of shape "
+                         "(n_samples, n_features) (or the input its family documents).")
 
 
 def _is_float32(X):

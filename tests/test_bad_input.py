@@ -1,0 +1,154 @@
+"""Bad input, every estimator: a clear error naming the problem, never a raw torch error,
+never a silently wrong result, and the estimator left as it was.
+
+Each case is ``(name, call, exception, message regex)``; ``call(est, X, y)`` runs the
+bad call on a fresh estimator, or on one already fitted on good data (the cases whose
+name starts with ``fitted:``), whose predictions must then be unchanged.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from torch import nn
+
+from sktune import (
+    CNNClassifier, CNNRegressor, FineTuneClassifier, FineTuneRegressor, MLPClassifier,
+    MLPRegressor, RNNClassifier, RNNRegressor,
+)
+
+_SMALL = dict(max_iter=2, random_state=0, device="cpu")
+ESTIMATORS = {
+    "MLPClassifier": MLPClassifier(hidden_layer_sizes=(8,), **_SMALL),
+    "MLPRegressor": MLPRegressor(hidden_layer_sizes=(8,), **_SMALL),
+    "CNNClassifier": CNNClassifier(channels=(4,), hidden_layer_sizes=(8,), **_SMALL),
+    "CNNRegressor": CNNRegressor(channels=(4,), hidden_layer_sizes=(8,), **_SMALL),
+    "RNNClassifier": RNNClassifier(hidden_size=4, **_SMALL),
+    "RNNRegressor": RNNRegressor(hidden_size=4, **_SMALL),
+    "FineTuneClassifier": FineTuneClassifier(nn.Sequential(nn.LazyLinear(8), nn.ReLU()),
+                                             **_SMALL),
+    "FineTuneRegressor": FineTuneRegressor(nn.Sequential(nn.LazyLinear(8), nn.ReLU()),
+                                           **_SMALL),
+}
+
+rng = np.random.RandomState(0)
+X_GOOD = rng.randn(40, 6)
+Y_CLASS = np.arange(40) % 2
+Y_REG = rng.randn(40)
+
+
+def _with(X, i, j, value):
+    X = X.astype(object if isinstance(value, str) else X.dtype).copy()
+    X[i, j] = value
+    return X
+
+
+def _target(est):
+    return Y_CLASS if "Classifier" in type(est).__name__ else Y_REG
+
+
+# (name, call(est, X, y), exception, regex)
+CASES = [
+    ("X with NaN", lambda e, X, y: e.fit(_with(X, 3, 2, np.nan), y), ValueError, "NaN"),
+    ("X with inf", lambda e, X, y: e.fit(_with(X, 3, 2, np.inf), y), ValueError, "infinity"),
+    ("X with a string", lambda e, X, y: e.fit(_with(X, 3, 2, "Paris"), y), ValueError,
+     "could not convert string to float|not numeric"),
+    ("complex X", lambda e, X, y: e.fit(X + 1j, y), ValueError, "[Cc]omplex"),
+    ("no rows", lambda e, X, y: e.fit(X[:0], y[:0]), ValueError, "0 sample"),
+    ("no columns", lambda e, X, y: e.fit(X[:, :0], y), ValueError, "0 feature"),
+    ("1-D X", lambda e, X, y: e.fit(X[:, 0], y), ValueError, "2D array|2-D|1-D|reshape"),
+    ("X None", lambda e, X, y: e.fit(None, y), (ValueError, TypeError), "None"),
+    ("y None", lambda e, X, y: e.fit(X, None), ValueError, "requires y"),
+    ("lengths differ", lambda e, X, y: e.fit(X, y[:-3]), ValueError,
+     "inconsistent numbers of samples"),
+    ("y with NaN", lambda e, X, y: e.fit(X, _with(y[:, None].astype(float), 0, 0, np.nan)[:, 0]),
+     ValueError, "NaN"),
+    ("y 3-D", lambda e, X, y: e.fit(X, np.zeros((len(X), 2, 2))), ValueError,
+     "y|target|dimension|shape"),
+    ("negative sample_weight", lambda e, X, y: e.fit(X, y, sample_weight=-np.ones(len(X))),
+     ValueError, "[Nn]egative"),
+    ("NaN sample_weight", lambda e, X, y: e.fit(X, y, sample_weight=np.full(len(X), np.nan)),
+     ValueError, "NaN"),
+    ("sample_weight length", lambda e, X, y: e.fit(X, y, sample_weight=np.ones(3)),
+     ValueError, "sample_weight.shape|shape"),
+    ("zero sample_weight", lambda e, X, y: e.fit(X, y, sample_weight=np.zeros(len(X))),
+     ValueError, "non-zero|positive"),
+    ("predict before fit", lambda e, X, y: e.predict(X), NotFittedError, "not fitted"),
+    ("fitted: predict with other width", lambda e, X, y: e.predict(X[:, :3]), ValueError,
+     "features|shape"),
+    ("fitted: predict NaN", lambda e, X, y: e.predict(_with(X, 0, 0, np.nan)), ValueError,
+     "NaN"),
+    ("fitted: predict complex", lambda e, X, y: e.predict(X + 1j), ValueError, "[Cc]omplex"),
+    ("fitted: predict no rows", lambda e, X, y: e.predict(X[:0]), ValueError, "0 sample"),
+    ("fitted: warm refit other width", lambda e, X, y: e.set_params(warm_start=True).fit(
+        X[:, :3], y), ValueError, "features|shape"),
+    ("fitted: partial_fit other width", lambda e, X, y: e.partial_fit(X[:, :3], y), ValueError,
+     "features|shape"),
+]
+REGRESSOR_ONLY = [
+    ("string y for a regressor", lambda e, X, y: e.fit(X, np.array(["a"] * len(X))),
+     ValueError, "convert|numeric|string"),
+    ("y with inf", lambda e, X, y: e.fit(X, np.r_[np.inf, y[1:]]), ValueError, "infinity"),
+]
+CLASSIFIER_ONLY = [
+    ("continuous y for a classifier", lambda e, X, y: e.fit(X, np.linspace(0, 1, len(X))),
+     ValueError, "Unknown label type"),
+    ("negative class_weight", lambda e, X, y: e.set_params(class_weight={0: -1.0}).fit(X, y),
+     ValueError, "class_weight"),
+    ("NaN class_weight", lambda e, X, y: e.set_params(class_weight={0: np.nan}).fit(X, y),
+     ValueError, "class_weight"),
+    ("partial_fit without classes", lambda e, X, y: e.partial_fit(X, y), ValueError,
+     "classes must be passed"),
+    ("fitted: partial_fit with other classes", lambda e, X, y: e.partial_fit(X, y, classes=[0, 5]),
+     ValueError, "not the same as on last call"),
+    ("fitted: warm refit with other classes", lambda e, X, y: e.set_params(
+        warm_start=True).fit(X, (y + 1) * 3), ValueError, "same classes"),
+    ("fitted: partial_fit with an unseen label", lambda e, X, y: e.partial_fit(X, y + 7),
+     ValueError, "labels not in classes_"),
+]
+
+
+def _cases():
+    for name, est in ESTIMATORS.items():
+        extra = CLASSIFIER_ONLY if "Classifier" in name else REGRESSOR_ONLY
+        for case in CASES + extra:
+            yield pytest.param(name, *case, id=f"{name}-{case[0]}")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return {name: clone(est).fit(X_GOOD, _target(est)) for name, est in ESTIMATORS.items()}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name,case,call,exc,pattern", list(_cases()))
+def test_bad_input_raises_a_clear_error_and_changes_nothing(name, case, call, exc, pattern,
+                                                             fitted):
+    if case.startswith("fitted:"):
+        est = fitted[name]
+        state = dict(est.__dict__)
+        before = est.predict(X_GOOD)
+    else:
+        est, state, before = clone(ESTIMATORS[name]), None, None
+    params = est.get_params()
+    with pytest.raises(exc, match=pattern) as info:
+        call(est, X_GOOD, _target(est))
+    assert "torch" not in type(info.value).__module__  # never a raw torch error
+    est.set_params(**params)
+    if state is not None:
+        assert est.__dict__.keys() == state.keys()
+        np.testing.assert_array_equal(est.predict(X_GOOD), before)
+    else:
+        assert not hasattr(est, "net_")
+
+
+def test_the_suite_is_large_enough():
+    assert len(list(_cases())) >= 150
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_sparse_input_with_nan_is_refused(name):
+    X = sp.csr_matrix(_with(X_GOOD, 0, 0, np.nan))
+    with pytest.raises(ValueError, match="NaN"):
+        clone(ESTIMATORS[name]).fit(X, _target(ESTIMATORS[name]))
