@@ -27,7 +27,8 @@ def _check_deterministic(module, l1):
     """L-BFGS needs the same loss for the same weights: no dropout, batch statistics
     or random augmentation, and a differentiable penalty."""
     for layer in module.modules():
-        if isinstance(layer, nn.Dropout) and layer.p > 0 or \
+        if isinstance(layer, (nn.Dropout, nn.RNNBase)) and getattr(
+                layer, "p", getattr(layer, "dropout", 0)) > 0 or \
                 isinstance(layer, nn.modules.batchnorm._BatchNorm) or \
                 isinstance(layer, Augment) and layer.active:
             raise ValueError(

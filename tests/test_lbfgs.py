@@ -110,3 +110,19 @@ def test_warm_start_continues_lbfgs_from_the_fitted_weights():
         first = reg.fit(X_, y_).loss_
         second = reg.fit(X_, y_).loss_
     assert second < first and len(reg.loss_curve_) == reg.n_iter_ + 5
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("sktune").CNNClassifier(channels=(4,), hidden_layer_sizes=(8,),
+                                               batch_norm=False, solver="lbfgs", max_iter=30,
+                                               random_state=0),
+    lambda: __import__("sktune").RNNClassifier(hidden_size=8, solver="lbfgs", max_iter=30,
+                                               random_state=0),
+], ids=["cnn", "rnn"])
+def test_lbfgs_trains_the_other_families_too(make):
+    X_, y_ = CASES["binary"][3:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = make().fit(X_, y_)
+    assert est.score(X_, y_) > 0.8 and 0 < est.n_iter_ <= 30
+    assert not hasattr(est, "partial_fit")
