@@ -67,7 +67,8 @@ class Convergence(Callback):
     def on_epoch_end(self, net, **kwargs):
         score = net.history[-1, self.monitor]
         signed = score if self.lower_is_better else -score
-        self.misses_ = self.misses_ + 1 if not signed < self.best_ - self.tol else 0
+        # scikit-learn's comparisons, to the letter (a NaN score raises in the engine)
+        self.misses_ = self.misses_ + 1 if signed > self.best_ - self.tol else 0
         if signed < self.best_:
             self.best_, self.best_score_ = signed, score
             net.history.record(self.monitor + "_best", True)
