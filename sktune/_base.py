@@ -174,6 +174,10 @@ class BaseNeuralEstimator(BaseEstimator):
         staged.__dict__.update(self.__dict__)
         return staged
 
+    def _auto_batch_size(self, n_samples):
+        """Family hook: what ``batch_size="auto"`` means (scikit-learn's min(200, n))."""
+        return min(200, n_samples)
+
     def _extra_callbacks(self):
         """Family hook: more skorch callbacks for the engine."""
         return []

@@ -193,9 +193,10 @@ def warn_end(est, incremental):
 
 
 def batch_size_for(est, n_samples):
-    """scikit-learn's rule: "auto" is min(200, n); larger sizes are clipped (warned)."""
+    """``"auto"`` asks the family (scikit-learn's min(200, n) by default); larger sizes
+    than the data are clipped, with a warning."""
     if est.batch_size == "auto":
-        return min(200, n_samples)
+        return est._auto_batch_size(n_samples)
     if est.batch_size > n_samples:
         warnings.warn(f"Got batch_size={est.batch_size} larger than the sample size "
                       f"{n_samples}; it is clipped to {n_samples}.", stacklevel=5)
