@@ -190,7 +190,8 @@ def _quiet_fit(args, search, X, y):
         if in_process:
             warnings.simplefilter("always")
         else:
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            for category in (ConvergenceWarning, DeprecationWarning, FutureWarning):
+                warnings.simplefilter("ignore", category)
         search.fit(X, y)
     if not in_process:
         print("note: fits that ended at --max-iter before converging were not reported one "
