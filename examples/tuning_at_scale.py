@@ -29,6 +29,8 @@ def main():
     out.mkdir(exist_ok=True)
 
     X, y = load_digits(return_X_y=True)
+    if QUICK:
+        X, y = X[:450], y[:450]
     X = StandardScaler().fit_transform(X)  # scaled once: Optuna's pruning needs a bare estimator
     budget = 9 if QUICK else 81
     model = MLPClassifier(n_iter_no_change=np.inf, random_state=0)
@@ -38,7 +40,7 @@ def main():
     halving = HalvingRandomSearchCV(model, space, n_candidates=9 if QUICK else 27,
                                     resource="max_iter", min_resources=budget // 9,
                                     max_resources=budget, factor=3, cv=3, random_state=0)
-    with dask_client(n_workers=2), parallel_config("dask-resilient"):
+    with dask_client(n_workers=1 if QUICK else 2), parallel_config("dask-resilient"):
         halving.fit(X, y)
     print(leaderboard(halving, top=5)[["rank", "mean_test_score", "n_resources",
                                        "learning_rate_init", "hidden_layer_sizes"]])
@@ -61,7 +63,7 @@ def main():
         warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
         bayes = OptunaSearchCV(
             model, optuna_distributions(space), enable_pruning=True, max_iter=budget,
-            n_trials=6 if QUICK else 30, cv=3, random_state=0, study=optuna.create_study(
+            n_trials=4 if QUICK else 30, cv=3, random_state=0, study=optuna.create_study(
                 direction="maximize", sampler=optuna.samplers.TPESampler(seed=0),
                 pruner=optuna.pruners.MedianPruner(n_warmup_steps=2)))
         bayes.fit(X, y)
