@@ -3,4 +3,4 @@
 from sktune._cli import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

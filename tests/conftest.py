@@ -1,15 +1,53 @@
-"""Tiny shared data sets and fitted models: every test trains for a few epochs at most."""
+"""Tiny shared data sets and fitted models: every test trains for a few epochs at most.
 
+Threads: the tests train tiny networks, for which one torch thread is as fast as two on
+an idle machine, while on a loaded one (CI shares its 2 cores) torch's intra-op threads
+wait on each other for cores other processes hold, and fits run several times slower.
+So the whole session trains on one thread (``torch.set_num_threads(1)`` below), and
+subprocesses that tests start can use :func:`child_env` (``OMP_NUM_THREADS=1``). That
+variable is not set in this process's own environment: tests of Dask's thread handling
+must see the caller's real settings.
+
+Every subprocess a test starts (examples, ``dask worker`` processes, scripts) imports
+the ``sktune`` of this checkout: its root goes first on ``PYTHONPATH`` here, so an
+``sktune`` installed in the environment from another checkout (an editable install of
+a sibling worktree) never answers for it.
+"""
+
+import os
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 from sktune import MLPClassifier, MLPRegressor
 
 FAST = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0, device="cpu")
+ROOT = Path(__file__).resolve().parent.parent
+
+torch.set_num_threads(1)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                   if p and p != str(ROOT)])
+
+
+def child_env(**extra):
+    """Environment for a subprocess started by a test: one thread per native library."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1", **extra}
+
+
+def run_python(*args, cwd=None, timeout=300, **env):
+    """Run ``python *args`` as a test's subprocess (see :func:`child_env`)."""
+    import subprocess
+
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=child_env(**env))
 
 
 @pytest.fixture(autouse=True)

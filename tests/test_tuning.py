@@ -1,5 +1,6 @@
 """Searching with scikit-learn's halving searches and Optuna, and reading the results."""
 
+import numpy as np
 import pytest
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
@@ -8,10 +9,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktune import (
-    CNNClassifier, MLPClassifier, RNNClassifier, leaderboard, plot_learning_curves, plot_scores,
-    search_space,
-)
+from sktune import CNNClassifier, MLPClassifier, RNNClassifier, leaderboard, search_space
 from tests.conftest import FAST
 
 
@@ -34,7 +32,7 @@ def test_halving_on_epochs_works_for_every_family(clf_data, make_est, X_of):
 def test_halving_random_search_with_default_space_in_a_pipeline(clf_data):
     X, y = clf_data
     pipe = make_pipeline(StandardScaler(), MLPClassifier(random_state=0, device="cpu"))
-    space = search_space(pipe, exclude=["batch_size"])
+    space = search_space(pipe, X, cv=2)
     search = HalvingRandomSearchCV(pipe, space, n_candidates=6, resource="mlpclassifier__max_iter",
                                    min_resources=2, max_resources=6, factor=3, cv=2,
                                    random_state=0, error_score="raise").fit(X, y)
@@ -65,17 +63,39 @@ def test_optuna_search_with_pruning_through_partial_fit(clf_data):
     assert len(leaderboard(search)) == 6
 
 
-def test_leaderboard_and_plots(clf_data, tmp_path):
-    X, y = clf_data
-    search = RandomizedSearchCV(MLPClassifier(max_iter=4, early_stopping=True, **{
-        k: v for k, v in FAST.items()}), search_space(MLPClassifier(), include=[
-            "alpha", "solver", "hidden_layer_sizes"]), n_iter=4, cv=2, random_state=0).fit(X, y)
-    table = leaderboard(search, top=3)
-    assert len(table) == 3 and table["mean_test_score"].is_monotonic_decreasing
-    assert table["rank"].iloc[0] == 1
-    plot_scores(search, tmp_path / "scores.png")
-    models = plot_learning_curves(search, X, y, tmp_path / "curves.png", top=2)
-    assert len(models) == 2
-    assert models[0].get_params()["alpha"] == table["alpha"].iloc[0]
-    for name in ("scores.png", "curves.png"):
-        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+def test_default_space_adapts_to_the_data():
+    from sklearn.compose import TransformedTargetRegressor
+
+    from sktune import MLPRegressor
+
+    assert search_space(MLPClassifier())["batch_size"] == [32, 64, 128, 256]
+    assert search_space(MLPClassifier(), n_samples=200)["batch_size"] == [32, 64]
+    # 351 rows, 3-fold CV: 234 rows per fit; early stopping keeps 10% apart -> 210
+    assert search_space(MLPClassifier(), np.zeros((351, 2)), cv=3)["batch_size"] == \
+        [32, 64]
+    assert search_space(MLPClassifier(early_stopping=True), np.zeros((600, 2)),
+                        cv=3)["batch_size"] == [32, 64, 128]
+    assert "batch_size" not in search_space(MLPClassifier(), n_samples=40)  # default "auto"
+    wrapped = TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor()))
+    assert "regressor__mlpregressor__alpha" in search_space(wrapped)
+
+
+def test_default_space_on_a_small_set_warns_nothing_about_batch_sizes(recwarn):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=150, n_features=5, random_state=0)
+    est = MLPClassifier(max_iter=2, **{k: v for k, v in FAST.items() if k != "random_state"})
+    RandomizedSearchCV(est, search_space(est, X, cv=3), n_iter=6, cv=3,
+                       random_state=0).fit(X, y)
+    assert not [w for w in recwarn if "larger than the sample size" in str(w.message)]
+
+
+def test_optuna_distributions_keep_every_default_parameter():
+    pytest.importorskip("optuna")
+    from sktune.model_selection import optuna_distributions
+
+    space = search_space(MLPClassifier())
+    dists = optuna_distributions(space)
+    assert set(dists) == set(space)
+    assert dists["hidden_layer_sizes"].choices == tuple(space["hidden_layer_sizes"])
+    assert dists["alpha"].log and dists["alpha"].low == pytest.approx(1e-7)

@@ -2,11 +2,16 @@
 
 The rules are data: one table of distributions per concept, and each estimator takes
 the rows whose parameter it has. ``RandomizedSearchCV(est, search_space(est))`` is then
-a complete random search, and a Pipeline gets its step prefix automatically.
+a complete random search, and a Pipeline gets its step prefix automatically. Given the
+training data, the table is narrowed to what that data can use (``DATA_RULES``).
 """
+
+import math
+import warnings
 
 from scipy.stats import loguniform
 from sklearn.base import BaseEstimator
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 
 #: parameter -> distribution (scipy.stats frozen distribution or list of choices)
@@ -31,14 +36,36 @@ DEFAULT_SPACE = {
 }
 
 
-def search_space(estimator, *, include=None, exclude=()):
+def _batch_sizes(choices, n_fit):
+    # at least two optimizer steps per epoch, and never a batch larger than the data
+    # (which the estimator would clip, with a warning, to one full batch)
+    return [b for b in choices if 2 * b <= n_fit]
+
+
+#: parameter -> rule(choices, n_fit) giving the choices a fit on ``n_fit`` rows can use;
+#: an empty result leaves the parameter out (the estimator's default applies)
+DATA_RULES = {
+    "batch_size": _batch_sizes,
+}
+
+
+def search_space(estimator, X=None, *, cv=5, n_samples=None, include=None, exclude=()):
     """Distributions for the main hyperparameters of an sktune estimator.
 
     Parameters
     ----------
-    estimator : sktune estimator or Pipeline
+    estimator : sktune estimator, Pipeline or TransformedTargetRegressor
         The model to tune. In a Pipeline, the last step that is an sktune estimator
-        is used and every key gets its ``<step>__`` prefix.
+        is used and every key gets its ``<step>__`` prefix; in a
+        ``TransformedTargetRegressor``, its ``regressor`` (prefix ``regressor__``).
+    X : array-like, default=None
+        The data the search will be fitted on. With it (or ``n_samples``), choices the
+        data cannot use are dropped: batch sizes over half of the rows one fit trains
+        on (after the ``cv`` split and the ``early_stopping`` hold-out).
+    cv : int, default=5
+        Number of cross-validation folds the search will use (to size a fit's data).
+    n_samples : int, default=None
+        The rows one fit trains on, when known exactly (overrides ``X`` and ``cv``).
     include : iterable of str, default=None
         Keep only these parameters (default: every parameter the estimator has).
     exclude : iterable of str, default=()
@@ -60,6 +87,12 @@ def search_space(estimator, *, include=None, exclude=()):
     >>> pipe = make_pipeline(StandardScaler(), MLPClassifier())
     >>> "mlpclassifier__learning_rate_init" in search_space(pipe)
     True
+
+    On 300 rows with 3-fold cross-validation a fit trains on 200 rows, so batches of
+    128 and 256 are left out:
+
+    >>> search_space(MLPClassifier(), n_samples=200)["batch_size"]
+    [32, 64]
     """
     prefix, est = _locate(estimator)
     params = est.get_params(deep=False)
@@ -70,7 +103,74 @@ def search_space(estimator, *, include=None, exclude=()):
             raise ValueError(f"No default distribution for {sorted(unknown)}; "
                              f"known: {sorted(DEFAULT_SPACE)}.")
         names = [n for n in names if n in set(include)]
-    return {prefix + n: DEFAULT_SPACE[n] for n in names}
+    n_fit = n_samples if n_samples is not None else _fit_rows(X, cv, est)
+    space = {}
+    for name in names:
+        choices = DEFAULT_SPACE[name]
+        if n_fit is not None and name in DATA_RULES:
+            choices = DATA_RULES[name](choices, n_fit)
+            if not choices:
+                continue
+        space[prefix + name] = choices
+    return space
+
+
+def _fit_rows(X, cv, estimator):
+    """Rows one fit of a ``cv``-fold search over ``X`` trains on (None without X)."""
+    if X is None:
+        return None
+    from sktune.engine._data import n_rows
+
+    rows = math.floor(n_rows(X) * (cv - 1) / cv)
+    params = estimator.get_params(deep=False)
+    if params.get("early_stopping"):
+        rows -= math.ceil(rows * params["validation_fraction"])
+    return rows
+
+
+def optuna_distributions(space):
+    """The distributions of :func:`search_space` as Optuna distributions.
+
+    Lists become ``CategoricalDistribution`` (tuples of layer sizes included: they are
+    searched like any other choice), log-uniform distributions ``FloatDistribution(log=True)``.
+
+    Parameters
+    ----------
+    space : dict
+        Output of :func:`search_space`.
+
+    Returns
+    -------
+    distributions : dict
+        ``param -> optuna distribution``, for ``optuna_integration.OptunaSearchCV``.
+
+    Notes
+    -----
+    Optuna's in-memory storage (what ``OptunaSearchCV`` uses by default) keeps tuple
+    choices as they are. A persistent (RDB) storage accepts only scalar choices: leave
+    tuple-valued parameters out there (``search_space(est, exclude=[...])``).
+
+    Examples
+    --------
+    >>> from sktune import MLPClassifier, search_space
+    >>> from sktune.model_selection import optuna_distributions
+    >>> dists = optuna_distributions(search_space(MLPClassifier()))
+    >>> dists["hidden_layer_sizes"].choices[:2]
+    ((64,), (128,))
+    """
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    out = {}
+    for name, dist in space.items():
+        if isinstance(dist, list):
+            with warnings.catch_warnings():  # "tuple choices need in-memory storage": see Notes
+                warnings.filterwarnings("ignore", "Choices for a categorical distribution",
+                                        UserWarning)
+                out[name] = CategoricalDistribution(dist)
+        else:
+            low, high = dist.support()
+            out[name] = FloatDistribution(float(low), float(high), log=True)
+    return out
 
 
 def _locate(estimator):
@@ -78,10 +178,14 @@ def _locate(estimator):
 
     if isinstance(estimator, BaseNeuralEstimator):
         return "", estimator
+    if isinstance(estimator, TransformedTargetRegressor):
+        prefix, est = _locate(estimator.regressor)
+        return "regressor__" + prefix, est
     if isinstance(estimator, Pipeline):
         for name, step in reversed(estimator.steps):
-            if isinstance(step, BaseNeuralEstimator):
-                return name + "__", step
+            if isinstance(step, (BaseNeuralEstimator, Pipeline, TransformedTargetRegressor)):
+                prefix, est = _locate(step)
+                return name + "__" + prefix, est
     if isinstance(estimator, BaseEstimator):
         raise TypeError(f"{type(estimator).__name__} is not an sktune estimator nor a "
                         "Pipeline that ends with one.")
