@@ -280,12 +280,16 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _effective_batch_size(self, n_samples):
         if self.batch_size == "auto":
-            return min(200, n_samples)
+            return self._auto_batch_size(n_samples)
         if self.batch_size > n_samples:
             warnings.warn(f"Got batch_size={self.batch_size} larger than the sample size "
                           f"{n_samples}; it is clipped to {n_samples}.", stacklevel=3)
             return n_samples
         return self.batch_size
+
+    def _auto_batch_size(self, n_samples):
+        """Family hook: what ``batch_size="auto"`` means (scikit-learn's min(200, n))."""
+        return min(200, n_samples)
 
     def _combined_sample_weight(self, sample_weight, X, y):
         """sample_weight times class weights; ``None`` when every weight is equal."""
