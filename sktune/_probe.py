@@ -41,10 +41,20 @@ class LinearProbe(Callback):
         y = dataset_train.y.cpu().numpy()
         weight = (None if dataset_train.sample_weight is None
                   else dataset_train.sample_weight.cpu().numpy())
-        coef, intercept = self.fit_head(Z.double().numpy(), y, weight)
+        coef, intercept = _standardized(self.fit_head, Z.double().numpy(), y, weight)
         with torch.no_grad():
             layer.weight.copy_(torch.as_tensor(coef, dtype=layer.weight.dtype))
             layer.bias.copy_(torch.as_tensor(intercept, dtype=layer.bias.dtype))
+
+
+def _standardized(fit_head, Z, y, weight):
+    """Fit the head on standardised embeddings (the probe's default regularisation
+    assumes unit-scale features) and fold the scaling into its weights."""
+    mean, scale = Z.mean(axis=0), Z.std(axis=0)
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    coef, intercept = fit_head((Z - mean) / scale, y, weight)
+    coef = coef / scale
+    return coef, intercept - coef @ mean
 
 
 def probe_classifier(Z, y, weight, kind, n_classes, class_weight=None):

@@ -137,7 +137,7 @@ def test_long_sequences_get_a_strided_front_end_and_learn():
         return X, y
 
     (X, y), (X_test, y_test) = bumps(100), bumps(100)
-    clf = RNNClassifier(cell="gru", max_iter=15, **FAST).fit(X, y)
+    clf = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
     assert clf.downsample_ == 5 and clf.net_.module_.frontend is not None
     assert clf.score(X_test, y_test) > 0.9
     assert RNNClassifier(max_iter=1, **FAST).fit(X[:, :100], y).downsample_ == 1

@@ -292,9 +292,12 @@ class CNNModule(nn.Module):
         return self.head(self.features(x, lengths))
 
     def without_head(self):
-        """The network up to its head, for transfer: globally pooled features of *every*
-        conv block, concatenated (early blocks keep generic, low-level features that
-        the last block, shaped by the source classes, may have discarded)."""
+        """The network up to its head, for transfer: the features of *every* conv block,
+        average-pooled and concatenated. Early blocks keep generic, low-level features
+        that the last block, shaped by the source classes, may have discarded. Image maps
+        are pooled to a 2x2 grid (where a stroke is matters for a new class as much as
+        what it is); signals and token sequences are pooled globally, as their network
+        reads them."""
         return _MultiScale(copy.deepcopy(self))
 
 
@@ -323,5 +326,6 @@ class _MultiScale(nn.Module):
         self.blocks, self.pools, self.dropout = cnn.blocks, cnn.pools, cnn.dropout
 
     def forward(self, x, lengths=None):
-        return torch.cat([_global_pool(out, mask)
+        return torch.cat([_global_pool(out, mask) if out.ndim == 3
+                          else F.adaptive_avg_pool2d(out, 2).flatten(1)
                           for out, mask in _feature_maps(self, x, lengths)], dim=1)

@@ -1,0 +1,82 @@
+"""Time series with default parameters: fixed-length signals, variable-length multichannel
+sequences, long sequences for an RNN, and a text pipeline whose token ids are embedded
+without being told.
+
+Run: python examples/time_series.py [--quick]
+
+The data are generated (nothing is downloaded): a bump whose *position* is the class,
+as in many UCR archive problems (GunPoint, ArrowHead...). For the real archive, see
+benchmarks/bench_ucr.py.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+from sklearn.pipeline import make_pipeline
+
+from sktune import CNNClassifier, RNNClassifier, TextSequencer
+
+QUICK = "--quick" in sys.argv
+warnings.simplefilter("ignore")  # ConvergenceWarning of the short --quick runs
+rng = np.random.RandomState(0)
+EPOCHS = 3 if QUICK else 200  # 200 is the default max_iter
+
+
+def bumps(n, length, ragged=False, channels=1):
+    """Noisy signals holding one bump in their first, middle or last third (the class)."""
+    X, y = [], rng.randint(3, size=n)
+    for label in y:
+        size = rng.randint(length // 2, length + 1) if ragged else length
+        t = np.arange(size)
+        centre = (label + 0.2 + 0.6 * rng.rand()) * size / 3
+        bump = (1 + rng.rand()) * np.exp(-0.5 * ((t - centre) / (size / 20)) ** 2)
+        sample = np.stack([bump * (c + 1) + 0.2 * rng.randn(size) for c in range(channels)],
+                          axis=1)  # (L, channels)
+        X.append(sample[:, 0] if channels == 1 else sample)
+    return (X if ragged else np.stack(X)), y
+
+
+# 1. Fixed-length univariate signals (n, L): the defaults are the FCN of Wang et al. 2017.
+X, y = bumps(150 if QUICK else 300, 96)
+X_test, y_test = bumps(300, 96)
+cnn = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(X, y)
+print(f"signals {X.shape}: read as {cnn.input_kind_!r}, channels {cnn.channels_}, "
+      f"kernels {cnn.kernel_size_}, batch {cnn.net_.batch_size}; "
+      f"test accuracy {cnn.score(X_test, y_test):.3f}")
+
+# 2. Variable-length, 3-channel sequences (a list of (L_i, 3) arrays): padded and masked.
+Xr, yr = bumps(150 if QUICK else 300, 80, ragged=True, channels=3)
+Xr_test, yr_test = bumps(300, 80, ragged=True, channels=3)
+ragged = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xr, yr)
+print(f"ragged sequences (lengths {min(map(len, Xr))}-{max(map(len, Xr))}, 3 channels): "
+      f"test accuracy {ragged.score(Xr_test, yr_test):.3f}")
+
+# 3. Long sequences for an RNN: a strided convolution shortens them first.
+Xl, yl = bumps(150 if QUICK else 300, 400)
+Xl_test, yl_test = bumps(300, 400)
+rnn = RNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xl, yl)
+print(f"RNN on {Xl.shape[1]} steps: front-end stride {rnn.downsample_}; "
+      f"test accuracy {rnn.score(Xl_test, yl_test):.3f}")
+
+# 4. Text: TextSequencer marks its output as TokenIds, so the next step embeds the ids.
+words_pos, words_neg = ["liked", "enjoyed", "loved"], ["hated", "disliked", "loathed"]
+
+
+def reviews(n):
+    docs, labels = [], []
+    for _ in range(n):
+        positive, negated = rng.randint(2), rng.rand() < 0.5
+        docs.append(f"{rng.choice(['alice', 'bob'])} {'never ' if negated else ''}"
+                    f"{rng.choice(words_pos if positive else words_neg)} the film")
+        labels.append(int(positive != negated))
+    return docs, np.array(labels)
+
+
+docs, labels = reviews(300)
+test_docs, test_labels = reviews(300)
+text = make_pipeline(TextSequencer(), RNNClassifier(max_iter=EPOCHS, random_state=0))
+text.fit(docs, labels)
+print(f"text pipeline with defaults: X read as {text[-1].input_kind_!r}, "
+      f"{text[-1].vocab_size_} embedding rows; test accuracy "
+      f"{text.score(test_docs, test_labels):.3f}")
