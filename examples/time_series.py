@@ -38,23 +38,23 @@ def bumps(n, length, ragged=False, channels=1):
 
 
 # 1. Fixed-length univariate signals (n, L): the defaults are the FCN of Wang et al. 2017.
-X, y = bumps(150 if QUICK else 300, 96)
-X_test, y_test = bumps(300, 96)
+X, y = bumps(60 if QUICK else 300, 96)
+X_test, y_test = bumps(100 if QUICK else 300, 96)
 cnn = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(X, y)
 print(f"signals {X.shape}: read as {cnn.input_kind_!r}, channels {cnn.channels_}, "
       f"kernels {cnn.kernel_size_}, batch {cnn.net_.batch_size}; "
       f"test accuracy {cnn.score(X_test, y_test):.3f}")
 
 # 2. Variable-length, 3-channel sequences (a list of (L_i, 3) arrays): padded and masked.
-Xr, yr = bumps(150 if QUICK else 300, 80, ragged=True, channels=3)
-Xr_test, yr_test = bumps(300, 80, ragged=True, channels=3)
+Xr, yr = bumps(60 if QUICK else 300, 80, ragged=True, channels=3)
+Xr_test, yr_test = bumps(100 if QUICK else 300, 80, ragged=True, channels=3)
 ragged = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xr, yr)
 print(f"ragged sequences (lengths {min(map(len, Xr))}-{max(map(len, Xr))}, 3 channels): "
       f"test accuracy {ragged.score(Xr_test, yr_test):.3f}")
 
 # 3. Long sequences for an RNN: a strided convolution shortens them first.
-Xl, yl = bumps(150 if QUICK else 300, 400)
-Xl_test, yl_test = bumps(300, 400)
+Xl, yl = bumps(60 if QUICK else 300, 400)
+Xl_test, yl_test = bumps(100 if QUICK else 300, 400)
 rnn = RNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xl, yl)
 print(f"RNN on {Xl.shape[1]} steps: front-end stride {rnn.downsample_}; "
       f"test accuracy {rnn.score(Xl_test, yl_test):.3f}")
