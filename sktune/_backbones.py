@@ -1,8 +1,9 @@
 """Turning the ``backbone`` / ``weights`` hyperparameters into a torch module.
 
 A backbone may be a fitted sktune estimator (its trained network without its head,
-as its module's :class:`~sktune.nn.Headed` ``without_head()`` defines it), a ``torch.nn.Module`` or a callable returning one (used as given: the module
-maps inputs to embeddings), or a model name resolved through torchvision or timm (its
+as its module's :class:`~sktune.nn.Headed` ``without_head()`` defines it), a
+``torch.nn.Module`` or a callable returning one (used as given: the module maps inputs
+to embeddings), or a model name resolved through torchvision or timm (its
 classification layer removed). ``weights`` loads a state dict from a ``.safetensors``
 file or a torch file read with ``weights_only=True`` — never unpickled code — or, for a
 named model, names its pretrained weights (downloaded only if the user asks for them).

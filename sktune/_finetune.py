@@ -258,7 +258,8 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         return probe_classifier(Z, y, weight, self._target_kind_, len(self.classes_),
                                 self.class_weight)
 
-    def __init__(self, backbone=None, weights=None, *, linear_probe=True, freeze="none", unfreeze_at=(),
+    def __init__(self, backbone=None, weights=None, *, linear_probe=True, freeze="none",
+                 unfreeze_at=(),
                  backbone_lr_scale=0.1, hidden_layer_sizes=(), dropout=0.0, activation="relu",
                  input_shape=None, input_size=None, normalize_mean=None, normalize_std=None,
                  solver="adam", alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="constant",
