@@ -195,12 +195,14 @@ def test_linear_probe_sets_the_head_to_logistic_regression_on_frozen_features(
         digits_transfer):
     """With the backbone frozen and a learning rate too small to move anything, the
     fitted model is exactly the linear probe: scikit-learn's LogisticRegression on the
-    backbone's embeddings."""
+    backbone's standardised embeddings."""
+    from sklearn.preprocessing import StandardScaler
+
     X, y, source = digits_transfer
     clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, learning_rate_init=1e-12,
                              random_state=0, device="cpu").fit(X[:200], y[:200])
     Z = clf.transform(X[:200])
-    probe = LogisticRegression(max_iter=1000).fit(Z, y[:200])
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(Z, y[:200])
     np.testing.assert_allclose(clf.predict_proba(X[200:300]),
                                probe.predict_proba(clf.transform(X[200:300])), atol=1e-4)
     off = FineTuneClassifier(source, linear_probe=False, freeze="backbone", max_iter=1,
@@ -211,7 +213,7 @@ def test_linear_probe_sets_the_head_to_logistic_regression_on_frozen_features(
 def test_cnn_backbone_lends_every_block(digits_transfer):
     X, y, source = digits_transfer
     clf = FineTuneClassifier(source, max_iter=1, **FAST).fit(X[:50], y[:50])
-    assert clf.transform(X[:3]).shape == (3, sum(source.channels_))  # 32 + 64 pooled
+    assert clf.transform(X[:3]).shape == (3, 4 * sum(source.channels_))  # 2x2 grid, 32 + 64
     assert len(clf.net_.module_.blocks) == len(source.channels_)
 
 
