@@ -82,7 +82,7 @@ def test_text_cnn_over_embeddings_learns_negation():
     assert pipe[-1].channels_ == (32,) and pipe[-1].kernel_size_ == (3,)
     assert pipe.score(test_docs, y_test) > 0.9
     with pytest.raises(ValueError, match="non-negative integers"):
-        pipe[-1].predict(-np.ones((2, 5)))
+        pipe[-1].predict(-np.ones((2, pipe[-1].n_features_in_)))
 
 
 # ---- token ids are embedded by default, and only when they are marked ------------------
