@@ -247,8 +247,8 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
     ...                        random_state=0).fit(X[y < 5], y[y < 5])
     >>> clf = FineTuneClassifier(source, freeze="backbone", max_iter=2,
     ...                          random_state=0).fit(X[y >= 5][:50], y[y >= 5][:50])
-    >>> clf.transform(X[:3]).shape
-    (3, 8)
+    >>> clf.transform(X[:3]).shape     # 8 channels pooled to a 2x2 grid
+    (3, 32)
     """
 
     _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
