@@ -15,10 +15,9 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import torch
 from sklearn.datasets import make_classification
-
-import numpy as np
 
 from sktune import CNNClassifier, MLPClassifier, RNNClassifier
 

@@ -16,7 +16,12 @@ from sklearn.model_selection import HalvingRandomSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from sktune import (
-    MLPClassifier, dask_client, leaderboard, plot_learning_curves, plot_scores, search_space,
+    MLPClassifier,
+    dask_client,
+    leaderboard,
+    plot_learning_curves,
+    plot_scores,
+    search_space,
 )
 
 QUICK = "--quick" in sys.argv

@@ -1,8 +1,9 @@
 """Turning the ``backbone`` / ``weights`` hyperparameters into a torch module.
 
-A backbone may be a fitted sktune estimator (its trained network minus its output
-layer), a ``torch.nn.Module`` or a callable returning one (used as given: the module
-maps inputs to embeddings), or a model name resolved through torchvision or timm (its
+A backbone may be a fitted sktune estimator (its trained network without its head,
+as its module's :class:`~sktune.nn.Headed` ``without_head()`` defines it), a
+``torch.nn.Module`` or a callable returning one (used as given: the module maps inputs
+to embeddings), or a model name resolved through torchvision or timm (its
 classification layer removed). ``weights`` loads a state dict from a ``.safetensors``
 file or a torch file read with ``weights_only=True`` — never unpickled code — or, for a
 named model, names its pretrained weights (downloaded only if the user asks for them).
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sktune.nn import strip_head
+from sktune.nn import Headed, strip_head
 
 
 def load_state_dict(path):
@@ -70,13 +71,9 @@ def resolve_backbone(spec, weights=None):
     if isinstance(spec, BaseNeuralEstimator):
         if not hasattr(spec, "net_"):
             raise ValueError("backbone is an unfitted sktune estimator; fit it first.")
-        if hasattr(spec, "n_step_features_"):
-            raise ValueError("RNN estimators cannot serve as backbones yet.")
         module = copy.deepcopy(spec.net_.module_).cpu()
-        if isinstance(getattr(module, "head", None), nn.Sequential):
-            module.head = nn.Identity()  # CNN: keep the pooled features, drop the dense head
-            return module, {}, spec
-        return strip_head(module)[0], {}, spec
+        body = module.without_head() if isinstance(module, Headed) else strip_head(module)[0]
+        return body, {}, spec
     if isinstance(spec, str):
         if Path(spec).suffix in (".pt", ".pth", ".safetensors", ".bin"):
             raise ValueError(f"backbone={spec!r} looks like a weights file: pass the "

@@ -14,13 +14,15 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import (
-    check_array, check_consistent_length, check_is_fitted, validate_data,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
 )
 
 from sktune import _training
 from sktune._compat import Interval, Options, StrOptions, check_sample_weight
 from sktune._training import FitRun
-from sktune._training import seeded as _seeded  # noqa: F401  (used by the fine-tuners)
 from sktune.engine import SOLVERS, ArrayDataset, resolve_device
 from sktune.engine._data import n_rows
 

@@ -28,7 +28,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sktune._tabular import (
-    DataError, check_target, describe, infer_task, make_preprocessor, plan_columns, read_csv,
+    DataError,
+    check_target,
+    describe,
+    infer_task,
+    make_preprocessor,
+    plan_columns,
+    read_csv,
 )
 from sktune.model_selection._search_space import optuna_distributions, search_space
 

@@ -1,22 +1,46 @@
-"""Convolutional networks for images (n, H, W[, C]) and signals (n, L) / (n, C, L)."""
+"""Convolutional networks for images, 1-D signals (fixed or variable length) and token ids."""
 
 from numbers import Integral, Real
 
 import numpy as np
-from sktune._compat import Interval, StrOptions
 
+from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+
+# CNNs train as the FCN reference does: reduce-on-plateau (halve the rate after 20 epochs
+# without improvement) and a long patience (50 epochs) before stopping. With the small
+# batches of signals the epoch loss is noisy and can sit near chance for dozens of epochs
+# before it falls; sklearn's constant rate and 10-epoch patience stopped ArrowHead after
+# 17 epochs at 53-60% accuracy.
+_CNN_TRAINING = (TRAINING_PARAMETERS
+                 .replace('"plateau"}, default="constant"', '"plateau"}, default="plateau"')
+                 .replace("lr_decay : float or None, default=None",
+                          "lr_decay : float or None, default=0.5")
+                 .replace("lr_patience : int, default=5", "lr_patience : int, default=20")
+                 .replace("n_iter_no_change : int, default=10",
+                          "n_iter_no_change : int, default=50"))
+from sktune._sequences import (
+    TokenVocabulary,
+    _ragged,
+    check_layer_sizes,
+    check_sequences,
+    is_token_input,
+)
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, Augment, CNNModule
 
 _CNN_DOC = """\
-    channels : tuple of int, default=(32, 64)
-        Output channels of each convolution block; each block halves the map (pooling)
-        while it is at least 2 wide.
-    kernel_size : int, default=3
-        Convolution kernel size (same padding).
-    pooling : {"max", "avg"} or None, default="max"
-        Pooling after each block.
+    channels : "auto" or tuple of int, default="auto"
+        Output channels of each convolution block. "auto" depends on the input (see
+        below): ``(32, 64)`` for images, ``(128, 256, 128)`` for 1-D signals (the FCN
+        of Wang et al., 2017), ``(128, 128)`` for token ids.
+    kernel_size : "auto", int or tuple of int, default="auto"
+        Convolution kernel size, one for all blocks or one per block (same padding).
+        "auto": 3 for images, ``(8, 5, 3)`` for signals, ``(5, 3)`` for token ids.
+    pooling : "auto", {"max", "avg"} or None, default="auto"
+        2x pooling after each block (while the map is at least 2 wide). "auto": "max"
+        for images, None for signals and token ids (their global average pooling
+        already makes them shift-invariant).
     batch_norm : bool, default=True
         Batch normalisation after each convolution.
     dropout : float, default=0.0
@@ -24,9 +48,11 @@ _CNN_DOC = """\
     activation : str, default="relu"
         As for :class:`MLPClassifier`.
     global_pool : bool, default=True
-        Global average pooling before the head; False flattens the last feature map.
-    hidden_layer_sizes : tuple of int, default=(128,)
-        Dense head between the convolutions and the output layer.
+        Global average pooling before the head; False flattens the last feature map
+        (fixed-length input only).
+    hidden_layer_sizes : "auto" or tuple of int, default="auto"
+        Dense head between the convolutions and the output layer. "auto": ``(128,)``
+        for images, ``()`` (pooled features straight to the output) otherwise.
     residual : bool, default=False
         Residual blocks: two convolutions around a skip connection.
     input_shape : tuple of int or None, default=None
@@ -49,24 +75,35 @@ _CNN_DOC = """\
         Random amplitude scaling by a factor in ``[1 - s, 1 + s]``.
     augment_noise : float, default=0.0
         Additive Gaussian noise of this standard deviation.
-    embedding_dim : int or None, default=None
-        A text CNN: X is ``(n, T)`` non-negative integer token ids (0 = padding, as
-        :class:`TextSequencer` produces), embedded into this many channels and
-        convolved along the sequence. The vocabulary size is learned from the data;
-        larger ids at prediction share one unknown-token embedding.
+    embedding_dim : "auto", int or None, default="auto"
+        Token ids (text CNN): the ids are embedded into this many channels and
+        convolved along the sequence. "auto" embeds (32 channels) exactly when X is a
+        :class:`TokenIds` array, as :class:`TextSequencer` returns; an int declares any
+        2-D integer X ``(n, T)`` (or list of 1-D id sequences) to be token ids; None
+        never embeds. The table holds one row per distinct id seen in fit; other ids
+        at prediction share one unknown-token row.
 
-    Augmentations apply during training only, never to validation or prediction.
+    What "auto" resolves to is recorded in ``input_kind_``, ``channels_``,
+    ``kernel_size_``, ``pooling_`` and ``hidden_layer_sizes_``. X may be images
+    ``(n, H, W[, C])`` / ``(n, C, H, W)``, signals ``(n, L)`` / ``(n, C, L)`` (with
+    ``conv_dim=1``), a list of signals ``(L_i, C)`` or ``(L_i,)`` of different lengths
+    (zero-padded and masked: padding never changes a prediction), or token ids. For
+    signals, ``batch_size="auto"`` is ``min(n_samples // 10, 16)`` (at least 2) as in
+    the FCN reference. Augmentations apply during training only, never to validation
+    or prediction.
 """
 
 _CNN_CONSTRAINTS = {
-    "channels": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "kernel_size": [Interval(Integral, 1, None, closed="left")],
-    "pooling": [StrOptions({"max", "avg"}), None],
+    "channels": [StrOptions({"auto"}), "array-like", Interval(Integral, 1, None, closed="left")],
+    "kernel_size": [StrOptions({"auto"}), "array-like",
+                    Interval(Integral, 1, None, closed="left")],
+    "pooling": [StrOptions({"auto", "max", "avg"}), None],
     "batch_norm": ["boolean"],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "activation": [StrOptions(set(ACTIVATIONS))],
     "global_pool": ["boolean"],
-    "hidden_layer_sizes": ["array-like"],
+    "hidden_layer_sizes": [StrOptions({"auto"}), "array-like",
+                           Interval(Integral, 1, None, closed="left")],
     "residual": ["boolean"],
     "input_shape": ["array-like", None],
     "conv_dim": [StrOptions({"auto"}), Interval(Integral, 1, 2, closed="both")],
@@ -76,8 +113,19 @@ _CNN_CONSTRAINTS = {
     "augment_rotation": [Interval(Real, 0, 180, closed="both")],
     "augment_scale": [Interval(Real, 0, 1, closed="left")],
     "augment_noise": [Interval(Real, 0, None, closed="left")],
-    "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+    "embedding_dim": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
 }
+
+#: what each "auto" architecture parameter becomes, per kind of input
+AUTO_ARCHITECTURE = {
+    "image": {"channels": (32, 64), "kernel_size": (3, 3), "pooling": "max",
+              "hidden_layer_sizes": (128,)},
+    "signal": {"channels": (128, 256, 128), "kernel_size": (8, 5, 3), "pooling": None,
+               "hidden_layer_sizes": ()},
+    "tokens": {"channels": (128, 128), "kernel_size": (5, 3), "pooling": None,
+               "hidden_layer_sizes": ()},
+}
+AUTO_EMBEDDING_DIM = 32
 
 
 def _as_tuple(value):
@@ -94,10 +142,64 @@ class _CNNMixin:
         tags.input_tags.sparse = False
         return tags
 
+    def _validate_params(self):
+        super()._validate_params()
+        check_layer_sizes(self, "channels", allow_empty=False)
+        check_layer_sizes(self, "kernel_size", allow_empty=False)
+        check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
+
+    # ---- reading X ---------------------------------------------------------------
+    def _check_data(self, X, y, *, reset):
+        masked = self._is_masked(X, reset=reset)
+        if not masked:
+            return super()._check_data(X, y, reset=reset)
+        self._require_y(y)
+        X = self._masked_input(X, reset=reset)
+        return X, self._check_target(X, y)
+
+    def _check_X(self, X):
+        if self._masked_:
+            return self._masked_input(X, reset=False)
+        return super()._check_X(X)
+
+    def _is_masked(self, X, *, reset):
+        """Token ids and lists of variable-length signals travel with their lengths."""
+        if not reset:
+            return self._masked_
+        self._masked_ = is_token_input(self, X, reset=True) or (
+            self.input_shape is None and _ragged(X) is not None)
+        return self._masked_
+
+    def _masked_input(self, X, *, reset):
+        """Token ids or ragged signals -> ``(padded, lengths)``, channels first."""
+        tokens = is_token_input(self, X, reset=reset)
+        padded, lengths = check_sequences(self, X, tokens=tokens, reset=reset)
+        if tokens:
+            if reset:
+                self.input_kind_ = "tokens"
+                self._vocabulary = TokenVocabulary(padded)
+                self.vocab_size_ = self._vocabulary.size
+                self.input_shape_ = (self._embedding_dim(), None)
+            padded = self._vocabulary.encode(padded)
+        else:
+            if reset:
+                if not self.global_pool:
+                    raise ValueError("global_pool=False flattens a fixed-length feature map; "
+                                     "signals of different lengths need global_pool=True.")
+                self.input_kind_ = "signal"
+                self.input_shape_ = (padded.shape[2], None)
+            padded = np.ascontiguousarray(padded.transpose(0, 2, 1))
+        if reset:
+            self._fit_length = padded.shape[-1]
+        if lengths is None:
+            lengths = np.full(len(padded), padded.shape[-1], dtype=np.int64)
+        return padded, lengths
+
+    def _embedding_dim(self):
+        return AUTO_EMBEDDING_DIM if self.embedding_dim == "auto" else int(self.embedding_dim)
+
     def _prepare_X(self, X, *, reset):
         """Reshape validated X to channels-first ``(n, C, L)`` or ``(n, C, H, W)``."""
-        if self.embedding_dim is not None:
-            return self._token_ids(X, reset=reset)
         if X.ndim == 2 and self.input_shape is not None:
             shape = _as_tuple(self.input_shape)
             if int(np.prod(shape)) != X.shape[1]:
@@ -115,49 +217,84 @@ class _CNNMixin:
                 X = X.transpose(0, 3, 1, 2)
         elif X.ndim != 3:
             raise ValueError(f"{type(self).__name__} expects 2-D to 4-D X, got {X.ndim}-D.")
+        if 0 in X.shape[1:]:
+            raise ValueError(f"X has samples of shape {X.shape[1:]} (channels first); every "
+                             "axis needs at least one entry.")
         X = np.ascontiguousarray(X)
         if reset:
             self.input_shape_ = X.shape[1:]
+            self.input_kind_ = "signal" if X.ndim == 3 else "image"
         elif X.shape[1:] != self.input_shape_:
             raise ValueError(f"X has samples of shape {X.shape[1:]} (channels first), but "
                              f"{type(self).__name__} was fitted on {self.input_shape_}.")
         return X
-
-    def _token_ids(self, X, *, reset):
-        if X.ndim != 2 or (X < 0).any() or (X != np.round(X)).any():
-            raise ValueError("with embedding_dim, X must be a 2-D array of non-negative "
-                             "integer token ids (0 is padding).")
-        if reset:
-            self.vocab_size_ = int(X.max()) + 2  # ids 0..max, plus "unknown"
-            self.input_shape_ = (self.embedding_dim, X.shape[1])
-        elif X.shape[1] != self.input_shape_[1]:
-            raise ValueError(f"X has sequences of length {X.shape[1]}, but "
-                             f"{type(self).__name__} was fitted on {self.input_shape_[1]}.")
-        return np.ascontiguousarray(np.minimum(X, self.vocab_size_ - 1))
 
     def _is_channels_last(self, shape):
         if self.channels_last != "auto":
             return bool(self.channels_last)
         return shape[-1] in (1, 3, 4) and shape[1] not in (1, 3, 4)
 
+    # ---- building the network -----------------------------------------------------
+    def _resolve_architecture(self):
+        """Set ``channels_``, ``kernel_size_``, ``pooling_``, ``hidden_layer_sizes_``."""
+        auto = AUTO_ARCHITECTURE[self.input_kind_]
+        self.channels_ = auto["channels"] if self.channels == "auto" else _as_tuple(self.channels)
+        if self.kernel_size == "auto":
+            kernels = auto["kernel_size"]
+            # more blocks than the recipe: repeat its last kernel; fewer: its first ones
+            kernels = (kernels + (kernels[-1],) * len(self.channels_))[:len(self.channels_)]
+        else:
+            kernels = _as_tuple(self.kernel_size)
+            kernels = kernels * len(self.channels_) if len(kernels) == 1 else kernels
+            if len(kernels) != len(self.channels_):
+                raise ValueError(f"kernel_size={self.kernel_size} gives {len(kernels)} kernel "
+                                 f"sizes for {len(self.channels_)} blocks (channels="
+                                 f"{self.channels_}); give one size or one per block.")
+        self.kernel_size_ = tuple(kernels)
+        self.pooling_ = auto["pooling"] if self.pooling == "auto" else self.pooling
+        self.hidden_layer_sizes_ = (auto["hidden_layer_sizes"]
+                                    if _is_auto(self.hidden_layer_sizes)
+                                    else _as_tuple(self.hidden_layer_sizes))
+
     def _build_module(self, n_features, n_outputs):
+        self._resolve_architecture()
         dims = len(self.input_shape_) - 1
         augment = Augment(dims, flip=self.augment_flip, shift=self.augment_shift,
                           rotation=self.augment_rotation, scale=self.augment_scale,
                           noise=self.augment_noise)
-        return CNNModule(self.input_shape_, n_outputs, channels=_as_tuple(self.channels),
-                         kernel_size=self.kernel_size, pooling=self.pooling,
+        shape = self.input_shape_
+        if shape[-1] is None:  # variable length: decide pooling on the longest seen in fit
+            shape = (shape[0], self._fit_length)
+        return CNNModule(shape, n_outputs, channels=self.channels_,
+                         kernel_size=self.kernel_size_, pooling=self.pooling_,
                          batch_norm=self.batch_norm, dropout=self.dropout,
                          activation=self.activation, global_pool=self.global_pool,
-                         hidden_layer_sizes=_as_tuple(self.hidden_layer_sizes),
+                         hidden_layer_sizes=self.hidden_layer_sizes_,
                          residual=self.residual, augment=augment if augment.active else None,
-                         vocab_size=getattr(self, "vocab_size_", None)
-                         if self.embedding_dim is not None else None)
+                         vocab_size=self.vocab_size_ if self.input_kind_ == "tokens" else None)
+
+    def _auto_batch_size(self, n_samples):
+        """Signals: the FCN reference's ``min(n // 10, 16)`` rows per batch (at least 2);
+        many small steps matter on the small training sets of time-series archives."""
+        if getattr(self, "input_kind_", None) == "signal":
+            return max(min(n_samples // 10, 16), min(2, n_samples))
+        return super()._auto_batch_size(n_samples)
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 _CNN_EXTRA_ATTRIBUTES = """\
-    input_shape_ : tuple of int
-        Shape of one sample as the network sees it, channels first.
+    input_shape_ : tuple
+        Shape of one sample as the network sees it, channels first; the length is
+        None for variable-length signals and token ids.
+    input_kind_ : {"image", "signal", "tokens"}
+        What X was read as; selects the "auto" architecture.
+    channels_, kernel_size_, pooling_, hidden_layer_sizes_
+        The architecture used ("auto" resolved).
+    vocab_size_ : int
+        Token ids only: embedding rows (padding, unknown, one per id seen in fit).
 """
 
 
@@ -166,7 +303,7 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
 
     Parameters
     ----------
-{_CNN_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
+{_CNN_DOC}{_CNN_TRAINING}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -186,18 +323,18 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
     _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
                                     **_CNN_CONSTRAINTS}
 
-    def __init__(self, channels=(32, 64), kernel_size=3, *, pooling="max", batch_norm=True,
-                 dropout=0.0, activation="relu", global_pool=True, hidden_layer_sizes=(128,),
+    def __init__(self, channels="auto", kernel_size="auto", *, pooling="auto", batch_norm=True,
+                 dropout=0.0, activation="relu", global_pool=True, hidden_layer_sizes="auto",
                  residual=False, input_shape=None, conv_dim="auto", channels_last="auto",
                  augment_flip=False, augment_shift=0.0, augment_rotation=0.0,
-                 augment_scale=0.0, augment_noise=0.0, embedding_dim=None, solver="adam",
+                 augment_scale=0.0, augment_noise=0.0, embedding_dim="auto", solver="adam",
                  alpha=1e-4, l1=0.0,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3,
-                 power_t=0.5, lr_step_size=10, lr_decay=None, lr_patience=5,
+                 batch_size="auto", learning_rate="plateau", learning_rate_init=1e-3,
+                 power_t=0.5, lr_step_size=10, lr_decay=0.5, lr_patience=20,
                  min_learning_rate=0.0, warmup_epochs=0, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
+                 n_iter_no_change=50, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, max_grad_norm=None, device="auto", class_weight=None,
                  max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):
@@ -209,7 +346,7 @@ class CNNRegressor(_CNNMixin, NeuralRegressorBase):
 
     Parameters
     ----------
-{_CNN_DOC}{TRAINING_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
+{_CNN_DOC}{_CNN_TRAINING}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
 default="squared_error"
         Training loss, as for :class:`MLPRegressor`.
     huber_delta : float, default=1.0
@@ -231,17 +368,18 @@ default="squared_error"
     _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
                                     **_CNN_CONSTRAINTS}
 
-    def __init__(self, channels=(32, 64), kernel_size=3, *, loss="squared_error",
-                 pooling="max", batch_norm=True, dropout=0.0, activation="relu",
-                 global_pool=True, hidden_layer_sizes=(128,), residual=False, input_shape=None,
+    def __init__(self, channels="auto", kernel_size="auto", *, loss="squared_error",
+                 pooling="auto", batch_norm=True, dropout=0.0, activation="relu",
+                 global_pool=True, hidden_layer_sizes="auto", residual=False, input_shape=None,
                  conv_dim="auto", channels_last="auto", augment_flip=False, augment_shift=0.0,
                  augment_rotation=0.0, augment_scale=0.0, augment_noise=0.0,
-                 embedding_dim=None, solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
-                 learning_rate="constant", learning_rate_init=1e-3, power_t=0.5, lr_step_size=10, lr_decay=None,
-                 lr_patience=5, min_learning_rate=0.0, warmup_epochs=0, max_iter=200,
+                 embedding_dim="auto", solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
+                 learning_rate="plateau", learning_rate_init=1e-3, power_t=0.5, lr_step_size=10,
+                 lr_decay=0.5, lr_patience=20, min_learning_rate=0.0, warmup_epochs=0,
+                 max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
+                 validation_fraction=0.1, n_iter_no_change=50, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
                  huber_delta=1.0, max_fun=15000, dtype="auto", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):

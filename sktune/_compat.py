@@ -6,7 +6,12 @@ method — when skorch changes one of the ``NeuralNet`` methods the engine overr
 """
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, Options, StrOptions  # noqa: F401
+from sklearn.utils._param_validation import (  # noqa: F401
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight
 

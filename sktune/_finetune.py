@@ -1,34 +1,47 @@
 """Fine-tuning a pretrained backbone under a new head, as scikit-learn estimators."""
 
+import copy
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sktune._compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktune._backbones import resolve_backbone
-from sktune._base import _seeded
+from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._probe import LinearProbe, probe_classifier, probe_regressor
+from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.engine import ArrayDataset, GradualUnfreeze, TensorBatches
+from sktune.engine._data import map_arrays
 from sktune.engine._net import map_padded
 from sktune.nn import ACTIVATIONS, FineTuneModule
 
 _FINETUNE_DOC = """\
     backbone : sktune estimator, torch.nn.Module, callable or str
         The pretrained network. A *fitted sktune estimator* lends its trained network
-        without its head (a CNN its pooled convolutional features, an MLP everything
-        but the output layer) and its own input handling (train on task A, fine-tune on
-        task B). A *module* (or a callable returning one) is used as given: it maps
-        inputs to embeddings. A *name* is resolved through torchvision or timm, with the
-        classification layer removed.
+        without its head (a CNN the pooled features of every conv block, concatenated;
+        an RNN its pooled recurrent states; an MLP everything but the output layer) and
+        its own input handling (images, signals, ragged sequences, token ids): train on
+        task A, fine-tune on task B. A *module* (or a callable returning one) is used as
+        given: it maps inputs to embeddings. A *name* is resolved through torchvision or
+        timm, with the classification layer removed.
     weights : str, path or None, default=None
         For a module: a ``.safetensors`` file or a torch state dict (loaded with
         ``weights_only=True``). For a name: the pretrained weights to use (e.g.
         ``"DEFAULT"``; downloaded by torchvision only when given); their resize and
         normalisation are then applied to the input.
+    linear_probe : bool, default=True
+        LP-FT (Kumar et al., ICLR 2022, "Fine-Tuning can Distort Pretrained Features"):
+        before the first epoch, the new linear head is fitted on the frozen backbone's
+        embeddings of the training rows (scikit-learn's ``LogisticRegression`` for
+        classifiers, ``Ridge`` for regressors, both with their default regularisation
+        and ``sample_weight`` / ``class_weight``), so that fine-tuning starts from a good
+        head instead of pushing random-head gradients into the pretrained features.
+        Skipped for heads with hidden layers and for ``loss="poisson"``.
     freeze : {"none", "backbone"} or int, default="none"
         ``"backbone"`` trains the head only, ``"none"`` everything, an int freezes the
         first k blocks of the backbone. Frozen batch-norm layers keep their statistics.
@@ -55,10 +68,11 @@ _FINETUNE_DOC = """\
 _FINETUNE_CONSTRAINTS = {
     "backbone": "no_validation",
     "weights": "no_validation",
+    "linear_probe": ["boolean"],
     "freeze": [StrOptions({"none", "backbone"}), Interval(Integral, 0, None, closed="left")],
     "unfreeze_at": ["array-like"],
     "backbone_lr_scale": [Interval(Real, 0, None, closed="left")],
-    "hidden_layer_sizes": ["array-like"],
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "activation": [StrOptions(set(ACTIVATIONS))],
     "input_shape": ["array-like", None],
@@ -82,14 +96,28 @@ def _source_estimator(backbone):
 
 
 def _backbone_input(est, X):
-    """X as the backbone takes it: a source estimator's own preparation, else reshaped
-    per sample to ``input_shape`` when given."""
-    source = _source_estimator(est.backbone)
-    if source is not None:
-        return source._prepare_X(X, reset=False)
+    """Validated X reshaped per sample to ``input_shape`` when given (module backbones)."""
     if est.input_shape is not None:
         X = X.reshape((len(X),) + tuple(int(s) for s in est.input_shape))
     return X
+
+
+def _source_input(est, source, X, *, reset):
+    """X read the way the source estimator reads it (checked against the source's fit):
+    an array, or ``(padded, lengths)`` for sequences and token ids."""
+    X = source._check_X(X)
+    if reset:
+        est.n_features_in_ = source.n_features_in_
+        if hasattr(source, "feature_names_in_"):
+            est.feature_names_in_ = source.feature_names_in_
+        elif hasattr(est, "feature_names_in_"):
+            del est.feature_names_in_
+    return X
+
+
+def _head_rows(X):
+    """The first two rows of X (each part of a tuple), for probing the embedding width."""
+    return map_arrays(lambda a: np.ascontiguousarray(a[:2]), X)
 
 
 def _load_backbone(est):
@@ -121,17 +149,37 @@ class _FineTuneMixin(TransformerMixin):
         return type(self)(backbone=backbone, **{k: clone(v, safe=False)
                                                 for k, v in params.items()})
 
-    def _prepare_X(self, X, *, reset):
-        X = _backbone_input(self, X)
+    def _validate_params(self):
+        super()._validate_params()
+        check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
+
+    def _check_data(self, X, y, *, reset):
+        source = _source_estimator(self.backbone)
+        if source is None:
+            return super()._check_data(X, y, reset=reset)
+        self._require_y(y)
+        X = _source_input(self, source, X, reset=reset)
         if reset:
-            self._probe_ = np.ascontiguousarray(X[:2])
-        return np.ascontiguousarray(X)
+            self._probe_ = _head_rows(X)
+        return X, self._check_target(X, y)
+
+    def _check_X(self, X):
+        source = _source_estimator(self.backbone)
+        if source is None:
+            return super()._check_X(X)
+        return _source_input(self, source, X, reset=False)
+
+    def _prepare_X(self, X, *, reset):
+        X = np.ascontiguousarray(_backbone_input(self, X))
+        if reset:
+            self._probe_ = _head_rows(X)
+        return X
 
     def _build_module(self, n_features, n_outputs):
         backbone, preprocessing = _load_backbone(self)
         probe = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
         with torch.no_grad():
-            n_embedding = probe.embed(torch.as_tensor(self._probe_)).shape[1]
+            n_embedding = probe.embed(*_as_tensors(self._probe_)).shape[1]
         module = FineTuneModule(backbone, n_embedding, n_outputs,
                                 hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                                 dropout=self.dropout, activation=self.activation,
@@ -145,7 +193,15 @@ class _FineTuneMixin(TransformerMixin):
         return 0 if self.freeze == "none" else int(self.freeze)
 
     def _extra_callbacks(self):
-        return [("unfreeze", GradualUnfreeze(tuple(self.unfreeze_at)))]
+        callbacks = [("unfreeze", GradualUnfreeze(tuple(self.unfreeze_at)))]
+        if self._probe_applies():
+            callbacks.append(("linear_probe", LinearProbe(self._probe_solver())))
+        return callbacks
+
+    def _probe_applies(self):
+        return (self.linear_probe and not len(self.hidden_layer_sizes)
+                and getattr(self, "loss", None) != "poisson"
+                and getattr(self, "_target_kind_", None) != "single")
 
     def _engine_kwargs(self):
         return {"lr_scales": {"backbone": self.backbone_lr_scale, "head": 1.0}}
@@ -161,8 +217,16 @@ class _FineTuneMixin(TransformerMixin):
         X = self._check_X(X)
         module = self.net_.module_.eval()
         with torch.no_grad():
-            return np.concatenate([z.double().numpy() for z in
-                                   self.net_.map_batches(ArrayDataset(X), module.embed)])
+            return np.concatenate([z.double().numpy() for z in self.net_.map_batches(
+                ArrayDataset(X), lambda x: module.embed(*_as_tuple(x)))])
+
+
+def _as_tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def _as_tensors(X):
+    return tuple(torch.as_tensor(part) for part in _as_tuple(X))
 
 
 class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
@@ -185,14 +249,21 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
     ...                        random_state=0).fit(X[y < 5], y[y < 5])
     >>> clf = FineTuneClassifier(source, freeze="backbone", max_iter=2,
     ...                          random_state=0).fit(X[y >= 5][:50], y[y >= 5][:50])
-    >>> clf.transform(X[:3]).shape
-    (3, 8)
+    >>> clf.transform(X[:3]).shape     # 8 channels pooled to a 2x2 grid
+    (3, 32)
     """
 
     _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
                                     **_FINETUNE_CONSTRAINTS}
 
-    def __init__(self, backbone=None, weights=None, *, freeze="none", unfreeze_at=(),
+    def _probe_solver(self):
+        # a plain function, not a bound method: the engine (and its pickles) must not
+        # hold the estimator that holds the engine
+        return partial(probe_classifier, kind=self._target_kind_,
+                       n_classes=len(self.classes_), class_weight=self.class_weight)
+
+    def __init__(self, backbone=None, weights=None, *, linear_probe=True, freeze="none",
+                 unfreeze_at=(),
                  backbone_lr_scale=0.1, hidden_layer_sizes=(), dropout=0.0, activation="relu",
                  input_shape=None, input_size=None, normalize_mean=None, normalize_std=None,
                  solver="adam", alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="constant",
@@ -223,7 +294,11 @@ default="squared_error"
     _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
                                     **_FINETUNE_CONSTRAINTS}
 
-    def __init__(self, backbone=None, weights=None, *, loss="squared_error", freeze="none",
+    def _probe_solver(self):
+        return probe_regressor
+
+    def __init__(self, backbone=None, weights=None, *, loss="squared_error", linear_probe=True,
+                 freeze="none",
                  unfreeze_at=(), backbone_lr_scale=0.1, hidden_layer_sizes=(), dropout=0.0,
                  activation="relu", input_shape=None, input_size=None, normalize_mean=None,
                  normalize_std=None, solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
@@ -242,7 +317,9 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
     """A frozen backbone as a transformer: ``transform`` returns its embeddings.
 
     ``make_pipeline(PretrainedEmbedder(backbone), LogisticRegression())`` is the classic
-    "frozen features + linear model" baseline. ``fit`` only loads the backbone.
+    "frozen features + linear model" baseline. ``fit`` only loads the backbone. The
+    device is resolved at every ``transform`` (the module is stored on the CPU), so a
+    fitted embedder pickled on a GPU machine loads and runs on one without a GPU.
 
     Parameters
     ----------
@@ -251,7 +328,35 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
     batch_size : int, default=256
         Rows per forward pass.
     device : str, default="auto"
+        Where ``transform`` runs; "auto" picks what the machine has, then.
+
+    Attributes
+    ----------
+    module_ : FineTuneModule
+        The backbone and its preprocessing, on the CPU.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from torch import nn
+    >>> from sktune import PretrainedEmbedder
+    >>> emb = PretrainedEmbedder(nn.Sequential(nn.Linear(4, 3), nn.ReLU()), device="cpu")
+    >>> emb.fit_transform(np.ones((5, 4))).shape
+    (5, 3)
     """
+
+    _parameter_constraints: dict = {
+        "backbone": "no_validation",
+        "weights": "no_validation",
+        "input_shape": ["array-like", None],
+        "input_size": ["array-like", None],
+        "normalize_mean": ["array-like", None],
+        "normalize_std": ["array-like", None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+    }
 
     def __init__(self, backbone=None, weights=None, *, input_shape=None, input_size=None,
                  normalize_mean=None, normalize_std=None, batch_size=256, device="auto"):
@@ -268,26 +373,47 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
         """Load the backbone; learns nothing from ``X``."""
         from sktune.engine import resolve_device
 
+        self._validate_params()
+        resolve_device(self.device)  # an unknown device fails here, not at transform
         X = self._prepare(X, reset=True)
         backbone, preprocessing = _load_backbone(self)
-        self.device_ = resolve_device(self.device)
-        self.module_ = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
-        with _seeded(0, "cpu"), torch.no_grad():  # materialise lazy layers reproducibly
-            self.module_.embed(torch.as_tensor(np.ascontiguousarray(X[:2])))
-        self.module_.to(self.device_)
+        module = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(0)  # materialise lazy layers reproducibly
+            module.embed(*_as_tensors(_head_rows(X)))
+        self.module_ = module
         return self
 
     __sklearn_clone__ = _FineTuneMixin.__sklearn_clone__
 
     def _prepare(self, X, reset):
-        return _backbone_input(self, validate_data(self, X, reset=reset, dtype=np.float32,
-                                                   allow_nd=True))
+        source = _source_estimator(self.backbone)
+        if source is not None:
+            return _source_input(self, source, X, reset=reset)
+        X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True)
+        return np.ascontiguousarray(_backbone_input(self, X))
 
     def transform(self, X):
         """Embeddings, shape ``(n_samples, n_embedding)``."""
+        from sktune.engine import resolve_device
+
         check_is_fitted(self)
-        X = np.ascontiguousarray(self._prepare(X, reset=False))
-        batches = TensorBatches(ArrayDataset(X), self.batch_size, device=self.device_)
+        X = self._prepare(X, reset=False)
+        device = resolve_device(self.device)
+        module = self.module_ if device == "cpu" else self._on_device(device)
+        batches = TensorBatches(ArrayDataset(X), self.batch_size, device=device)
         with torch.no_grad():
-            return np.concatenate([z.double().numpy()
-                                   for z in map_padded(batches, self.module_.embed)])
+            return np.concatenate([z.double().numpy() for z in map_padded(
+                batches, lambda x: module.embed(*_as_tuple(x)))])
+
+    def _on_device(self, device):
+        """A copy of the module on ``device``, kept for later calls but never pickled."""
+        cached = getattr(self, "_device_module", None)
+        if cached is None or cached[0] != device:
+            self._device_module = (device, copy.deepcopy(self.module_).to(device))
+        return self._device_module[1]
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_device_module", None)
+        return state

@@ -3,10 +3,15 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sktune._compat import Interval, StrOptions
 
+from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from sktune._sequences import check_sequences
+from sktune._sequences import (
+    TokenVocabulary,
+    check_layer_sizes,
+    check_sequences,
+    is_token_input,
+)
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, RNNModule
 from sktune.nn._rnn import CELLS, POOLINGS
@@ -23,11 +28,20 @@ _RNN_DOC = """\
     pooling : {"last", "mean", "max", "attention"}, default="last"
         How the per-step outputs become one vector: final hidden state, mean or max
         over the valid steps, or a learned attention-weighted sum.
-    embedding_dim : int or None, default=None
-        Set it for token ids (text): X holds non-negative integer ids, 0 being
-        padding, and an embedding of this width is learned. The vocabulary size is
-        learned from the data; larger ids seen at prediction share one unknown-token
-        embedding.
+    embedding_dim : "auto", int or None, default="auto"
+        Token ids (text) are embedded into vectors of this width. "auto" embeds (32
+        wide) exactly when X is a :class:`TokenIds` array, as :class:`TextSequencer`
+        returns; an int declares any 2-D integer X ``(n, T)`` (or list of 1-D id
+        sequences) to be token ids (0 = padding); None never embeds. The table holds
+        one row per distinct id seen in fit; other ids at prediction share one
+        unknown-token row.
+    downsample : "auto" or int, default="auto"
+        Stride of a convolutional front-end that shortens long sequences before the
+        recurrence (each output step summarises ``2 * stride`` input steps), so that
+        hundreds of steps train in reasonable time and gradients reach the start.
+        "auto" picks the stride that brings the longest training sequence to at most
+        64 steps when it is longer than 128 (1, no front-end, otherwise); 1 disables
+        it. Recorded in ``downsample_``.
     dropout : float, default=0.0
         Dropout between recurrent layers and before the head.
     batch_norm : bool, default=False
@@ -48,19 +62,30 @@ _RNN_CONSTRAINTS = {
     "num_layers": [Interval(Integral, 1, None, closed="left")],
     "bidirectional": ["boolean"],
     "pooling": [StrOptions(set(POOLINGS))],
-    "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+    "embedding_dim": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
+    "downsample": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_norm": ["boolean"],
-    "hidden_layer_sizes": ["array-like"],
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
     "activation": [StrOptions(set(ACTIVATIONS))],
 }
 
 _RNN_EXTRA_ATTRIBUTES = """\
     n_step_features_ : int
         Features per time step (1 for univariate sequences and token ids).
+    input_kind_ : {"sequences", "tokens"}
+        Whether X was read as numeric sequences or as token ids.
     vocab_size_ : int
-        With ``embedding_dim``: embedding rows (padding, ids seen in fit, unknown).
+        Token ids only: embedding rows (padding, unknown, one per id seen in fit).
+    downsample_ : int
+        Stride of the convolutional front-end (1: none).
 """
+
+#: sequences longer than this get a strided front-end with downsample="auto"
+LONG_SEQUENCE = 128
+#: ... which brings them to at most this many steps
+TARGET_STEPS = 64
+AUTO_EMBEDDING_DIM = 32
 
 
 class _RNNMixin:
@@ -71,6 +96,10 @@ class _RNNMixin:
         tags.input_tags.sparse = False
         return tags
 
+    def _validate_params(self):
+        super()._validate_params()
+        check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
+
     def _check_data(self, X, y, *, reset):
         self._require_y(y)
         X = self._sequences(X, reset=reset)
@@ -80,25 +109,38 @@ class _RNNMixin:
         return self._sequences(X, reset=False)
 
     def _sequences(self, X, *, reset):
-        tokens = self.embedding_dim is not None
+        tokens = is_token_input(self, X, reset=reset)
         padded, lengths = check_sequences(self, X, tokens=tokens, reset=reset)
+        if reset:
+            self.input_kind_ = "tokens" if tokens else "sequences"
+            longest = int(lengths.max()) if lengths is not None else padded.shape[1]
+            self.downsample_ = self._stride(longest)
         if tokens:
             if reset:
-                self.vocab_size_ = int(padded.max()) + 2  # ids 0..max, plus "unknown"
-            padded = np.minimum(padded, self.vocab_size_ - 1)
+                self._vocabulary = TokenVocabulary(padded)
+                self.vocab_size_ = self._vocabulary.size
+            padded = self._vocabulary.encode(padded)
         return padded if lengths is None else (padded, lengths)
 
+    def _stride(self, longest):
+        if self.downsample != "auto":
+            return int(self.downsample)
+        return 1 if longest <= LONG_SEQUENCE else -(-longest // TARGET_STEPS)
+
     def _build_module(self, n_features, n_outputs):
-        tokens = self.embedding_dim is not None
+        tokens = self.input_kind_ == "tokens"
         sizes = self.hidden_layer_sizes
+        embedding_dim = (AUTO_EMBEDDING_DIM if self.embedding_dim == "auto"
+                         else self.embedding_dim)
         return RNNModule(self.n_step_features_, n_outputs, cell=self.cell,
                          hidden_size=self.hidden_size, num_layers=self.num_layers,
                          bidirectional=self.bidirectional, dropout=self.dropout,
                          pooling=self.pooling,
                          vocab_size=self.vocab_size_ if tokens else None,
-                         embedding_dim=self.embedding_dim,
+                         embedding_dim=embedding_dim if tokens else None,
                          hidden_layer_sizes=[sizes] if np.isscalar(sizes) else list(sizes),
-                         activation=self.activation, batch_norm=self.batch_norm)
+                         activation=self.activation, batch_norm=self.batch_norm,
+                         downsample=self.downsample_)
 
 
 class RNNClassifier(_RNNMixin, NeuralClassifierBase):
@@ -128,9 +170,10 @@ class RNNClassifier(_RNNMixin, NeuralClassifierBase):
                                     **_RNN_CONSTRAINTS}
 
     def __init__(self, cell="lstm", hidden_size=64, *, num_layers=1, bidirectional=False,
-                 pooling="last", embedding_dim=None, dropout=0.0, batch_norm=False,
-                 hidden_layer_sizes=(), activation="relu", solver="adam", alpha=1e-4,
-                 l1=0.0, batch_size="auto", learning_rate="constant", learning_rate_init=1e-3,
+                 pooling="last", embedding_dim="auto", downsample="auto", dropout=0.0,
+                 batch_norm=False, hidden_layer_sizes=(), activation="relu", solver="adam",
+                 alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=1e-3,
                  power_t=0.5, lr_step_size=10, lr_decay=None, lr_patience=5,
                  min_learning_rate=0.0, warmup_epochs=0, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
@@ -172,8 +215,9 @@ default="squared_error"
                                     **_RNN_CONSTRAINTS}
 
     def __init__(self, cell="lstm", hidden_size=64, *, loss="squared_error", num_layers=1,
-                 bidirectional=False, pooling="last", embedding_dim=None, dropout=0.0,
-                 batch_norm=False, hidden_layer_sizes=(), activation="relu", solver="adam",
+                 bidirectional=False, pooling="last", embedding_dim="auto", downsample="auto",
+                 dropout=0.0, batch_norm=False, hidden_layer_sizes=(), activation="relu",
+                 solver="adam",
                  alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="constant",
                  learning_rate_init=1e-3, power_t=0.5, lr_step_size=10, lr_decay=None,
                  lr_patience=5, min_learning_rate=0.0, warmup_epochs=0, max_iter=200,

@@ -8,11 +8,34 @@ Three forms are accepted, always with one sequence per sample:
 - a list (or 1-D object array) of arrays ``(T_i, F)`` or ``(T_i,)`` of varying length.
 
 Sequences are padded with zeros to the longest one and travel with their true lengths;
-the network packs them, so padding is never read and nothing is truncated.
+the network packs (RNN) or masks (CNN) them, so padding is never read and nothing is
+truncated.
+
+Token ids (text) are recognised, never guessed: X is a :class:`~sktune.TokenIds` array
+(what :class:`~sktune.TextSequencer` returns) or the estimator declares token input
+(``embedding_dim`` set to an int). Integer-valued numeric sequences stay numbers.
 """
 
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
+
+from sktune._text import TokenIds
+
+
+def is_token_input(estimator, X, *, reset):
+    """Whether X holds token ids for ``estimator`` (decided at fit, kept afterwards).
+
+    ``embedding_dim=None`` never embeds, an int always does, ``"auto"`` embeds exactly
+    when X is a :class:`TokenIds` array. The decision is taken on the object as
+    passed, before any validation turns it into a plain array.
+    """
+    if not reset:
+        return getattr(estimator, "input_kind_", None) == "tokens"
+    if estimator.embedding_dim is None:
+        return False
+    if estimator.embedding_dim == "auto":
+        return isinstance(X, TokenIds)
+    return True
 
 
 def _ragged(X):
@@ -32,15 +55,28 @@ def _ragged(X):
     return list(X)
 
 
+def _numeric(seq, i):
+    """One sequence as float64, refusing complex values (no silent loss of the
+    imaginary part) and non-numeric entries."""
+    try:
+        arr = np.asarray(seq)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sequence {i} is not numeric: {exc}") from None
+    if np.iscomplexobj(arr):
+        raise ValueError(f"sequence {i} holds complex values; complex data is not "
+                         "supported (split real and imaginary parts into features).")
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sequence {i} is not numeric: {exc}") from None
+
+
 def _pad(sequences, tokens):
     """Pad ragged sequences; returns ``(padded, lengths)`` and checks every sequence."""
-    dtype = np.int64 if tokens else np.float32
+    dtype = np.float64 if tokens else np.float32
     arrays = []
     for i, seq in enumerate(sequences):
-        try:
-            arr = np.asarray(seq, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"sequence {i} is not numeric: {exc}") from None
+        arr = _numeric(seq, i)
         if arr.ndim == 1 and not tokens:
             arr = arr[:, None]
         if arr.ndim != (1 if tokens else 2):
@@ -59,6 +95,8 @@ def _pad(sequences, tokens):
             raise ValueError(f"sequences disagree on the number of features per step: "
                              f"sequence 0 has {first}, sequence {bad} has "
                              f"{arrays[bad].shape[1]}.")
+        if 0 in widths:
+            raise ValueError("sequences have 0 features per step; at least 1 is required.")
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)
     padded = np.zeros((len(arrays), lengths.max(), *arrays[0].shape[1:]), dtype=dtype)
     for i, a in enumerate(arrays):
@@ -77,7 +115,8 @@ def check_sequences(estimator, X, *, tokens, reset):
     """Validate sequence input X; return ``(padded, lengths or None)``.
 
     Sets (``reset=True``) or checks ``n_features_in_`` and ``n_step_features_``; with
-    ``tokens``, the values must be non-negative integer ids.
+    ``tokens``, the values must be non-negative integer ids (returned as float64, to be
+    mapped by :class:`TokenVocabulary`).
     """
     ragged = _ragged(X)
     if ragged is not None:
@@ -87,20 +126,21 @@ def check_sequences(estimator, X, *, tokens, reset):
         if tokens:
             raise ValueError("token ids must be a 2-D (n, T) array or a list of 1-D sequences.")
         padded, lengths, kind = check_array(X, allow_nd=True, dtype=np.float32), None, "sequences"
+        if padded.shape[1] == 0 or padded.shape[2] == 0:
+            raise ValueError(f"X has shape {padded.shape}: sequences need at least one time "
+                             "step and one feature.")
     else:
         use_names = reset or getattr(estimator, "_input_kind_", "table") == "table"
         check = (lambda A: validate_data(estimator, A, reset=reset, dtype=np.float64)) \
             if use_names else (lambda A: check_array(A, dtype=np.float64))
-        table = check(X)
+        table = check(np.asarray(X) if isinstance(X, TokenIds) else X)
         kind = "table"
         if tokens:
             padded, lengths = table, _token_lengths(table)
         else:
             padded, lengths = table.astype(np.float32)[:, :, None], None
     if tokens:
-        if (padded < 0).any() or (padded != np.round(padded)).any():
-            raise ValueError("token ids must be non-negative integers (0 is padding).")
-        padded = padded.astype(np.int64)
+        check_token_ids(padded)
     n_step = 1 if tokens else padded.shape[2]
     if reset:
         estimator._input_kind_ = kind
@@ -114,3 +154,61 @@ def check_sequences(estimator, X, *, tokens, reset):
                          f"{type(estimator).__name__} was fitted with "
                          f"{estimator.n_step_features_}.")
     return padded, lengths
+
+
+def check_token_ids(ids):
+    """Token ids must be non-negative integers (0 is padding)."""
+    if ids.size and ((ids < 0).any() or (ids != np.round(ids)).any()):
+        raise ValueError("token ids must be non-negative integers (0 is padding).")
+
+
+class TokenVocabulary:
+    """The token ids seen in fit, mapped to embedding rows ``2 .. n + 1``.
+
+    Row 0 is padding (id 0), row 1 is every id not seen in fit. The table is as large
+    as the number of *distinct* ids seen, whatever their values: an id of ``10**9``
+    costs one row, not a billion.
+    """
+
+    def __init__(self, ids):
+        seen = np.unique(ids)
+        self.ids = seen[seen != 0].astype(np.int64)
+
+    @property
+    def size(self):
+        """Embedding rows: padding, unknown, and one per id seen in fit."""
+        return len(self.ids) + 2
+
+    def encode(self, ids):
+        """Map raw ids to embedding rows (int64, same shape)."""
+        ids = np.asarray(ids)
+        if len(self.ids) == 0:
+            return np.where(ids == 0, 0, 1).astype(np.int64)
+        flat = ids.astype(np.float64)
+        pos = np.clip(np.searchsorted(self.ids, flat), 0, len(self.ids) - 1)
+        known = self.ids[pos] == flat
+        rows = np.where(known, pos + 2, 1)
+        return np.where(flat == 0, 0, rows).astype(np.int64)
+
+
+def check_layer_sizes(estimator, name, *, allow_empty):
+    """Check a tuple-of-sizes parameter (``channels``, ``hidden_layer_sizes``...) entry
+    by entry, which ``_parameter_constraints`` cannot: a zero-width layer would give a
+    raw torch error or constant predictions.
+    """
+    from numbers import Integral
+
+    from sktune._compat import InvalidParameterError
+
+    value = getattr(estimator, name)
+    if isinstance(value, str):
+        return  # "auto", checked by the constraints
+    sizes = [value] if np.isscalar(value) else list(np.asarray(value, dtype=object).ravel())
+    valid = all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+                for s in sizes) and (sizes or allow_empty)
+    if not valid:
+        what = "a positive int or a tuple of positive ints" + ("" if allow_empty
+                                                                else " (at least one)")
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {type(estimator).__name__} must be {what}. "
+            f"Got {value!r} instead.")

@@ -5,10 +5,42 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer
-from sktune._compat import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from sktune._compat import Interval
+
 PAD, OOV = 0, 1
+
+
+class TokenIds(np.ndarray):
+    """An integer array of token ids, marked as such (what :class:`TextSequencer` returns).
+
+    A plain ``numpy.ndarray`` subclass: it slices, indexes and pickles like any array,
+    and scikit-learn's splitters keep its type. RNN and CNN estimators with the default
+    ``embedding_dim="auto"`` check for this type before validating X: token ids are then
+    embedded (a learned table of vectors) instead of being read as numbers. Any other
+    array is numeric data, whatever its values; to declare a plain integer array as
+    token ids, wrap it (``TokenIds(ids)``) or set ``embedding_dim`` to an int.
+
+    Parameters
+    ----------
+    ids : array-like of int
+        Non-negative token ids; 0 is padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktune import TokenIds
+    >>> ids = TokenIds([[2, 3, 0], [4, 0, 0]])
+    >>> ids[:1]
+    TokenIds([[2, 3, 0]])
+    >>> type(np.asarray(ids)).__name__
+    'ndarray'
+    """
+
+    def __new__(cls, ids):
+        return np.asarray(ids, dtype=np.int64).view(cls)
+
 
 
 class TextSequencer(TransformerMixin, BaseEstimator):
@@ -17,8 +49,10 @@ class TextSequencer(TransformerMixin, BaseEstimator):
     Tokenisation and vocabulary selection are :class:`~sklearn.feature_extraction.text.CountVectorizer`'s
     (lowercasing, ``token_pattern``, ``min_df``, ``max_features``); the kept words get ids
     2, 3, ... by decreasing frequency, 1 stands for any other word and 0 pads the end of
-    short documents. ``make_pipeline(TextSequencer(), RNNClassifier(embedding_dim=32))``
-    then learns from raw strings, and a search can tune both steps together.
+    short documents. The result is a :class:`TokenIds` array, so
+    ``make_pipeline(TextSequencer(), RNNClassifier())`` (or ``CNNClassifier()``) embeds
+    the ids with its defaults and learns from raw strings; a search can tune both steps
+    together.
 
     Parameters
     ----------
@@ -46,8 +80,8 @@ class TextSequencer(TransformerMixin, BaseEstimator):
     >>> from sktune import TextSequencer
     >>> seq = TextSequencer().fit(["the cat sat", "the dog"])
     >>> seq.transform(["the cat", "a bird sat"])
-    array([[2, 3, 0],
-           [1, 1, 5]])
+    TokenIds([[2, 3, 0],
+              [1, 1, 5]])
     """
 
     _parameter_constraints: dict = {
@@ -83,13 +117,13 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Token ids of each document, shape ``(n_documents, max_len_)``."""
+        """Token ids of each document, a :class:`TokenIds` array ``(n_documents, max_len_)``."""
         check_is_fitted(self)
         rows = np.zeros((len(X := _documents(X)), self.max_len_), dtype=np.int64)
         for i, doc in enumerate(X):
             ids = [self.vocabulary_.get(tok, OOV) for tok in self._analyzer(doc)][:self.max_len_]
             rows[i, :len(ids)] = ids
-        return rows
+        return rows.view(TokenIds)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``token0`` ... ``token{max_len_ - 1}``."""

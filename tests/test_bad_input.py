@@ -14,8 +14,14 @@ from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from sktune import (
-    CNNClassifier, CNNRegressor, FineTuneClassifier, FineTuneRegressor, MLPClassifier,
-    MLPRegressor, RNNClassifier, RNNRegressor,
+    CNNClassifier,
+    CNNRegressor,
+    FineTuneClassifier,
+    FineTuneRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    RNNClassifier,
+    RNNRegressor,
 )
 
 _SMALL = dict(max_iter=2, random_state=0, device="cpu")

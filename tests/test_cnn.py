@@ -105,3 +105,109 @@ def test_grid_search_over_architecture(digits):
                         error_score="raise").fit(X_train[:400], y_train[:400])
     assert len(grid.cv_results_["params"]) == 4
     assert grid.best_estimator_.input_shape_ == (1, 8, 8)
+
+
+# ---- 1-D signals: defaults, variable lengths, masking -----------------------------------
+
+
+def bump_position_task(n, length, seed, ragged=False):
+    """UCR-like: a noisy signal with one bump whose *position* (first, middle or last
+    third) is the class; amplitude and width vary, so no single value gives it away."""
+    rng = np.random.RandomState(seed)
+    X, y = [], rng.randint(3, size=n)
+    for label in y:
+        size = rng.randint(length // 2, length + 1) if ragged else length
+        t = np.arange(size)
+        centre = (label + 0.2 + 0.6 * rng.rand()) * size / 3
+        width = size / 20 * (0.7 + 0.6 * rng.rand())
+        signal = (1 + rng.rand()) * np.exp(-0.5 * ((t - centre) / width) ** 2)
+        X.append(signal + 0.2 * rng.randn(size))
+    return (X if ragged else np.stack(X)), y
+
+
+def pattern_task(n, seed):
+    """UCR-like: which of four 16-step patterns (sine, square, triangle, chirp) a noisy
+    64-step signal holds, anywhere in it."""
+    rng = np.random.RandomState(seed)
+    t = np.linspace(0, 1, 16)
+    patterns = [np.sin(4 * np.pi * t), np.sign(np.sin(2 * np.pi * t)),
+                1 - 2 * np.abs(2 * t - 1), np.sin(2 * np.pi * (1 + 3 * t) * t)]
+    y = rng.randint(4, size=n)
+    X = 0.3 * rng.randn(n, 64)
+    for i, c in enumerate(y):
+        start = rng.randint(0, 48)
+        X[i, start:start + 16] += patterns[c]
+    return X, y
+
+
+def test_signal_defaults_are_the_fcn_recipe_and_learn_shapes():
+    X, y = pattern_task(120, 0)
+    X_test, y_test = pattern_task(200, 1)
+    clf = CNNClassifier(max_iter=10, random_state=0, device="cpu").fit(X, y)
+    assert clf.input_kind_ == "signal" and clf.input_shape_ == (1, 64)
+    assert clf.channels_ == (128, 256, 128) and clf.kernel_size_ == (8, 5, 3)
+    assert clf.pooling_ is None and clf.hidden_layer_sizes_ == ()
+    assert clf.net_.batch_size == 12  # min(n // 10, 16), as the FCN reference
+    assert clf.score(X_test, y_test) > 0.95
+
+
+def test_image_defaults_are_unchanged(digits):
+    X_train, _, y_train, _ = digits
+    clf = CNNClassifier(input_shape=(8, 8), max_iter=1, random_state=0,
+                        device="cpu").fit(X_train, y_train)
+    assert (clf.input_kind_, clf.channels_, clf.kernel_size_, clf.pooling_,
+            clf.hidden_layer_sizes_) == ("image", (32, 64), (3, 3), "max", (128,))
+
+
+def test_ragged_signals_are_masked_so_padding_never_changes_a_prediction():
+    X, y = bump_position_task(90, 40, 0, ragged=True)
+    X = [np.c_[x, np.gradient(x)] for x in X]  # two channels, lengths 20 to 40
+    clf = CNNClassifier(channels=(8, 8), kernel_size=(8, 3), pooling="max", max_iter=3,
+                        random_state=0, device="cpu").fit(X, y)
+    assert clf.input_shape_ == (2, None) and clf.n_features_in_ == 2
+    short = X[int(np.argmin([len(x) for x in X]))]
+    alone = clf.predict_proba([short])
+    long_batch = clf.predict_proba([short, np.ones((400, 2))])  # 380 steps of padding
+    np.testing.assert_allclose(long_batch[:1], alone, rtol=1e-5, atol=1e-6)
+    assert clf.predict(np.stack([x[:20] for x in X[:3]])).shape == (3,)  # equal lengths
+
+
+def test_masked_batch_norm_statistics_ignore_padding():
+    from sktune.nn._cnn import MaskedBatchNorm1d
+
+    torch.manual_seed(0)
+    x, lengths = torch.randn(3, 2, 10), torch.tensor([10, 4, 7])
+    mask = (torch.arange(10)[None, :] < lengths[:, None]).unsqueeze(1)
+    padded = x.masked_fill(~mask, 100.0)  # garbage in the padding
+    bn = MaskedBatchNorm1d(2, momentum=1.0).train()
+    bn(padded, mask)
+    valid = torch.cat([x[i, :, :n] for i, n in enumerate(lengths)], dim=1)
+    torch.testing.assert_close(bn.running_mean, valid.mean(dim=1))
+    torch.testing.assert_close(bn.running_var, valid.var(dim=1))
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"channels": (0,)}, "'channels' parameter of CNNClassifier must be a positive int"),
+    ({"channels": ()}, "'channels' parameter of CNNClassifier must be"),
+    ({"hidden_layer_sizes": (16, 0)}, "'hidden_layer_sizes' parameter of CNNClassifier"),
+    ({"kernel_size": (3, 0)}, "'kernel_size' parameter of CNNClassifier"),
+    ({"channels": (8, 8), "kernel_size": (3, 3, 3)}, "gives 3 kernel sizes for 2 blocks"),
+])
+def test_zero_width_and_mismatched_layers_are_rejected(params, match):
+    X, y = bump_position_task(20, 16, 0)
+    with pytest.raises(ValueError, match=match):
+        CNNClassifier(max_iter=1, device="cpu", **params).fit(X, y)
+
+
+def test_complex_and_empty_signals_are_rejected():
+    X, y = bump_position_task(20, 16, 0, ragged=True)
+    with pytest.raises(ValueError, match="sequence 3 holds complex values"):
+        CNNClassifier(max_iter=1).fit(X[:3] + [X[3] * 1j] + X[4:], y)
+    with pytest.raises(ValueError, match="sequence 1 is empty"):
+        CNNClassifier(max_iter=1).fit([X[0], np.zeros(0)] + X[2:], y)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        CNNClassifier(max_iter=1).fit(np.ones((20, 16)) * 1j, y)
+    with pytest.raises(ValueError, match="0 feature"):
+        CNNClassifier(max_iter=1).fit(np.ones((20, 0)), y)
+    with pytest.raises(ValueError, match="every axis needs at least one entry"):
+        CNNClassifier(conv_dim=1, max_iter=1).fit(np.ones((20, 2, 0)), y)

@@ -2,13 +2,21 @@
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
-
 from torch import nn
 
 from sktune import (
-    CNNClassifier, CNNRegressor, FineTuneClassifier, FineTuneRegressor, MLPClassifier,
-    MLPRegressor, PretrainedEmbedder, RNNClassifier, RNNRegressor, TextSequencer,
-    TransformerClassifier, TransformerRegressor,
+    CNNClassifier,
+    CNNRegressor,
+    FineTuneClassifier,
+    FineTuneRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    PretrainedEmbedder,
+    RNNClassifier,
+    RNNRegressor,
+    TextSequencer,
+    TransformerClassifier,
+    TransformerRegressor,
 )
 
 # Mini-batch SGD cannot make a weight of 2 identical to a repeated row: the two land

@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 from joblib import parallel_config
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import GridSearchCV, HalvingGridSearchCV, RandomizedSearchCV
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingGridSearchCV,
+    RandomizedSearchCV,
+)
 
 from sktune import MLPClassifier, dask_client, preserve_thread_env
 

@@ -37,7 +37,6 @@ SHRINK = {
     "docs/tuning.md": [("n_iter=10", "n_iter=2"), ("max_iter=50", "max_iter=3"),
                        ("n_iter=30)", "n_iter=2)"),
                        ("dask_client() as", "dask_client(n_workers=1) as")],
-    "docs/finetune.md": [("freeze_layers=4,", "freeze_layers=4, max_iter=1,")],
 }
 
 #: page -> code defining the data its blocks use without defining it (the prose says what)
@@ -52,14 +51,10 @@ DATA = {
         "labels = [0, 1, 1, 0, 1, 0] * 4\n"),
 }
 
-#: blocks of pages owned elsewhere that are fragments today (they use names defined in an
-#: earlier block or in the prose only): expected to fail until made self-contained; strict,
-#: so the entry must be removed when the block runs
-FRAGMENTS = {
-    ("docs/finetune.md", "PretrainedEmbedder(source)"):
-        "uses `source` from the previous block and imports nothing",
-    ("docs/cnn_rnn.md", "TextSequencer(), RNNClassifier"): "imports nothing",
-}
+#: blocks that are fragments (they use names defined in an earlier block or in the prose
+#: only): expected to fail until made self-contained; strict, so an entry must be removed
+#: when its block runs. Empty: every block runs on its own.
+FRAGMENTS = {}
 
 
 def python_blocks(page):

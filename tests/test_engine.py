@@ -5,8 +5,14 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sktune.engine import ArrayDataset, HoldOut, LRSchedule, TensorBatches, optimizer_spec
-from sktune.engine import resolve_device
+from sktune.engine import (
+    ArrayDataset,
+    HoldOut,
+    LRSchedule,
+    TensorBatches,
+    optimizer_spec,
+    resolve_device,
+)
 
 
 def _dataset(n=10, sparse=False):

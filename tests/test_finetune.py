@@ -9,7 +9,12 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from torch import nn
 
-from sktune import CNNClassifier, FineTuneClassifier, FineTuneRegressor, PretrainedEmbedder
+from sktune import (
+    CNNClassifier,
+    FineTuneClassifier,
+    FineTuneRegressor,
+    PretrainedEmbedder,
+)
 
 FAST = dict(learning_rate_init=0.01, random_state=0, device="cpu")
 
@@ -28,15 +33,46 @@ def _few(y, k, seed):
                            for c in np.unique(y)])
 
 
-def test_pretraining_on_digits_0_4_helps_digits_5_9_with_few_samples(digits_transfer):
-    X, y, source = digits_transfer
+def shapes(n, classes, seed, trend=0.0):
+    """Signals of 64 steps holding one 16-step pattern (the class) at a random place, in
+    noise; ``trend`` adds a random linear drift (another background than the source's)."""
+    rng = np.random.RandomState(seed)
+    t = np.linspace(0, 1, 16)
+    patterns = [np.sin(4 * np.pi * t), np.sign(np.sin(2 * np.pi * t)), 1 - 2 * np.abs(2 * t - 1),
+                np.sin(2 * np.pi * (1 + 3 * t) * t), np.exp(-((t - .5) / .1) ** 2),
+                -np.exp(-((t - .5) / .1) ** 2)]
+    y = rng.choice(classes, n)
+    X = 0.3 * rng.randn(n, 64) + trend * rng.randn(n, 1) * np.linspace(-1, 1, 64)
+    for i, c in enumerate(y):
+        start = rng.randint(0, 48)
+        X[i, start:start + 16] += patterns[c]
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def shapes_source():
+    X, y = shapes(200, [0, 1, 2, 3], 0)
+    return CNNClassifier(channels=(8, 16), max_iter=15, random_state=0, device="cpu").fit(X, y)
+
+
+def test_fine_tuning_defaults_beat_scratch_on_a_related_task_at_every_shot_count(
+        shapes_source):
+    """Source: four patterns. Target: two of them and two new ones, over a drifting
+    background, from 2 or 4 examples per class. LP-FT with its defaults against the same
+    CNN from scratch, on every (shots, seed): the pretrained pattern detectors must help
+    every time (digits, where a from-scratch CNN is already strong, are in
+    benchmarks/bench_transfer.py)."""
     gains = []
-    for seed in (0, 1, 2):
-        few = _few(y, 2, seed)  # two images per class
-        rest = np.setdiff1d(np.arange(len(y)), few)
-        tuned = FineTuneClassifier(source, max_iter=60, **FAST).fit(X[few], y[few])
-        scratch = CNNClassifier(input_shape=(8, 8), max_iter=60, **FAST).fit(X[few], y[few])
-        gains.append(tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest]))
+    for shots in (2, 4):
+        for seed in (0, 1, 2):
+            X, y = shapes(300, [4, 5, 2, 3], 10 + seed, trend=0.5)
+            few = np.concatenate([np.flatnonzero(y == c)[:shots] for c in np.unique(y)])
+            rest = np.setdiff1d(np.arange(len(y)), few)
+            tuned = FineTuneClassifier(shapes_source, max_iter=100, random_state=seed,
+                                       device="cpu").fit(X[few], y[few])
+            scratch = CNNClassifier(channels=(8, 16), max_iter=100, random_state=seed,
+                                    device="cpu").fit(X[few], y[few])
+            gains.append(tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest]))
     assert min(gains) > 0 and np.mean(gains) > 0.05, gains
 
 
@@ -155,3 +191,84 @@ def test_named_backbone_resolution_through_torchvision(monkeypatch):
     assert clf.transform(X[:2]).shape == (2, 4)
     with pytest.raises(ValueError, match="not a torchvision model name"):
         FineTuneClassifier("no-such-net", max_iter=1).fit(X, y)
+
+
+# ---- LP-FT, RNN backbones, validation ---------------------------------------------------
+
+
+def test_linear_probe_sets_the_head_to_logistic_regression_on_frozen_features(
+        digits_transfer):
+    """With the backbone frozen and a learning rate too small to move anything, the
+    fitted model is exactly the linear probe: scikit-learn's LogisticRegression on the
+    backbone's standardised embeddings."""
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, source = digits_transfer
+    clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, learning_rate_init=1e-12,
+                             random_state=0, device="cpu").fit(X[:200], y[:200])
+    Z = clf.transform(X[:200])
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(Z, y[:200])
+    np.testing.assert_allclose(clf.predict_proba(X[200:300]),
+                               probe.predict_proba(clf.transform(X[200:300])), atol=1e-4)
+    off = FineTuneClassifier(source, linear_probe=False, freeze="backbone", max_iter=1,
+                             learning_rate_init=1e-12, random_state=0, device="cpu")
+    assert off.fit(X[:200], y[:200]).score(X[:200], y[:200]) < 0.5  # a random head
+
+
+def test_cnn_backbone_lends_every_block(digits_transfer):
+    X, y, source = digits_transfer
+    clf = FineTuneClassifier(source, max_iter=1, **FAST).fit(X[:50], y[:50])
+    assert clf.transform(X[:3]).shape == (3, 4 * sum(source.channels_))  # 2x2 grid, 32 + 64
+    assert len(clf.net_.module_.blocks) == len(source.channels_)
+
+
+def _sequence_tasks(seed):
+    """Task A: is the first feature's sum positive; task B (few labels): is the second
+    feature's sum above the first's. Both read the same per-step quantities."""
+    rng = np.random.RandomState(seed)
+    X = [rng.randn(rng.randint(5, 20), 2) for _ in range(400)]
+    y_a = np.array([int(s[:, 0].sum() > 0) for s in X])
+    y_b = np.array([int(s[:, 1].sum() > s[:, 0].sum()) for s in X])
+    return X, y_a, y_b
+
+
+def test_rnn_backbone_fine_tunes_on_ragged_sequences():
+    from sktune import RNNClassifier
+
+    X, y_a, y_b = _sequence_tasks(0)
+    source = RNNClassifier(cell="gru", hidden_size=16, max_iter=20, **FAST).fit(X, y_a)
+    clf = FineTuneClassifier(source, max_iter=20, **FAST).fit(X[:100], y_b[:100])
+    assert clf.transform(X[:3]).shape == (3, 16)
+    assert clf.score(X[300:], y_b[300:]) > 0.8
+    assert PretrainedEmbedder(source).fit(X).transform(X[:5]).shape == (5, 16)
+    with pytest.raises(ValueError, match="features per time step"):
+        clf.predict([np.zeros((4, 3))])
+
+
+@pytest.mark.parametrize("cls,params,match", [
+    (FineTuneClassifier, {"hidden_layer_sizes": (0,)}, "'hidden_layer_sizes' parameter"),
+    (FineTuneClassifier, {"hidden_layer_sizes": (8, 0)}, "positive int"),
+    (PretrainedEmbedder, {"batch_size": 0}, "'batch_size' parameter of PretrainedEmbedder"),
+])
+def test_zero_sizes_are_rejected(cls, params, match):
+    with pytest.raises(ValueError, match=match):
+        cls(nn.Sequential(nn.Linear(2, 4), nn.ReLU()), **params).fit(
+            np.zeros((4, 2)), np.array([0, 1, 0, 1]))
+
+
+def test_pretrained_embedder_resolves_its_device_at_transform(monkeypatch):
+    """Fitted where CUDA exists, pickled, loaded where it does not: it still transforms
+    (the module is stored on the CPU; the device is resolved at each transform)."""
+    import pickle
+
+    import sktune.engine as engine
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(10, 3).astype(np.float32)
+    emb = PretrainedEmbedder(nn.Sequential(nn.Linear(3, 4), nn.ReLU())).fit(X)
+    assert all(p.device.type == "cpu" for p in emb.module_.parameters())
+    assert not hasattr(emb, "device_")
+    expected = emb.transform(X)
+    monkeypatch.setattr(engine, "resolve_device", lambda device: "cpu")
+    loaded = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_allclose(loaded.transform(X), expected)

@@ -6,7 +6,13 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 
-from sktune import CNNClassifier, MLPClassifier, MLPRegressor, RNNRegressor, TrainingDivergedError
+from sktune import (
+    CNNClassifier,
+    MLPClassifier,
+    MLPRegressor,
+    RNNRegressor,
+    TrainingDivergedError,
+)
 
 from .conftest import FAST
 

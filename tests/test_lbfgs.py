@@ -7,7 +7,6 @@ import pytest
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
-from sklearn.preprocessing import LabelBinarizer
 
 from sktune import MLPClassifier, MLPRegressor
 from sktune._lbfgs import FullBatchObjective

@@ -7,7 +7,13 @@ import pytest
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
 
-from sktune import MLPClassifier, leaderboard, plot_learning_curves, plot_scores, search_space
+from sktune import (
+    MLPClassifier,
+    leaderboard,
+    plot_learning_curves,
+    plot_scores,
+    search_space,
+)
 from sktune.model_selection._results import _natural_key
 from tests.conftest import FAST
 

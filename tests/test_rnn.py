@@ -57,7 +57,7 @@ def test_last_step_of_long_sequences_is_read_not_truncated():
     rng = np.random.RandomState(0)
     X = [rng.randn(rng.choice([3, 200]), 1) for _ in range(300)]
     y = np.array([int(s[-1, 0] > 0) for s in X])
-    clf = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    clf = RNNClassifier(cell="gru", downsample=1, max_iter=40, **FAST).fit(X, y)
     long = [i for i, s in enumerate(X) if len(s) == 200]
     assert clf.score([X[i] for i in long], y[long]) > 0.9
 
@@ -87,7 +87,7 @@ def test_token_ids_with_embedding_and_unknown_ids():
     X[:, 8:] = 0  # trailing padding
     y = (X[:, 0] > 15).astype(int)
     clf = RNNClassifier(embedding_dim=8, pooling="mean", max_iter=30, **FAST).fit(X, y)
-    assert clf.vocab_size_ == 31
+    assert clf.vocab_size_ == 31 and clf.input_kind_ == "tokens"
     assert clf.score(X, y) > 0.85
     unseen = X[:5].copy()
     unseen[:, 1] = 500  # larger than any id seen in fit: the unknown-token embedding
@@ -121,3 +121,59 @@ def test_ragged_input_errors(order_data):
     clf = RNNClassifier(max_iter=1, **FAST).fit(X[:20], y[:20])
     with pytest.raises(ValueError, match="5 features per time step, but RNNClassifier was fitted with 3"):
         clf.predict([np.zeros((4, 5))])
+
+
+def test_long_sequences_get_a_strided_front_end_and_learn():
+    """Hundreds of steps (the UCR ArrowHead / OSULeaf regime): "auto" shortens them to at
+    most 64 steps with a strided convolution, so the recurrence trains quickly and sees
+    the whole sequence; the class is where a bump sits in 300 noisy steps."""
+    rng = np.random.RandomState(0)
+
+    def bumps(n):
+        y = rng.randint(2, size=n)
+        t = np.arange(300)
+        X = np.stack([np.exp(-0.5 * ((t - (60 + 180 * c + rng.randint(-30, 30))) / 8) ** 2)
+                      for c in y]) + 0.3 * rng.randn(n, 300)
+        return X, y
+
+    (X, y), (X_test, y_test) = bumps(100), bumps(100)
+    clf = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    assert clf.downsample_ == 5 and clf.net_.module_.frontend is not None
+    assert clf.score(X_test, y_test) > 0.9
+    assert RNNClassifier(max_iter=1, **FAST).fit(X[:, :100], y).downsample_ == 1
+
+
+def test_front_end_keeps_ragged_sequences_independent_of_padding():
+    rng = np.random.RandomState(0)
+    X = [rng.randn(rng.randint(150, 300), 2) for _ in range(30)]
+    y = np.arange(30) % 2
+    clf = RNNClassifier(cell="gru", max_iter=1, **FAST).fit(X, y)
+    assert clf.downsample_ == 5
+    alone = clf.predict_proba([X[0][:151]])
+    padded = clf.predict_proba([X[0][:151], np.ones((299, 2))])
+    np.testing.assert_allclose(padded[:1], alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"hidden_layer_sizes": (0,)}, "'hidden_layer_sizes' parameter of RNNClassifier must"),
+    ({"hidden_size": 0}, "'hidden_size' parameter of RNNClassifier must"),
+    ({"downsample": 0}, "'downsample' parameter of RNNClassifier must"),
+    ({"embedding_dim": 0}, "'embedding_dim' parameter of RNNClassifier must"),
+])
+def test_zero_width_layers_are_rejected(order_data, params, match):
+    (X, y), _ = order_data
+    with pytest.raises(ValueError, match=match):
+        RNNClassifier(max_iter=1, **params).fit(X[:10], y[:10])
+
+
+def test_complex_and_empty_sequences_are_rejected(order_data):
+    (X, y), _ = order_data
+    X, y = list(X[:10]), y[:10]
+    with pytest.raises(ValueError, match="sequence 2 holds complex values"):
+        RNNClassifier(max_iter=1).fit(X[:2] + [X[2] + 1j] + X[3:], y)
+    with pytest.raises(ValueError, match="time step"):
+        RNNClassifier(max_iter=1).fit(np.zeros((10, 0, 3)), y)
+    with pytest.raises(ValueError, match="0 feature"):
+        RNNClassifier(max_iter=1).fit(np.zeros((10, 0)), y)
+    with pytest.raises(ValueError, match="0 features per step"):
+        RNNClassifier(max_iter=1).fit([np.zeros((4, 0))] * 10, y)

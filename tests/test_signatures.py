@@ -10,8 +10,16 @@ import re
 import pytest
 
 from sktune import (
-    CNNClassifier, CNNRegressor, FineTuneClassifier, FineTuneRegressor, MLPClassifier,
-    MLPRegressor, RNNClassifier, RNNRegressor, TransformerClassifier, TransformerRegressor,
+    CNNClassifier,
+    CNNRegressor,
+    FineTuneClassifier,
+    FineTuneRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    RNNClassifier,
+    RNNRegressor,
+    TransformerClassifier,
+    TransformerRegressor,
 )
 from sktune._base import BaseNeuralEstimator
 
@@ -23,6 +31,9 @@ SHARED = sorted(BaseNeuralEstimator._parameter_constraints)
 DELIBERATE = {
     "Transformer": {"solver": "adamw", "alpha": 1e-2, "batch_size": 16, "max_iter": 10,
                     "max_grad_norm": 1.0},
+    # the FCN recipe for signals (docs/cnn_rnn.md): reduce-on-plateau, long patience
+    "CNN": {"learning_rate": "plateau", "lr_decay": 0.5, "lr_patience": 20,
+            "n_iter_no_change": 50},
 }
 
 

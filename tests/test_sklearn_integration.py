@@ -7,7 +7,9 @@ from scipy.stats import loguniform
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
-    BaggingClassifier, StackingClassifier, VotingClassifier,
+    BaggingClassifier,
+    StackingClassifier,
+    VotingClassifier,
 )
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression

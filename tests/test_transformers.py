@@ -97,3 +97,44 @@ def test_regressor_and_errors():
         reg.predict("a single string")
     with pytest.raises(ValueError, match="model is required"):
         TransformerClassifier().fit(["a", "b"], [0, 1])
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any DNS lookup or connection attempt fails the test."""
+    import socket
+
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[:2])
+        raise AssertionError(f"network access attempted: {args[:2]}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    return attempts
+
+
+def test_a_hub_name_not_in_the_cache_fails_offline_without_touching_the_network(no_network):
+    with pytest.raises(ValueError, match="neither a local folder nor a model in the local"):
+        TransformerClassifier("someone/no-such-model-here", max_iter=1).fit(["a", "b"], [0, 1])
+    assert no_network == []
+
+
+def test_a_missing_local_path_says_so(no_network, tmp_path):
+    with pytest.raises(ValueError, match="no such directory"):
+        TransformerClassifier(str(tmp_path / "missing" / "model"), max_iter=1).fit(
+            ["a", "b"], [0, 1])
+    with pytest.raises(ValueError, match="no such directory"):
+        TransformerRegressor(tmp_path / "nope", max_iter=1).fit(["a", "b"], [0.0, 1.0])
+    assert no_network == []
+
+
+def test_local_model_loads_offline_and_head_sizes_are_checked(no_network):
+    with pytest.raises(ValueError, match="'hidden_layer_sizes' parameter of TransformerClassifier"):
+        TransformerClassifier(minilm.get_model_path(), hidden_layer_sizes=(0,)).fit(
+            ["a", "b"], [0, 1])
+    clf = TransformerClassifier(minilm.get_model_path(), max_iter=1, **FAST).fit(
+        ["good", "bad"], [1, 0])
+    assert clf.predict(["fine"]).shape == (1,)
+    assert no_network == []

@@ -4,12 +4,20 @@ import numpy as np
 import pytest
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
-    HalvingGridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV,
+    HalvingGridSearchCV,
+    HalvingRandomSearchCV,
+    RandomizedSearchCV,
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktune import CNNClassifier, MLPClassifier, RNNClassifier, leaderboard, search_space
+from sktune import (
+    CNNClassifier,
+    MLPClassifier,
+    RNNClassifier,
+    leaderboard,
+    search_space,
+)
 from tests.conftest import FAST
 
 

@@ -1,7 +1,11 @@
 """The shared training engine (a configured skorch net) and its data plumbing."""
 
 from sktune.engine._callbacks import (
-    Convergence, EpochLog, GradualUnfreeze, LRSchedule, clone_state,
+    Convergence,
+    EpochLog,
+    GradualUnfreeze,
+    LRSchedule,
+    clone_state,
 )
 from sktune.engine._data import ArrayDataset, HoldOut, TensorBatches
 from sktune.engine._device import resolve_device

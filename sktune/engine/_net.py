@@ -25,10 +25,13 @@ from skorch.utils import to_device
 
 from sktune.engine._callbacks import EpochLog
 from sktune.engine._data import ArrayDataset, TensorBatches, map_arrays, n_rows
-from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
 from sktune.engine._persist import (
-    module_to_state, numpy_to_tensors, state_to_module, tensors_to_numpy,
+    module_to_state,
+    numpy_to_tensors,
+    state_to_module,
+    tensors_to_numpy,
 )
+from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
 from sktune.exceptions import TrainingDivergedError
 from sktune.nn._protocols import LayerwiseLR, SparseInput
 

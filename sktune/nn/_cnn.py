@@ -1,5 +1,6 @@
 """Convolutional networks for 1-D signals and 2-D images, and their data augmentation."""
 
+import copy
 import math
 
 import torch
@@ -9,10 +10,6 @@ from torch import nn
 from sktune.nn._layers import make_activation
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
-_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}
-_POOL = {("max", 1): nn.MaxPool1d, ("max", 2): nn.MaxPool2d,
-         ("avg", 1): nn.AvgPool1d, ("avg", 2): nn.AvgPool2d}
-_GLOBAL_POOL = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d}
 
 
 class Augment(nn.Module):
@@ -83,37 +80,127 @@ class Augment(nn.Module):
         return out if self.dims == 2 else out.squeeze(2)
 
 
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """Batch norm over ``(n, C, L)`` whose training statistics ignore padded steps.
+
+    With ``mask=None`` it is :class:`torch.nn.BatchNorm1d`. With a boolean mask
+    ``(n, 1, L)``, the batch mean and variance (and so the running statistics) are taken
+    over the valid steps only; in evaluation mode the running statistics are used, so a
+    sample's output never depends on the rest of its batch.
+    """
+
+    def forward(self, x, mask=None):
+        if mask is None or not self.training:
+            return super().forward(x)
+        m = mask.to(x.dtype)
+        count = m.sum().clamp_min(2.0)
+        mean = (x * m).sum(dim=(0, 2)) / count
+        var = (((x - mean[None, :, None]) * m) ** 2).sum(dim=(0, 2)) / count
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            momentum = self.momentum if self.momentum is not None else \
+                1.0 / float(self.num_batches_tracked)
+            self.running_mean.lerp_(mean.detach(), momentum)
+            self.running_var.lerp_(var.detach() * count / (count - 1), momentum)
+        out = (x - mean[None, :, None]) / torch.sqrt(var[None, :, None] + self.eps)
+        return out * self.weight[None, :, None] + self.bias[None, :, None]
+
+
+def _same_pad(dims, kernel_size):
+    """Zero padding that keeps the length, for odd and even kernels alike.
+
+    torch's ``padding="same"`` copies the input for even kernels (and warns); an
+    explicit pad (one more step on the right for even kernels, as torch does) avoids it.
+    """
+    left, right = (kernel_size - 1) // 2, kernel_size // 2
+    if left == right:
+        return None, left
+    pad = (left, right) if dims == 1 else (left, right, left, right)
+    return pad, 0
+
+
 class ConvBlock(nn.Module):
-    """Convolution, batch norm and activation; two of them around a skip if ``residual``."""
+    """Convolution, batch norm and activation; two of them around a skip if ``residual``.
+
+    ``forward(x, mask=None)``: with a mask ``(n, 1, L)`` (1-D signals of different
+    lengths), padded steps are zeroed before every convolution and left out of the
+    batch-norm statistics, so each sample is convolved exactly as if it were alone.
+    """
 
     def __init__(self, dims, in_channels, out_channels, kernel_size, batch_norm, activation,
                  residual):
         super().__init__()
-        conv, norm = _CONV[dims], _NORM[dims]
+        conv = _CONV[dims]
+        self.pad, padding = _same_pad(dims, kernel_size)
 
         def unit(c_in):
-            layers = [conv(c_in, out_channels, kernel_size, padding="same", bias=not batch_norm)]
+            layers = nn.ModuleList([conv(c_in, out_channels, kernel_size, padding=padding,
+                                         bias=not batch_norm)])
             if batch_norm:
-                layers.append(norm(out_channels))
+                layers.append(MaskedBatchNorm1d(out_channels) if dims == 1
+                              else nn.BatchNorm2d(out_channels))
             return layers
 
         self.residual = residual
-        if residual:
-            self.body = nn.Sequential(*unit(in_channels), make_activation(activation),
-                                      *unit(out_channels))
-            self.skip = (nn.Identity() if in_channels == out_channels
-                         else conv(in_channels, out_channels, 1))
-        else:
-            self.body = nn.Sequential(*unit(in_channels))
+        self.first = unit(in_channels)
+        self.second = unit(out_channels) if residual else None
+        self.mid_act = make_activation(activation) if residual else None
+        self.skip = (None if not residual or in_channels == out_channels
+                     else conv(in_channels, out_channels, 1))
         self.act = make_activation(activation)
 
-    def forward(self, x):
-        out = self.body(x)
-        return self.act(out + self.skip(x) if self.residual else out)
+    def _unit(self, layers, x, mask):
+        if mask is not None:
+            x = x * mask
+        if self.pad is not None:
+            x = F.pad(x, self.pad)
+        x = layers[0](x)
+        if len(layers) > 1:
+            x = layers[1](x, mask) if isinstance(layers[1], MaskedBatchNorm1d) else layers[1](x)
+        return x
+
+    def forward(self, x, mask=None):
+        out = self._unit(self.first, x, mask)
+        if self.residual:
+            out = self._unit(self.second, self.mid_act(out), mask)
+            out = out + (x if self.skip is None else self.skip(x))
+        out = self.act(out)
+        return out if mask is None else out * mask
+
+
+def _pool(kind, x, mask):
+    """2x max or average pooling along the last axis (or both image axes), mask-aware."""
+    if x.ndim == 4:
+        return (F.max_pool2d if kind == "max" else F.avg_pool2d)(x, 2), None
+    if mask is None:
+        return (F.max_pool1d if kind == "max" else F.avg_pool1d)(x, 2), None
+    if kind == "max":
+        out = F.max_pool1d(x.masked_fill(~mask, float("-inf")), 2, ceil_mode=True)
+        new_mask = F.max_pool1d(mask.float(), 2, ceil_mode=True) > 0
+        return out.masked_fill(~new_mask, 0.0), new_mask
+    m = mask.to(x.dtype)
+    total = F.avg_pool1d(x * m, 2, ceil_mode=True) * 2
+    count = F.avg_pool1d(m, 2, ceil_mode=True) * 2
+    new_mask = count > 0
+    return total / count.clamp_min(1.0), new_mask
+
+
+def _global_pool(x, mask):
+    """Global average over positions; over the valid steps only when masked."""
+    if mask is None:
+        return x.flatten(2).mean(dim=2)
+    m = mask.to(x.dtype)
+    return (x * m).sum(dim=2) / m.sum(dim=2).clamp_min(1.0)
 
 
 class CNNModule(nn.Module):
-    """Conv blocks (each followed by 2x pooling while the map is large enough), then a head.
+    """Conv blocks (each optionally followed by 2x pooling while the map is large enough),
+    then a head.
+
+    ``forward(x, lengths=None)``: ``lengths`` (1-D signals only) gives each sample's true
+    length in a zero-padded batch; padded steps are masked out of every convolution,
+    batch-norm statistic, pooling and the global average, so a prediction does not
+    depend on how much padding its batch has.
 
     Parameters
     ----------
@@ -123,7 +210,8 @@ class CNNModule(nn.Module):
         Output units.
     channels : sequence of int, default=(32, 64)
         Output channels of each conv block.
-    kernel_size : int, default=3
+    kernel_size : int or sequence of int, default=3
+        One kernel size for every block, or one per block.
     pooling : {"max", "avg", None}, default="max"
     batch_norm : bool, default=True
     dropout : float, default=0.0
@@ -138,7 +226,7 @@ class CNNModule(nn.Module):
     augment : Augment, default=None
         Training-time augmentation applied to the input.
     vocab_size : int, default=None
-        With it, the input is ``(n, T)`` token ids (0 = padding), embedded into
+        With it, the input is ``(n, T)`` token rows (0 = padding), embedded into
         ``input_shape[0]`` channels: a text CNN.
 
     Examples
@@ -147,6 +235,9 @@ class CNNModule(nn.Module):
     >>> from sktune.nn import CNNModule
     >>> CNNModule((1, 8, 8), 10)(torch.zeros(4, 1, 8, 8)).shape
     torch.Size([4, 10])
+    >>> net = CNNModule((2, 50), 3, channels=(8, 16), kernel_size=(8, 5), pooling=None)
+    >>> net(torch.zeros(4, 2, 50), torch.tensor([50, 20, 7, 1])).shape
+    torch.Size([4, 3])
     """
 
     def __init__(self, input_shape, n_outputs, channels=(32, 64), kernel_size=3, pooling="max",
@@ -154,26 +245,30 @@ class CNNModule(nn.Module):
                  hidden_layer_sizes=(), residual=False, augment=None, vocab_size=None):
         super().__init__()
         dims = len(input_shape) - 1
-        self.embedding = (nn.Embedding(vocab_size, input_shape[0], padding_idx=0)
-                          if vocab_size is not None else None)
         if dims not in (1, 2):
             raise ValueError(f"input_shape {input_shape} is neither (C, L) nor (C, H, W).")
+        kernels = ([int(kernel_size)] * len(channels) if isinstance(kernel_size, int)
+                   else [int(k) for k in kernel_size])
+        if len(kernels) != len(channels):
+            raise ValueError(f"kernel_size {tuple(kernels)} gives {len(kernels)} kernels for "
+                             f"{len(channels)} conv blocks.")
+        self.embedding = (nn.Embedding(vocab_size, input_shape[0], padding_idx=0)
+                          if vocab_size is not None else None)
         self.augment = augment if augment is not None else nn.Identity()
-        blocks, c_in, spatial = [], input_shape[0], list(input_shape[1:])
-        for c_out in channels:
-            blocks.append(ConvBlock(dims, c_in, c_out, kernel_size, batch_norm, activation,
-                                    residual))
-            if pooling and min(spatial) >= 2:
-                blocks.append(_POOL[pooling, dims](2))
-                spatial = [s // 2 for s in spatial]
-            if dropout > 0:
-                blocks.append(nn.Dropout(dropout))
+        self.blocks = nn.ModuleList()
+        self.pools = []
+        c_in, spatial = input_shape[0], list(input_shape[1:])
+        for c_out, k in zip(channels, kernels):
+            self.blocks.append(ConvBlock(dims, c_in, c_out, k, batch_norm, activation,
+                                         residual))
+            pool = bool(pooling) and min(spatial) >= 2
+            self.pools.append(pooling if pool else None)
+            spatial = [s // 2 for s in spatial] if pool else spatial
             c_in = c_out
-        self.features = nn.Sequential(*blocks)
-        if global_pool:
-            self.pool, width = nn.Sequential(_GLOBAL_POOL[dims](1), nn.Flatten()), c_in
-        else:
-            self.pool, width = nn.Flatten(), c_in * math.prod(spatial)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.global_pool = global_pool
+        width = c_in if global_pool else c_in * math.prod(spatial)
+        self.block_widths = list(channels)
         head = []
         for size in hidden_layer_sizes:
             head += [nn.Linear(width, size), make_activation(activation)]
@@ -183,7 +278,54 @@ class CNNModule(nn.Module):
         head.append(nn.Linear(width, n_outputs))
         self.head = nn.Sequential(*head)
 
-    def forward(self, x):
-        if self.embedding is not None:  # (n, T) ids -> (n, embedding_dim, T)
-            x = self.embedding(x.long()).transpose(1, 2)
-        return self.head(self.pool(self.features(self.augment(x))))
+    def feature_maps(self, x, lengths=None):
+        """Yield ``(feature_map, mask)`` after each conv block (mask None unless masked)."""
+        yield from _feature_maps(self, x, lengths)
+
+    def features(self, x, lengths=None):
+        """The representation the head reads: pooled (or flattened) last feature map."""
+        for out, mask in self.feature_maps(x, lengths):
+            pass
+        return _global_pool(out, mask) if self.global_pool else out.flatten(1)
+
+    def forward(self, x, lengths=None):
+        return self.head(self.features(x, lengths))
+
+    def without_head(self):
+        """The network up to its head, for transfer: the features of *every* conv block,
+        average-pooled and concatenated. Early blocks keep generic, low-level features
+        that the last block, shaped by the source classes, may have discarded. Image maps
+        are pooled to a 2x2 grid (where a stroke is matters for a new class as much as
+        what it is); signals and token sequences are pooled globally, as their network
+        reads them."""
+        return _MultiScale(copy.deepcopy(self))
+
+
+def _feature_maps(net, x, lengths):
+    if net.embedding is not None:  # (n, T) rows -> (n, embedding_dim, T)
+        x = net.embedding(x.long()).transpose(1, 2)
+    x = net.augment(x)
+    mask = None
+    if lengths is not None:
+        steps = torch.arange(x.shape[-1], device=x.device)
+        mask = (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+    for block, pool in zip(net.blocks, net.pools):
+        x = block(x, mask)
+        if pool is not None:
+            x, mask = _pool(pool, x, mask)
+        x = net.dropout(x)
+        yield x, mask
+
+
+class _MultiScale(nn.Module):
+    """A :class:`CNNModule` without its head: concatenated pooled block features."""
+
+    def __init__(self, cnn):
+        super().__init__()
+        self.embedding, self.augment = cnn.embedding, cnn.augment
+        self.blocks, self.pools, self.dropout = cnn.blocks, cnn.pools, cnn.dropout
+
+    def forward(self, x, lengths=None):
+        return torch.cat([_global_pool(out, mask) if out.ndim == 3
+                          else F.adaptive_avg_pool2d(out, 2).flatten(1)
+                          for out, mask in _feature_maps(self, x, lengths)], dim=1)

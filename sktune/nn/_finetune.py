@@ -36,7 +36,8 @@ class FineTuneModule(nn.Module):
     Parameters
     ----------
     backbone : nn.Module
-        Produces one embedding per sample (flattened if it is not 2-D).
+        Produces one embedding per sample (flattened if it is not 2-D); a backbone
+        taking ``(x, lengths)`` (sequences) gets both.
     n_embedding : int
         Width of the embedding.
     n_outputs : int
@@ -65,11 +66,12 @@ class FineTuneModule(nn.Module):
 
     @property
     def blocks(self):
-        """Units of freezing: the backbone's children (a Sequential child contributes its
-        own children), keeping those that have parameters, in order."""
+        """Units of freezing: the backbone's children (a Sequential or ModuleList child
+        contributes its own children), keeping those that have parameters, in order."""
         parts = []
         for child in self.backbone.children():
-            parts += list(child.children()) if isinstance(child, nn.Sequential) else [child]
+            parts += (list(child.children()) if isinstance(child, (nn.Sequential, nn.ModuleList))
+                      else [child])
         parts = [m for m in parts if any(True for _ in m.parameters())]
         return parts or [self.backbone]
 
@@ -92,13 +94,15 @@ class FineTuneModule(nn.Module):
         """Which learning-rate group a parameter belongs to: 'backbone' or 'head'."""
         return "backbone" if name.startswith("backbone.") else "head"
 
-    def embed(self, x):
+    def embed(self, x, *more):
+        """The backbone's embedding of a batch; ``more`` (e.g. sequence lengths) is passed
+        to the backbone as further arguments."""
         if self.input_size is not None and x.ndim == 4 and tuple(x.shape[-2:]) != self.input_size:
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
         if self.mean is not None:
             x = (x - self.mean) / self.std
-        z = self.backbone(x)
+        z = self.backbone(x, *more)
         return z.flatten(1) if z.ndim > 2 else z
 
-    def forward(self, x):
-        return self.head(self.embed(x))
+    def forward(self, x, *more):
+        return self.head(self.embed(x, *more))

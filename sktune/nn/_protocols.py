@@ -46,3 +46,21 @@ class Freezable(Protocol):
     def blocks(self) -> list: ...
 
     def freeze(self, n_blocks: int) -> None: ...
+
+
+# ---- transfer: a network lends its body to a fine-tuner (issue #11) ----------------
+
+
+@runtime_checkable
+class Headed(Protocol):
+    """A network made of a body and an output head, whose body can serve as a backbone.
+
+    ``without_head()`` returns a *new* module (the network itself is left intact) that
+    takes the same inputs as the network — ``forward(x)`` or ``forward(x, lengths)`` —
+    and returns one embedding per sample, ``(n, d)``: the representation a new head
+    should read. Each family decides what transfers best (a CNN concatenates the pooled
+    features of every block, an RNN returns its pooled recurrent states). Modules
+    without it (torchvision models, plain Sequentials) lose their last ``nn.Linear``.
+    """
+
+    def without_head(self) -> object: ...

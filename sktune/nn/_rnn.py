@@ -1,5 +1,7 @@
 """Recurrent networks over (padded, variable-length) sequences."""
 
+import copy
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -10,11 +12,39 @@ CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "mean", "max", "attention")
 
 
+class StridedFrontEnd(nn.Module):
+    """A strided convolution that shortens sequences ``stride`` times before the RNN.
+
+    ``forward(x, lengths)`` maps ``(n, T, F)`` to ``(n, ceil(T / stride), channels)``
+    (ReLU) and the lengths accordingly. Each output step summarises ``2 * stride``
+    input steps (windows overlap by half); padded steps are zeroed first, so the last
+    valid window of a short sequence sees exactly what it would see alone.
+    """
+
+    def __init__(self, n_features, channels, stride):
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv1d(n_features, channels, 2 * stride, stride=stride)
+        self.act = nn.ReLU()
+
+    def forward(self, x, lengths=None):
+        if lengths is not None:
+            steps = torch.arange(x.shape[1], device=x.device)
+            x = x * (steps[None, :] < lengths[:, None]).unsqueeze(-1).to(x.dtype)
+        s = self.stride
+        padded = nn.functional.pad(x.transpose(1, 2), (s // 2, s + s // 2))
+        out = self.act(self.conv(padded)).transpose(1, 2)
+        out = out[:, :-(-x.shape[1] // s)]
+        if lengths is not None:
+            lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
+        return out, lengths
+
+
 class RNNModule(nn.Module):
     """An LSTM/GRU/RNN encoder, a pooling over time and a dense head.
 
     ``forward(x, lengths=None)`` takes ``x`` of shape ``(n, T, F)`` (or ``(n, T)`` token
-    ids when ``vocab_size`` is set) and optionally the true length of each sequence;
+    rows when ``vocab_size`` is set) and optionally the true length of each sequence;
     padded steps are packed away, never seen by the recurrence nor the pooling.
 
     Parameters
@@ -33,7 +63,7 @@ class RNNModule(nn.Module):
         How the per-step outputs become one vector: the final hidden state, the mean or
         max over valid steps, or a learned attention-weighted sum.
     vocab_size : int, default=None
-        Number of token ids (id 0 is padding); enables an embedding layer.
+        Number of token rows (row 0 is padding); enables an embedding layer.
     embedding_dim : int, default=None
         Width of the token embedding.
     hidden_layer_sizes : sequence of int, default=()
@@ -42,6 +72,9 @@ class RNNModule(nn.Module):
         Activation of the head.
     batch_norm : bool, default=False
         Batch normalisation of the pooled representation.
+    downsample : int, default=1
+        Stride of a :class:`StridedFrontEnd` convolution (``hidden_size`` channels)
+        before the recurrence; 1 means none.
 
     Examples
     --------
@@ -54,7 +87,8 @@ class RNNModule(nn.Module):
 
     def __init__(self, n_features, n_outputs, cell="lstm", hidden_size=64, num_layers=1,
                  bidirectional=False, dropout=0.0, pooling="last", vocab_size=None,
-                 embedding_dim=None, hidden_layer_sizes=(), activation="relu", batch_norm=False):
+                 embedding_dim=None, hidden_layer_sizes=(), activation="relu", batch_norm=False,
+                 downsample=1):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}; choose one of {POOLINGS}.")
@@ -62,6 +96,10 @@ class RNNModule(nn.Module):
         if vocab_size is not None:
             self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
             n_features = embedding_dim
+        self.frontend = None
+        if downsample > 1:
+            self.frontend = StridedFrontEnd(n_features, hidden_size, int(downsample))
+            n_features = hidden_size
         self.rnn = CELLS[cell](n_features, hidden_size, num_layers=num_layers, batch_first=True,
                                bidirectional=bidirectional,
                                dropout=dropout if num_layers > 1 else 0.0)
@@ -77,32 +115,58 @@ class RNNModule(nn.Module):
         head.append(nn.Linear(width, n_outputs))
         self.head = nn.Sequential(*head)
 
-    def forward(self, x, lengths=None):
-        if self.embedding is not None:
-            x = self.embedding(x.long())
-        if lengths is None:
-            out, hidden = self.rnn(x)
-            mask = None
-        else:
-            steps = int(lengths.max())
-            x = x[:, :steps]
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,
-                                          enforce_sorted=False)
-            out, hidden = self.rnn(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)
-            mask = torch.arange(steps, device=x.device)[None, :] < lengths[:, None]
-        return self.head(self._pool(out, hidden, mask))
+    def encode(self, x, lengths=None):
+        """The pooled representation of each sequence, ``(n, hidden_size * directions)``."""
+        return _encode(self, x, lengths)
 
-    def _pool(self, out, hidden, mask):
-        if self.pooling == "last":
-            h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # LSTM: (h_n, c_n)
-            return torch.cat(list(h_n[-self.directions:]), dim=1)
-        if mask is None:
-            mask = torch.ones(out.shape[:2], dtype=torch.bool, device=out.device)
-        m = mask.unsqueeze(-1)
-        if self.pooling == "mean":
-            return (out * m).sum(1) / m.sum(1).clamp_min(1)
-        if self.pooling == "max":
-            return out.masked_fill(~m, float("-inf")).max(dim=1).values
-        scores = self.attention(out).masked_fill(~m, float("-inf"))
-        return (torch.softmax(scores, dim=1) * out).sum(1)
+    def forward(self, x, lengths=None):
+        return self.head(self.encode(x, lengths))
+
+    def without_head(self):
+        """The network up to its head (the pooled recurrent states), for transfer."""
+        return _RNNBody(copy.deepcopy(self))
+
+
+def _encode(net, x, lengths):
+    if net.embedding is not None:
+        x = net.embedding(x.long())
+    if net.frontend is not None:
+        x, lengths = net.frontend(x, lengths)
+    if lengths is None:
+        out, hidden = net.rnn(x)
+        mask = None
+    else:
+        steps = int(lengths.max())
+        x = x[:, :steps]
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, hidden = net.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)
+        mask = torch.arange(steps, device=x.device)[None, :] < lengths.to(x.device)[:, None]
+    return _pool(net, out, hidden, mask)
+
+
+def _pool(net, out, hidden, mask):
+    if net.pooling == "last":
+        h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # LSTM: (h_n, c_n)
+        return torch.cat(list(h_n[-net.directions:]), dim=1)
+    if mask is None:
+        mask = torch.ones(out.shape[:2], dtype=torch.bool, device=out.device)
+    m = mask.unsqueeze(-1)
+    if net.pooling == "mean":
+        return (out * m).sum(1) / m.sum(1).clamp_min(1)
+    if net.pooling == "max":
+        return out.masked_fill(~m, float("-inf")).max(dim=1).values
+    scores = net.attention(out).masked_fill(~m, float("-inf"))
+    return (torch.softmax(scores, dim=1) * out).sum(1)
+
+
+class _RNNBody(nn.Module):
+    """An :class:`RNNModule` without its head: the pooled recurrent representation."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.embedding, self.frontend, self.rnn = rnn.embedding, rnn.frontend, rnn.rnn
+        self.attention, self.pooling, self.directions = rnn.attention, rnn.pooling, rnn.directions
+
+    def forward(self, x, lengths=None):
+        return _encode(self, x, lengths)

@@ -1,0 +1,82 @@
+"""Time series with default parameters: fixed-length signals, variable-length multichannel
+sequences, long sequences for an RNN, and a text pipeline whose token ids are embedded
+without being told.
+
+Run: python examples/time_series.py [--quick]
+
+The data are generated (nothing is downloaded): which short pattern a noisy signal
+holds, anywhere in it. For the real UCR archive, see benchmarks/bench_ucr.py.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+from sklearn.pipeline import make_pipeline
+
+from sktune import CNNClassifier, RNNClassifier, TextSequencer
+
+QUICK = "--quick" in sys.argv
+warnings.simplefilter("ignore")  # ConvergenceWarning of the short --quick runs
+rng = np.random.RandomState(0)
+EPOCHS = 3 if QUICK else 200  # 200 is the default max_iter
+
+
+def patterns(n, length, ragged=False, channels=1):
+    """Noisy signals holding one short pattern (sine, square or triangle; the class)
+    somewhere: *which* shape, not where, as in most UCR archive problems."""
+    X, y = [], rng.randint(3, size=n)
+    t = np.linspace(0, 1, 16)
+    shapes = [np.sin(4 * np.pi * t), np.sign(np.sin(2 * np.pi * t)), 1 - 2 * np.abs(2 * t - 1)]
+    for label in y:
+        size = rng.randint(length // 2, length + 1) if ragged else length
+        start = rng.randint(0, size - 16)
+        sample = 0.3 * rng.randn(size, channels)
+        sample[start:start + 16] += shapes[label][:, None] * np.arange(1, channels + 1)
+        X.append(sample[:, 0] if channels == 1 else sample)  # (L,) or (L, channels)
+    return (X if ragged else np.stack(X)), y
+
+
+# 1. Fixed-length univariate signals (n, L): the defaults are the FCN of Wang et al. 2017.
+X, y = patterns(60 if QUICK else 300, 96)
+X_test, y_test = patterns(100 if QUICK else 300, 96)
+cnn = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(X, y)
+print(f"signals {X.shape}: read as {cnn.input_kind_!r}, channels {cnn.channels_}, "
+      f"kernels {cnn.kernel_size_}, batch {cnn.net_.batch_size}; "
+      f"test accuracy {cnn.score(X_test, y_test):.3f}")
+
+# 2. Variable-length, 3-channel sequences (a list of (L_i, 3) arrays): padded and masked.
+Xr, yr = patterns(60 if QUICK else 300, 80, ragged=True, channels=3)
+Xr_test, yr_test = patterns(100 if QUICK else 300, 80, ragged=True, channels=3)
+ragged = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xr, yr)
+print(f"ragged sequences (lengths {min(map(len, Xr))}-{max(map(len, Xr))}, 3 channels): "
+      f"test accuracy {ragged.score(Xr_test, yr_test):.3f}")
+
+# 3. Long sequences for an RNN: a strided convolution shortens them first.
+Xl, yl = patterns(60 if QUICK else 300, 400)
+Xl_test, yl_test = patterns(100 if QUICK else 300, 400)
+rnn = RNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xl, yl)
+print(f"RNN on {Xl.shape[1]} steps: front-end stride {rnn.downsample_}; "
+      f"test accuracy {rnn.score(Xl_test, yl_test):.3f}")
+
+# 4. Text: TextSequencer marks its output as TokenIds, so the next step embeds the ids.
+words_pos, words_neg = ["liked", "enjoyed", "loved"], ["hated", "disliked", "loathed"]
+
+
+def reviews(n):
+    docs, labels = [], []
+    for _ in range(n):
+        positive, negated = rng.randint(2), rng.rand() < 0.5
+        docs.append(f"{rng.choice(['alice', 'bob'])} {'never ' if negated else ''}"
+                    f"{rng.choice(words_pos if positive else words_neg)} the film")
+        labels.append(int(positive != negated))
+    return docs, np.array(labels)
+
+
+docs, labels = reviews(300)
+test_docs, test_labels = reviews(300)
+text = make_pipeline(TextSequencer(), RNNClassifier(max_iter=EPOCHS, random_state=0))
+text.fit(docs, labels)
+print(f"text pipeline with defaults: X read as {text[-1].input_kind_!r}, "
+      f"{text[-1].vocab_size_} embedding rows; test accuracy "
+      f"{text.score(test_docs, test_labels):.3f}")
