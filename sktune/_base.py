@@ -120,7 +120,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
         self._validate_params()
-        if self.early_stopping:
+        if self.early_stopping is not False and self.early_stopping != "auto":
             raise ValueError("partial_fit does not support early_stopping=True")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
@@ -144,6 +144,7 @@ class BaseNeuralEstimator(BaseEstimator):
                                                incremental=incremental)
         weight = est._combined_sample_weight(sample_weight, X, y)
         n_samples = n_rows(X)
+        est._early_stopping_ = est._resolve_early_stopping(n_samples)
         batch_size = _training.batch_size_for(est, n_samples)
         device = resolve_device(self.device)
         if not continuing:
@@ -175,6 +176,11 @@ class BaseNeuralEstimator(BaseEstimator):
         staged = object.__new__(type(self))
         staged.__dict__.update(self.__dict__)
         return staged
+
+    def _resolve_early_stopping(self, n_samples):
+        """Family hook: whether this fit holds out a validation split (a family may
+        accept ``early_stopping="auto"`` and decide from the data)."""
+        return bool(self.early_stopping)
 
     def _auto_batch_size(self, n_samples):
         """Family hook: what ``batch_size="auto"`` means (scikit-learn's min(200, n))."""

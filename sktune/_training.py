@@ -150,7 +150,7 @@ def _user_callbacks(callbacks):
 def configure_run(est, net, incremental, batch_size):
     """Per-call settings: partial_fit is one epoch on all data (no hold-out), as in
     scikit-learn; fit monitors the validation score with early stopping."""
-    early = est.early_stopping and not incremental and est.solver != "lbfgs"
+    early = est._early_stopping_ and not incremental and est.solver != "lbfgs"
     monitor, lower = ("valid_score", False) if early else ("train_loss", True)
     net.train_split = HoldOut(est.validation_fraction, est._seed_) if early else None
     net.batch_size = batch_size
@@ -168,7 +168,7 @@ def record_training(est, net, incremental):
     est.loss_curve_ = [float(v) for v in history[:, "train_loss"]] if len(history) else []
     est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else None
     scores = [float(row["valid_score"]) for row in history if "valid_score" in row]
-    early = est.early_stopping and est.solver != "lbfgs"
+    early = est._early_stopping_ and est.solver != "lbfgs"
     est.validation_scores_ = scores if early else None
     est.best_validation_score_ = max(scores) if early and scores else None
     est.best_loss_ = None if early else (min(est.loss_curve_) if est.loss_curve_ else None)
