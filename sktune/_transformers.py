@@ -75,6 +75,21 @@ def _hub_access(allowed):
         constants.HF_HUB_OFFLINE = before
 
 
+@contextmanager
+def _quiet_loading(quiet):
+    """No "Loading weights" progress bar from transformers unless ``verbose``."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    if quiet and enabled:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if quiet and enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _check_model_location(model):
     """A path that is not there says so (instead of "Repo id must be in the form ...")."""
     if model is None:
@@ -139,7 +154,7 @@ class _TransformerMixin(TransformerMixin):
     def _build_module(self, n_features, n_outputs):
         from transformers import AutoModel
 
-        with _hub_access(not self.local_files_only):
+        with _hub_access(not self.local_files_only), _quiet_loading(not self.verbose):
             encoder = AutoModel.from_pretrained(_check_model_location(self.model),
                                                 local_files_only=self.local_files_only)
         module = TextEncoderModule(encoder, n_outputs, pooling=self.pooling,
