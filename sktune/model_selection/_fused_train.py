@@ -128,16 +128,22 @@ def train_fused(runs, on_done=None):
     setup = (time.perf_counter() - start) / len(copies)
     for copy in copies:
         outcomes[copy.index].seconds += setup
-    group = _Group(copies, data, outcomes, on_done)
-    with _seeded_dropout(copies[0].net), torch_threads(group.threads()):
+    group = None
+    with _seeded_dropout(copies[0].net):
         try:
-            group.train()
+            group = _Group(copies, data, outcomes, on_done)
+            with torch_threads(group.threads()):
+                group.train()
+        except _Abort as abort:  # on_done raised: that is the caller's to handle
+            raise abort.error from None
         except Exception as exc:  # not one copy's doing (memory...): the rest fail with it
-            for copy in group.copies:
+            for copy in copies:
                 if copy.active:
-                    group._fail(copy, exc)
+                    copy.active = False
+                    _fail(outcomes, copy.index, exc, copy.net, on_done)
         finally:
-            group.close()
+            if group is not None:
+                group.close()
     for copy in copies:
         if outcomes[copy.index].error is None:
             with copy.net._random_state():  # continued training draws afresh, as after a fit
@@ -150,6 +156,21 @@ def _fail(outcomes, i, exc, net, on_done):
     _close_progress(net)
     if on_done is not None:
         on_done(i, outcomes[i])
+
+
+class _Abort(Exception):
+    """An exception of ``on_done``, carried through the group's per-copy error handling."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+def _call(on_done, i, outcome):
+    try:
+        on_done(i, outcome)
+    except BaseException as exc:
+        raise _Abort(exc) from exc
 
 
 @contextmanager
@@ -351,7 +372,7 @@ class _Group:
                     continue
                 self.optimizer.export(i)
                 if self.outcomes[copy.index].error is None and self.on_done is not None:
-                    self.on_done(copy.index, self.outcomes[copy.index])
+                    _call(self.on_done, copy.index, self.outcomes[copy.index])
             self._compact()
 
     def _guard(self, copy, fn, *args, **kwargs):
@@ -365,7 +386,8 @@ class _Group:
 
     def _fail(self, copy, exc):
         copy.active = False
-        _fail(self.outcomes, copy.index, exc, copy.net, self.on_done)
+        _fail(self.outcomes, copy.index, exc, copy.net,
+              None if self.on_done is None else lambda i, o: _call(self.on_done, i, o))
 
     def _end_epoch(self, copy, losses, valid, seconds):
         """What the engine's ``fit_loop`` does after an epoch, on the copy's own engine;
