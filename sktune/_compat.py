@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_sample_weight
 # searches, so a change in these functions fails loudly there.
 from sklearn.base import _fit_context  # noqa: F401
 from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
+from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
 from sklearn.model_selection._validation import (  # noqa: F401
     _fit_and_score, _insert_error_scores, _score, _warn_or_raise_about_fit_failures,
 )

@@ -27,13 +27,12 @@ from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import HalvingGridSearchCV as _SkHalvingGridSearchCV
 from sklearn.model_selection import HalvingRandomSearchCV as _SkHalvingRandomSearchCV
 from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.model_selection._split import check_cv
+from sklearn.model_selection import check_cv
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import indexable
 
 from sktune._compat import (
-    _check_method_params, _fit_context, _insert_error_scores, _MultimetricScorer,
+    BaseSearchCV, _check_method_params, _fit_context, _insert_error_scores, _MultimetricScorer,
     _warn_or_raise_about_fit_failures,
 )
 from sktune.model_selection._evaluate import (
