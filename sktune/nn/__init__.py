@@ -3,11 +3,12 @@
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
 from sktune.nn._finetune import FineTuneModule, strip_head
 from sktune.nn._fused import StackedMLP, StackedModule
+from sktune.nn._fused_cnn import StackedCNN
 from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
 from sktune.nn._protocols import Freezable, LayerwiseLR, SparseInput, Stackable
 from sktune.nn._rnn import RNNModule
 
 __all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "FineTuneModule", "Freezable",
-           "LayerwiseLR", "MLPModule", "RNNModule", "SparseInput", "Stackable", "StackedMLP",
+           "LayerwiseLR", "MLPModule", "RNNModule", "SparseInput", "Stackable", "StackedCNN", "StackedMLP",
            "StackedModule", "make_activation", "strip_head"]

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sktune.nn._fused_cnn import StackedCNN, cnn_signature
 from sktune.nn._layers import make_activation
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
@@ -182,6 +183,16 @@ class CNNModule(nn.Module):
             width = size
         head.append(nn.Linear(width, n_outputs))
         self.head = nn.Sequential(*head)
+
+    def stack_signature(self):
+        """Layer kinds and shapes, dtype and device: what copies must share to be
+        stacked (:class:`~sktune.nn.Stackable`); dropout rates may differ. None for text
+        CNNs and with augmentation."""
+        return cnn_signature(self)
+
+    def stack(self, copies):
+        """The copies as one :class:`~sktune.nn.StackedCNN` (grouped convolutions)."""
+        return StackedCNN(copies)
 
     def forward(self, x):
         if self.embedding is not None:  # (n, T) ids -> (n, embedding_dim, T)

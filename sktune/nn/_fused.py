@@ -35,9 +35,9 @@ class StackedModule(nn.Module):
         The modules to stack; their tensors become views of the stacked ones.
     """
 
-    #: whether training-mode forward passes compute batch statistics (batch norm): a
-    #: copy's batch of one row then fails, as it does in the unstacked module
-    batch_statistics = False
+    #: whether a training batch of one row is an error (batch norm over rows alone, which
+    #: ``nn.BatchNorm1d`` refuses): such a copy then fails, as its unstacked fit does
+    needs_two_rows = False
 
     def __init__(self, copies):
         super().__init__()
@@ -206,38 +206,52 @@ class StackedMLP(StackedModule):
 
     def __init__(self, copies):
         super().__init__(copies)
-        split = [without_dropout(copy) for copy in copies]
-        self._plan = []
-        n_linear = n_norm = 0
-        for i, layer in enumerate(split[0][0]):
-            column = [layers[i] for layers, _ in split]
-            if isinstance(layer, nn.Linear):
-                weight = self.share(f"weight{n_linear}", [m.weight for m in column])
-                bias = (self.share(f"bias{n_linear}", [m.bias for m in column])
-                        if layer.bias is not None else None)
-                self._plan.append(("linear", weight, bias))
-                n_linear += 1
-            elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
-                self._plan.append(("norm", StackedBatchNorm(self, f"norm{n_norm}", column)))
-                self.batch_statistics = True
-                n_norm += 1
-            else:
-                self._plan.append(("activation", layer))
-            rates = [r.get(i, 0.0) for _, r in split]
-            if any(rates):
-                p = torch.tensor(rates, dtype=weight.dtype, device=weight.device)
-                self.register_buffer(f"dropout{i}", p)
-                self._plan.append(("dropout", p))
+        self._plan = dense_plan(self, [list(c) for c in copies], "")
 
     def forward(self, x, mask=None):
-        for step in self._plan:
-            kind = step[0]
-            if kind == "linear":
-                x = stacked_linear(x, step[1], step[2])
-            elif kind == "activation":
-                x = step[1](x)
-            elif kind == "norm":
-                x = stacked_batch_norm(x, step[1], self.training, mask)
-            else:
-                x = stacked_dropout(x, step[1], self.training)
-        return x
+        return run_dense(self._plan, x, mask, self.training)
+
+
+def dense_plan(owner, sequences, prefix):
+    """The steps of K copies of a dense stack (Linear, BatchNorm1d, activations, dropout),
+    their tensors shared into ``owner`` under names starting with ``prefix``; for
+    :func:`run_dense`. ``sequences[k]`` lists copy ``k``'s layers."""
+    split = [without_dropout(layers) for layers in sequences]
+    plan = []
+    n_linear = n_norm = 0
+    for i, layer in enumerate(split[0][0]):
+        column = [layers[i] for layers, _ in split]
+        if isinstance(layer, nn.Linear):
+            weight = owner.share(f"{prefix}weight{n_linear}", [m.weight for m in column])
+            bias = (owner.share(f"{prefix}bias{n_linear}", [m.bias for m in column])
+                    if layer.bias is not None else None)
+            plan.append(("linear", weight, bias))
+            n_linear += 1
+        elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            plan.append(("norm", StackedBatchNorm(owner, f"{prefix}norm{n_norm}", column)))
+            owner.needs_two_rows = True
+            n_norm += 1
+        else:
+            plan.append(("activation", layer))
+        rates = [r.get(i, 0.0) for _, r in split]
+        if any(rates):
+            like = next(owner.parameters())
+            p = torch.tensor(rates, dtype=like.dtype, device=like.device)
+            owner.register_buffer(f"{prefix}dropout{i}", p)
+            plan.append(("dropout", p))
+    return plan
+
+
+def run_dense(plan, x, mask, training):
+    """``x (K, b, F)`` through the steps of :func:`dense_plan`."""
+    for step in plan:
+        kind = step[0]
+        if kind == "linear":
+            x = stacked_linear(x, step[1], step[2])
+        elif kind == "activation":
+            x = step[1](x)
+        elif kind == "norm":
+            x = stacked_batch_norm(x, step[1], training, mask)
+        else:
+            x = stacked_dropout(x, step[1], training)
+    return x

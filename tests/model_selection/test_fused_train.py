@@ -211,3 +211,52 @@ def test_stacked_module_views_and_release():
 
 class _Probe(Callback):
     """A user callback: it may need one network (batch hooks, its own state)."""
+
+
+@pytest.mark.parametrize("variant", [
+    {}, {"residual": True, "kernel_size": 5}, {"global_pool": False, "batch_norm": False},
+    {"pooling": "avg", "channels": (3,), "hidden_layer_sizes": ()},
+], ids=["bn-maxpool", "residual", "flatten", "avgpool"])
+def test_fused_cnns_equal_their_unfused_fits(variant):
+    from sklearn.datasets import load_digits
+
+    from sktune import CNNClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200] / 16, y[:200]
+    base = CNNClassifier(**{**dict(channels=(4, 6), hidden_layer_sizes=(8,), input_shape=(8, 8),
+                                   max_iter=3, batch_size=32, random_state=0, device="cpu",
+                                   dtype="float64"), **variant})
+    candidates = [{}, {"learning_rate_init": 1e-2, "dropout": 0.0},
+                  {"solver": "sgd", "momentum": 0.5}, {"early_stopping": True, "max_iter": 5},
+                  {"alpha": 1e-2, "random_state": 2, "class_weight": "balanced"}]
+    data = [(X[:200 - 7 * (i % 2)], y[:200 - 7 * (i % 2)]) for i in range(len(candidates))]
+    fused, unfused, outcomes = _fit_both(base, candidates, data)
+    for f, u in zip(fused, unfused):
+        assert f.n_iter_ == u.n_iter_
+        np.testing.assert_allclose(f.loss_curve_, u.loss_curve_, rtol=1e-9)
+        np.testing.assert_allclose(f.predict_proba(X), u.predict_proba(X), atol=1e-9)
+
+
+def test_cnn_regressor_on_signals_and_dropout_copies():
+    from sktune import CNNRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 2, 16)
+    y = X[:, 0].mean(1) - X[:, 1, :4].sum(1)
+    base = CNNRegressor(channels=(4,), max_iter=3, batch_size=16, random_state=0,
+                        device="cpu", dtype="float64")
+    fused, unfused, _ = _fit_both(base, [{}, {"dropout": 0.3}, {"max_iter": 2}], [(X, y)] * 3)
+    for i in (0, 2):
+        np.testing.assert_allclose(fused[i].predict(X), unfused[i].predict(X), atol=1e-9)
+    assert fused[1].loss_curve_ != unfused[1].loss_curve_
+
+
+def test_text_and_augmented_cnns_are_not_stacked():
+    from sktune import CNNClassifier
+
+    ids = np.random.RandomState(0).randint(1, 20, (40, 10))
+    text = CNNClassifier(embedding_dim=4, channels=(4,), device="cpu")._begin_fit(ids, Y_C[:40])
+    aug = CNNClassifier(channels=(4,), augment_noise=0.1, device="cpu")._begin_fit(
+        X_C[:40].reshape(40, 1, 6), Y_C[:40])
+    assert fusion_signature(text) is None and fusion_signature(aug) is None

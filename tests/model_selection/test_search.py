@@ -226,3 +226,21 @@ class _CountingScaler(TransformerMixin, BaseEstimator):
 
     def __sklearn_clone__(self):  # the counter is shared, not copied
         return _CountingScaler(self.counts, self.with_mean)
+
+
+def test_cnn_pipeline_search_equals_scikit_learns(fused_calls):
+    from sklearn.datasets import load_digits
+
+    from sktune import CNNClassifier
+
+    X_d, y_d = load_digits(return_X_y=True)
+    X_d, y_d = X_d[:150], y_d[:150]
+    pipe = make_pipeline(StandardScaler(), CNNClassifier(
+        channels=(4,), hidden_layer_sizes=(8,), input_shape=(8, 8), max_iter=2,
+        batch_size=32, random_state=0, device="cpu", dtype="float64"))
+    grid = {"cnnclassifier__learning_rate_init": [1e-3, 1e-2],
+            "cnnclassifier__dropout": [0.0], "cnnclassifier__alpha": [1e-4, 1e-1]}
+    ours = GridSearchCV(pipe, grid, cv=2).fit(X_d, y_d)
+    theirs = sk.GridSearchCV(pipe, grid, cv=2).fit(X_d, y_d)
+    _same_results(ours, theirs)
+    assert fused_calls == [8]
