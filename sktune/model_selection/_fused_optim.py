@@ -58,6 +58,11 @@ def _column(values, ndim, like):
         (-1,) + (1,) * (ndim - 1))
 
 
+def _as_tensor(value, like):
+    return value if isinstance(value, torch.Tensor) else torch.tensor(
+        value, dtype=like.dtype, device=like.device)
+
+
 def _nonzero(value):
     return not isinstance(value, float) or value != 0.0
 
@@ -172,21 +177,24 @@ class StackedOptimizer:
                 if decoupled:
                     w.mul_(1 - lr * c["wd"])
                 else:
-                    g = g.add(w * c["wd"])
+                    g = _decayed(g, w, c["wd"])
             m.lerp_(g, 1 - c["beta1"])
             if isinstance(c["beta2"], float):
                 v.mul_(c["beta2"]).addcmul_(g, g, value=1 - c["beta2"])
             else:
-                v.mul_(c["beta2"]).add_(g * g * (1 - c["beta2"]))
+                v.mul_(c["beta2"]).addcmul_(g * (1 - c["beta2"]), g)
             bc1 = self._bias_corrections(a, b, c["beta1"], p.ndim, p)
             bc2 = self._bias_corrections(a, b, c["beta2"], p.ndim, p)
             sqrt_bc2 = math.sqrt(bc2) if isinstance(bc2, float) else bc2.sqrt()
-            denom = (v.sqrt() / sqrt_bc2).add_(c["eps"])
             step_size = lr / bc1
-            if isinstance(step_size, float):
+            if isinstance(step_size, float) and isinstance(sqrt_bc2, float):
+                denom = (v.sqrt() / sqrt_bc2).add_(c["eps"])
                 w.addcdiv_(m, denom, value=-step_size)
-            else:
-                w.sub_(m / denom * step_size)
+            else:  # torch's update with the per-copy step folded into the denominator
+                scale = 1 / (sqrt_bc2 * step_size)
+                denom = torch.addcmul(_as_tensor(c["eps"] / step_size, w), v.sqrt(),
+                                      _as_tensor(scale, w))
+                w.addcdiv_(m, denom, value=-1)
 
     def _adamw(self, a, b):
         self._adam(a, b, decoupled=True)
@@ -198,7 +206,7 @@ class StackedOptimizer:
             c, lr = self._const[a, name], self._lr[a, name]
             w, g = p[a:b], p.grad[a:b]
             if _nonzero(c["wd"]):
-                g = g.add(w * c["wd"])
+                g = _decayed(g, w, c["wd"])
             buf = self.state[name]["momentum_buffer"][a:b]
             if first.all():
                 buf.copy_(g)
@@ -225,7 +233,7 @@ class StackedOptimizer:
             c, lr = self._const[a, name], self._lr[a, name]
             w, g = p[a:b], p.grad[a:b]
             if _nonzero(c["wd"]):
-                g = g.add(w * c["wd"])
+                g = _decayed(g, w, c["wd"])
             v = self.state[name]["square_avg"][a:b]
             if isinstance(c["alpha"], float):
                 v.mul_(c["alpha"]).addcmul_(g, g, value=1 - c["alpha"])
@@ -280,6 +288,11 @@ class StackedOptimizer:
             for s in _STATE[solver]:
                 state[s] = self.state[name][s][k].clone()
             optimizer.state[member] = state
+
+
+def _decayed(g, w, wd):
+    """``g + wd * w`` (coupled weight decay), ``wd`` per copy or shared."""
+    return torch.addcmul(g, w, wd) if isinstance(wd, torch.Tensor) else g.add(w, alpha=wd)
 
 
 def _group_of(optimizer, param):

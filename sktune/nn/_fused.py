@@ -115,6 +115,11 @@ def stacked_linear(x, weight, bias):
     return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
 
 
+def activate(activation, x):
+    """``activation(x)``; a ReLU runs in place (``x`` is always a fresh intermediate)."""
+    return torch.relu_(x) if type(activation) is nn.ReLU else activation(x)
+
+
 def stacked_dropout(x, p, training):
     """Dropout with copy ``k``'s rate ``p[k]`` on ``x[k]``; ``p`` None means no dropout."""
     if not training or p is None:
@@ -249,7 +254,7 @@ def run_dense(plan, x, mask, training):
         if kind == "linear":
             x = stacked_linear(x, step[1], step[2])
         elif kind == "activation":
-            x = step[1](x)
+            x = activate(step[1], x)
         elif kind == "norm":
             x = stacked_batch_norm(x, step[1], training, mask)
         else:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sktune.nn._fused import (
-    StackedBatchNorm, StackedModule, dense_plan, layer_signature, run_dense, tensor_signature,
+    StackedBatchNorm, StackedModule, activate, dense_plan, layer_signature, run_dense, tensor_signature,
     without_dropout,
 )
 
@@ -144,7 +144,7 @@ class StackedCNN(StackedModule):
             out = self._run_conv_step(out, step, rows, K)
         if residual:
             out = out + (h if skip is None else self._run_conv_step(h, skip, rows, K))
-        return act(out)
+        return activate(act, out)
 
     def _run_conv_step(self, h, step, rows, K):
         kind = step[0]
@@ -155,7 +155,7 @@ class StackedCNN(StackedModule):
                                       layer.stride, layer.padding, layer.dilation, K)
         if kind == "norm":
             return grouped_batch_norm(h, step[1], self.training, rows, K)
-        return step[1](h)
+        return activate(step[1], h)
 
 
 def _channel_dropout(h, rates, K, training):

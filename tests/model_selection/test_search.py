@@ -244,3 +244,50 @@ def test_cnn_pipeline_search_equals_scikit_learns(fused_calls):
     theirs = sk.GridSearchCV(pipe, grid, cv=2).fit(X_d, y_d)
     _same_results(ours, theirs)
     assert fused_calls == [8]
+
+
+def test_a_memory_budget_splits_groups_into_chunks(fused_calls):
+    grid = {"learning_rate_init": [1e-3, 1e-2, 0.1]}
+    whole = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
+    assert fused_calls == [6]
+    with fusion_config(max_memory=1):  # one copy per chunk
+        split = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
+    assert fused_calls[1:] == [1] * 6
+    _same_results(split, whole)
+
+
+def test_dask_workers_get_fused_chunks(fused_calls):
+    distributed = pytest.importorskip("dask.distributed")
+    from joblib import parallel_config
+
+    kw = dict(n_iter=4, cv=2, random_state=0)
+    one = RandomizedSearchCV(MLPClassifier(**NET), SPACE, **kw).fit(X, Y)
+    assert fused_calls == [8]
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None), parallel_config("dask"):
+        on_dask = RandomizedSearchCV(MLPClassifier(**NET), SPACE, **kw).fit(X, Y)
+    _same_results(on_dask, one)
+    assert fused_calls[1:] == [4, 4]  # one fused chunk per Dask worker thread
+
+
+def test_progress_line_rewrites_itself_on_a_terminal():
+    import io
+
+    from sktune.model_selection._progress import SearchProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = SearchProgress(1, stream=stream)
+    progress.expect(4, [0, 1], 2)
+    for i, score in enumerate([0.5, 0.7, 0.9, 0.8]):
+        progress.update(i, i // 2, score)
+    text = stream.getvalue()
+    assert text.startswith("\r") and text.endswith("\n")
+    assert "fits 4/4 | best mean score 0.8500" in text
+    quiet = SearchProgress(0, stream=Terminal())
+    quiet.expect(1, [0], 1)
+    quiet.update(0, 0, 1.0)
+    assert quiet.stream.getvalue() == ""
