@@ -32,9 +32,11 @@ from sktune._compat import (
     _check_method_params, _fit_and_score, _MultimetricScorer, _num_samples, _safe_split,
     _score,
 )
-from sktune.model_selection._fused_train import _same, fusion_signature, train_fused
+from sktune.model_selection._fused_data import same
+from sktune.model_selection._fused_train import train_fused
 from sktune.model_selection._fusion import (
-    copy_bytes, final_estimator, memory_budget, memory_chunks, sample_weight_key,
+    copy_bytes, final_estimator, fusion_signature, memory_budget, memory_chunks,
+    sample_weight_key,
 )
 
 _HAS_CALLBACKS = "callback_ctx" in signature(_fit_and_score).parameters
@@ -219,8 +221,8 @@ class _Chunk:
         dataset = item.run.dataset
         known = self.datasets[item.prep_key or item.pair.split]
         for other in known:
-            if _same(other.X, dataset.X) and _same(other.y, dataset.y) and \
-                    _same(other.sample_weight, dataset.sample_weight):
+            if same(other.X, dataset.X) and same(other.y, dataset.y) and \
+                    same(other.sample_weight, dataset.sample_weight):
                 item.run.dataset = other
                 return
         known.append(dataset)

@@ -31,48 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from skorch.callbacks import EpochTimer, GradientNormClipping
-
-from sktune.engine import Convergence, EpochLog, LRSchedule, SampleLoss
-from sktune.engine._data import ArrayDataset, HoldOut
 from sktune.engine._net import INFERENCE_ELEMENTS, _close_progress
 from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
+from sktune.model_selection._fused_data import Rows, SharedData
 from sktune.model_selection._fused_optim import StackedOptimizer, solver_of
-from sktune.nn._protocols import Stackable
-
-#: the engine callbacks a fused copy runs per epoch (anything else needs one network)
-FUSIBLE_CALLBACKS = (EpochTimer, LRSchedule, Convergence, GradientNormClipping, EpochLog)
-_SOLVER_ORDER = {"adam": 0, "adamw": 1, "sgd": 2, "rmsprop": 3}
-
-
-def fusion_signature(run):
-    """A hashable key: runs with equal keys can train as one stacked network (None:
-    this run needs its own). Equal keys mean equal network structure (the module's
-    :meth:`~sktune.nn.Stackable.stack_signature`), batch size, loss, dtype and device,
-    and feature/target shapes; every other setting may differ per copy."""
-    est, net, data = run.estimator, run.net, run.dataset
-    module = getattr(net, "module_", None)
-    if run.incremental or getattr(est, "solver", None) == "lbfgs" or \
-            not isinstance(module, Stackable) or not isinstance(data, ArrayDataset) or \
-            not isinstance(data.X, torch.Tensor) or not data.X.is_floating_point():
-        return None
-    for _, callback in net.callbacks_:
-        if not isinstance(callback, FUSIBLE_CALLBACKS) or (
-                isinstance(callback, GradientNormClipping) and
-                callback.gradient_clip_norm_type != 2):
-            return None
-    criterion = net.criterion_
-    if not isinstance(criterion, SampleLoss) or solver_of(net.optimizer_) is None or \
-            not (net.train_split is None or isinstance(net.train_split, HoldOut)):
-        return None
-    signature = module.stack_signature()
-    if signature is None:
-        return None
-    y = data.y
-    return (signature, net.batch_size, str(net.device), str(data.X.dtype),
-            tuple(data.X.shape[1:]), None if y is None else (str(y.dtype), tuple(y.shape[1:])),
-            criterion.kind, criterion.huber_delta)
-
 
 @dataclass
 class FusedOutcome:
@@ -92,7 +54,8 @@ class FusedOutcome:
 
 
 def train_fused(runs, on_done=None):
-    """Train ``runs`` (FitRuns with equal :func:`fusion_signature`) as one network.
+    """Train ``runs`` (FitRuns with equal
+    :func:`~sktune.model_selection._fusion.fusion_signature`) as one network.
 
     Each run's engine ends as its unfused ``partial_fit`` would leave it: trained
     weights, history, ``epochs_done_``, ``stop_reason_``, ``samples_seen_``, callback
@@ -113,10 +76,9 @@ def train_fused(runs, on_done=None):
     if not runs:
         return outcomes
     start = time.perf_counter()
-    data = _SharedData()
+    data = SharedData()
     copies = []
-    for i in sorted(range(len(runs)), key=lambda i: _SOLVER_ORDER[
-            solver_of(runs[i].net.optimizer_)]):
+    for i in sorted(range(len(runs)), key=lambda i: solver_of(runs[i].net.optimizer_)):
         try:
             copies.append(_Copy(i, runs[i], data))
         except Exception as exc:  # a bad split, a callback: this fit fails alone
@@ -183,68 +145,13 @@ def _seeded_dropout(net):
         yield
 
 
-class _Rows:
-    """Stands in for a dataset in the engine's ``train_split``: the split returns row
-    indices instead of materialised subsets."""
-
-    def __init__(self, n, stratify):
-        self.n, self.stratify = n, stratify
-
-    def __len__(self):
-        return self.n
-
-    def subset(self, indices):
-        return np.asarray(indices)
-
-
-class _SharedData:
-    """The distinct datasets of a group, concatenated once: copies of the same fold
-    share their rows."""
-
-    def __init__(self):
-        self.parts, self.size = [], 0
-
-    def add(self, dataset):
-        """The offset of ``dataset``'s rows in the shared tensors."""
-        for offset, part in self.parts:
-            if _same(part.X, dataset.X) and _same(part.y, dataset.y) and \
-                    _same(part.sample_weight, dataset.sample_weight):
-                return offset
-        offset = self.size
-        self.parts.append((offset, dataset))
-        self.size += len(dataset)
-        return offset
-
-    def finish(self, device):
-        parts = [p for _, p in self.parts]
-        self.X = torch.cat([p.X for p in parts]).to(device)
-        self.y = None if parts[0].y is None else torch.cat([p.y for p in parts]).to(device)
-        self.w = None
-        if any(p.sample_weight is not None for p in parts):
-            self.w = torch.cat([p.sample_weight if p.sample_weight is not None else
-                                torch.ones(len(p), dtype=self.X.dtype) for p in parts])
-            self.w = self.w.to(device=device, dtype=self.X.dtype)
-        self.parts = None
-
-
-def _same(a, b):
-    """Whether two tensors (or Nones) hold the same values; a strided sample of rows is
-    compared first, so different folds are told apart without reading them whole."""
-    if a is None or b is None or a is b:
-        return a is b
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    step = max(1, len(a) // 64)
-    return torch.equal(a[::step], b[::step]) and torch.equal(a, b)
-
-
 @dataclass(eq=False)
 class _Copy:
     """One run inside a fused group: its engine, rows and per-copy settings."""
 
     index: int
     run: object
-    data: _SharedData
+    data: SharedData
     active: bool = field(default=True)
 
     def __post_init__(self):
@@ -259,7 +166,7 @@ class _Copy:
         if net.train_split is None:
             train, valid = np.arange(n), None
         else:
-            train, valid = net.train_split(_Rows(n, dataset.stratify))
+            train, valid = net.train_split(Rows(n, dataset.stratify))
         self.train_rows = torch.from_numpy(np.asarray(train, dtype=np.int64) + offset)
         self.valid_rows = (None if valid is None else
                            torch.from_numpy(np.asarray(valid, dtype=np.int64) + offset))
@@ -421,7 +328,7 @@ class _Group:
     def _train_epoch(self):
         """One epoch of every copy; returns per copy ``(epoch loss, first batch loss,
         sum of squared weights)`` as floats."""
-        copies, bs, data = self.copies, self.batch_size, self.data
+        copies, bs = self.copies, self.batch_size
         K = len(copies)
         width = self.train_mask.shape[1]
         index = torch.empty((K, width), dtype=torch.long, device=self.device)

@@ -9,7 +9,8 @@ from sklearn.datasets import make_classification, make_regression
 from skorch.callbacks import Callback
 
 from sktune import MLPClassifier, MLPRegressor, RNNClassifier, TrainingDivergedError
-from sktune.model_selection._fused_train import fusion_signature, train_fused
+from sktune.model_selection._fused_train import train_fused
+from sktune.model_selection._fusion import fusion_signature
 
 X_C, Y_C = make_classification(n_samples=230, n_features=6, n_informative=4, n_classes=3,
                                random_state=0)
