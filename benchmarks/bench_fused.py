@@ -12,7 +12,8 @@ search    RandomizedSearchCV, 8 candidates x 3 folds, MLPClassifier((128, 64)) o
 cnn       Pipeline(StandardScaler, CNNClassifier) on digits, 8 candidates x 3 folds,
           fused against unfused.
 scaling   Time per fit of K = 1, 4, 16, 64 fused copies (one fold, 15 epochs), and peak
-          memory per copy (each K in its own process: max RSS above a K = 0 baseline).
+          memory per copy (each K in its own process: the peak resident memory that
+          training adds, beside the estimate the search's memory budget uses).
 threads   One fused training step of K copies on 1 and on 2 intra-op threads.
 
 Run: python benchmarks/bench_fused.py [--sections search,cnn,scaling,threads]
@@ -145,43 +146,49 @@ def cnn_section(rounds, quick):
             f"  largest per-candidate |mean_test_score| gap: {gap:.4f}")
 
 
-def _scaling_one(k, dtype, epochs):
-    """One K of the scaling table, in this (fresh) process: seconds and max RSS."""
-    import resource
+def _rss(field):
+    """A memory figure of this process from /proc (bytes): VmRSS now, VmHWM its peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise OSError(field)
 
+
+def _scaling_one(k, dtype, epochs):
+    """One K of the scaling table, in a fresh process: seconds, the peak memory the
+    training added (the peak is reset before it: /proc/self/clear_refs) and the search's
+    own per-copy estimate."""
     from sktune.model_selection._fused_train import train_fused
+    from sktune.model_selection._fusion import copy_bytes
 
     X, y = make_classification(8000, 40, n_informative=20, n_classes=3, random_state=0)
-    X = X[: 8000 * 2 // 3]
-    y = y[: len(X)]
+    X, y = X[: 8000 * 2 // 3], y[: 8000 * 2 // 3]
     net = MLPClassifier((128, 64), batch_size=128, max_iter=epochs, random_state=0,
                         device="cpu", dtype=dtype, n_iter_no_change=10**6)
     runs = [clone(net).set_params(learning_rate_init=1e-3 * (1 + i % 7), random_state=i)
             ._begin_fit(X, y) for i in range(k)]
-    seconds = 0.0
-    if k:
-        seconds, _ = _timed(lambda: train_fused(runs))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"{seconds} {rss}")
+    estimate = copy_bytes(runs[0])
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # reset the peak resident set size
+    before = _rss("VmRSS")
+    seconds, _ = _timed(lambda: train_fused(runs))
+    print(f"{seconds} {_rss('VmHWM') - before} {estimate}")
 
 
 def scaling_section(dtypes, quick):
     epochs = 2 if quick else 15
     for dtype in dtypes:
-        def run(k):
+        print(f"Fused copies of MLP (128, 64) on 5,333 x 40, {epochs} epochs, dtype={dtype!r}:")
+        print("      K   seconds   seconds per fit   peak memory per copy (estimate)")
+        for k in ([1, 4] if quick else [1, 4, 16, 64]):
             out = subprocess.run([sys.executable, __file__, "--scaling-one", str(k),
                                   "--dtype", dtype, "--epochs", str(epochs)],
                                  capture_output=True, text=True, check=True)
-            seconds, rss = out.stdout.split()[-2:]
-            return float(seconds), int(rss)
-
-        _, base = run(0)
-        print(f"Fused copies of MLP (128, 64) on 5,333 x 40, {epochs} epochs, dtype={dtype!r}:")
-        print("      K   seconds   seconds per fit   peak memory per copy")
-        for k in ([1, 4] if quick else [1, 4, 16, 64]):
-            seconds, rss = run(k)
+            seconds, peak, estimate = out.stdout.split()[-3:]
+            seconds = float(seconds)
             print(f"  {k:5d}  {seconds:8.2f}  {seconds / k:16.3f}   "
-                  f"{(rss - base) / k / 2**20:8.1f} MiB")
+                  f"{int(peak) / k / 2**20:8.2f} MiB  ({int(estimate) / 2**20:.2f} MiB)")
         sys.stdout.flush()
 
 
