@@ -105,15 +105,22 @@ def _seconds(s):
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def warn_not_converged(candidates, n_fits, stacklevel=3):
+def warn_not_converged(candidates, n_fits, refit=False, stacklevel=3):
     """One ConvergenceWarning for the fits of ``candidates`` (a list with one entry per
-    fit that did not converge, its candidate index) out of ``n_fits``."""
-    if not candidates:
+    fit that did not converge, its candidate index) out of ``n_fits``, and the refit."""
+    if not candidates and not refit:
         return
-    ids = sorted(set(candidates))
-    shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
-    warnings.warn(
-        f"{len(candidates)} of {n_fits} fits reached max_iter before their stopping rule "
-        f"ended training (candidates {shown}, in cv_results_ order); their scores might "
-        "improve with a larger max_iter. (One warning per search in place of one per "
-        "fit.)", ConvergenceWarning, stacklevel=stacklevel)
+    message = ""
+    if candidates:
+        ids = sorted(set(candidates))
+        shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
+        message = (f"{len(candidates)} of {n_fits} fits reached max_iter before their "
+                   f"stopping rule ended training (candidates {shown}, in cv_results_ "
+                   "order)")
+    if refit:
+        message += (" and the refit of the best candidate on the whole data" if message
+                    else "The refit of the best candidate on the whole data reached "
+                    "max_iter before its stopping rule ended training")
+    warnings.warn(message + "; their scores might improve with a larger max_iter. (One "
+                  "warning per search in place of one per fit.)", ConvergenceWarning,
+                  stacklevel=stacklevel)

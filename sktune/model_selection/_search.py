@@ -36,7 +36,7 @@ from sktune._compat import (
     _warn_or_raise_about_fit_failures,
 )
 from sktune.model_selection._evaluate import (
-    Pair, Settings, fit_and_score_fused, fit_and_score_single,
+    Pair, Settings, _ConvergenceCounter, fit_and_score_fused, fit_and_score_single,
 )
 from sktune.model_selection._fusion import final_estimator, get_fusion_config, plan_key
 from sktune.model_selection._progress import SearchProgress, warn_not_converged
@@ -104,13 +104,17 @@ class _FusedSearchCV(BaseSearchCV):
             if not callable(self.refit):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
+        refit_not_converged = False
         if self.refit:
-            self._refit(base_estimator, X, y, routed_params, root, metadata)
+            with _ConvergenceCounter() as counter:
+                self._refit(base_estimator, X, y, routed_params, root, metadata)
+            refit_not_converged = counter.count > 0
         self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         self.cv_results_ = results
         if root is not None:
             root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
-        warn_not_converged(evaluate.not_converged, len(evaluate.all_out), stacklevel=4)
+        warn_not_converged(evaluate.not_converged, len(evaluate.all_out),
+                           refit=refit_not_converged, stacklevel=5)
         return self
 
     def _refit(self, base_estimator, X, y, routed_params, root, metadata):

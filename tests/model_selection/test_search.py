@@ -182,11 +182,12 @@ def test_fit_times_share_the_group_time():
 def test_one_convergence_warning_per_search_and_a_progress_line(capsys):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        GridSearchCV(MLPClassifier(**NET), {"alpha": [1e-4, 1e-3]}, cv=3, verbose=1,
-                     refit=False).fit(X, Y)
+        GridSearchCV(MLPClassifier(**NET), {"alpha": [1e-4, 1e-3]}, cv=3, verbose=1).fit(X, Y)
     convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    assert len(convergence) == 1
+    assert len(convergence) == 1  # the refit's own included
     assert "6 of 6 fits reached max_iter" in str(convergence[0].message)
+    assert "and the refit of the best candidate" in str(convergence[0].message)
+    assert convergence[0].filename == __file__  # it points at the caller
     out = capsys.readouterr().out
     assert "Fitting 3 folds for each of 2 candidates, totalling 6 fits" in out
     assert "fits 6/6 | best mean score" in out and "\r" not in out
