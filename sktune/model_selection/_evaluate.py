@@ -168,24 +168,20 @@ class _Chunk:
         self.progress = progress
         self.records = {}
         self.preprocessed = {}   # (split, setting) -> (fitted steps, Xt, seconds, users)
+        self.splits = {}         # split -> its data and parameters
         self.datasets = defaultdict(list)
 
     # ---- preparation ------------------------------------------------------------------
     def prepare(self, pair):
-        s, X, y = self.settings, self.X, self.y
+        s = self.settings
         item = _Item(pair)
         if s.verbose > 9:
             print(_start_message(pair, s))
         start = time.time()
         est = item.estimator = clone(self.base).set_params(**clone(pair.params, safe=False))
-        fit_params = _check_method_params(X, params=s.fit_params, indices=pair.train)
-        item.data["score_train"] = _check_method_params(X, params=s.score_params,
-                                                        indices=pair.train)
-        item.data["score_test"] = _check_method_params(X, params=s.score_params,
-                                                       indices=pair.test)
-        X_train, y_train = _safe_split(est, X, y, pair.train)
-        X_test, y_test = _safe_split(est, X, y, pair.test, pair.train)
-        item.data.update(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+        item.data = self._split(est, pair)
+        fit_params = item.data["fit_params"]
+        X_train, y_train = item.data["X_train"], item.data["y_train"]
         final, step = final_estimator(est)
         item.final = final
         _task_begin(pair, s, X_train, y_train, fit_params)
@@ -197,6 +193,20 @@ class _Chunk:
             self._failed(item, exc)
         item.seconds += time.time() - start
         return item
+
+    def _split(self, est, pair):
+        """The pair's train and test data and parameters, computed once per split: the
+        pairs of one split share them (one copy of the data per split, not per pair)."""
+        if pair.split not in self.splits:
+            s, X, y = self.settings, self.X, self.y
+            X_train, y_train = _safe_split(est, X, y, pair.train)
+            X_test, y_test = _safe_split(est, X, y, pair.test, pair.train)
+            self.splits[pair.split] = dict(
+                X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+                fit_params=_check_method_params(X, params=s.fit_params, indices=pair.train),
+                score_train=_check_method_params(X, params=s.score_params, indices=pair.train),
+                score_test=_check_method_params(X, params=s.score_params, indices=pair.test))
+        return self.splits[pair.split]
 
     def _preprocess(self, item, step, X_train, y_train):
         """The pipeline's preprocessing, fitted once per split and setting: pairs whose
