@@ -24,6 +24,12 @@ from sklearn.model_selection._validation import (  # noqa: F401
 from sklearn.utils.metaestimators import _safe_split  # noqa: F401
 from sklearn.utils.validation import _check_method_params, _num_samples  # noqa: F401
 
+#: whether this scikit-learn has the BaseSearchCV steps the fused searches call (written
+#: against 1.9); without them the searches run scikit-learn's own fit, unfused
+FUSED_SEARCH_SUPPORTED = all(hasattr(BaseSearchCV, name) for name in (
+    "_get_scorers", "_get_routed_params_for_fit", "_check_input_parameters",
+    "_format_results", "_select_best_index", "_check_refit_for_multimetric"))
+
 #: skorch releases the engine's overrides were written and tested against
 #: (pyproject.toml pins the same range)
 SKORCH_TESTED = ">=1.4,<1.5"

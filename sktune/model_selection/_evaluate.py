@@ -69,6 +69,7 @@ class Settings:
     n_splits: int
     n_candidates: int
     caller: object = None
+    max_memory: int = None
 
 
 @dataclass
@@ -252,7 +253,7 @@ class _Chunk:
 
     def train_group(self, members):
         run = members[0].run
-        budget = memory_budget(run.net.device)
+        budget = memory_budget(run.net.device, self.settings.max_memory)
         for part in memory_chunks(members, copy_bytes(run), budget):
             runs = [item.run for item in part]
 

@@ -155,9 +155,9 @@ def plan_key(estimator, fit_params):
     return type(est).__name__, joblib_hash(shared)
 
 
-def memory_budget(device):
-    """Bytes a fused chunk may use on ``device``."""
-    configured = get_fusion_config()["max_memory"]
+def memory_budget(device, configured=None):
+    """Bytes a fused chunk may use on ``device``: ``configured`` (the search's
+    ``fusion_config(max_memory=...)``, passed along to its workers) or the default."""
     if configured is not None:
         return configured
     dev = torch.device(device)

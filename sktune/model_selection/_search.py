@@ -32,7 +32,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import indexable
 
 from sktune._compat import (
-    BaseSearchCV, _check_method_params, _fit_context, _insert_error_scores, _MultimetricScorer,
+    FUSED_SEARCH_SUPPORTED, BaseSearchCV, _check_method_params, _fit_context, _insert_error_scores, _MultimetricScorer,
     _warn_or_raise_about_fit_failures,
 )
 from sktune.model_selection._evaluate import (
@@ -64,7 +64,8 @@ class _FusedSearchCV(BaseSearchCV):
         self : object
             The fitted search.
         """
-        if not get_fusion_config()["enabled"] or final_estimator(self.estimator)[0] is None:
+        if not FUSED_SEARCH_SUPPORTED or not get_fusion_config()["enabled"] or \
+                final_estimator(self.estimator)[0] is None:
             return super().fit(X, y, **params)
         return self._fit_fused(X, y, params)
 
@@ -86,7 +87,8 @@ class _FusedSearchCV(BaseSearchCV):
             scorer=scorers, fit_params=routed_params.estimator.fit,
             score_params=routed_params.scorer.score,
             return_train_score=self.return_train_score, error_score=self.error_score,
-            verbose=self.verbose, n_splits=self.n_splits_, n_candidates=0, caller=self),
+            verbose=self.verbose, n_splits=self.n_splits_, n_candidates=0, caller=self,
+            max_memory=get_fusion_config()["max_memory"]),
             parallel, refit_metric if isinstance(refit_metric, str) else "score")
         with parallel:
             if root is not None and "callback_ctx" in signature(self._run_search).parameters:

@@ -1,5 +1,7 @@
 """Fused training reproduces each copy's unfused fit (sktune/model_selection/_fused_train.py)."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -89,6 +91,9 @@ def test_fused_classifiers_equal_their_unfused_fits():
         _assert_same_fit(f, u)
         X = data[0][0]
         np.testing.assert_allclose(f.predict_proba(X), u.predict_proba(X), atol=1e-9)
+        # a fused fit owns its weights: it pickles and predicts like any other
+        np.testing.assert_array_equal(pickle.loads(pickle.dumps(f)).predict_proba(X),
+                                      f.predict_proba(X))
         # the optimizer state continues exactly: one more epoch each
         f.partial_fit(X, data[0][1]) if not f.early_stopping else None
         u.partial_fit(X, data[0][1]) if not u.early_stopping else None
@@ -261,3 +266,11 @@ def test_text_and_augmented_cnns_are_not_stacked():
     aug = CNNClassifier(channels=(4,), augment_noise=0.1, device="cpu")._begin_fit(
         X_C[:40].reshape(40, 1, 6), Y_C[:40])
     assert fusion_signature(text) is None and fusion_signature(aug) is None
+
+
+def test_families_opt_in_through_the_stackable_protocol():
+    from sktune.nn import CNNModule, MLPModule, RNNModule, Stackable
+
+    assert isinstance(MLPModule(3, (4,), 2), Stackable)
+    assert isinstance(CNNModule((1, 8, 8), 2), Stackable)
+    assert not isinstance(RNNModule(3, 2), Stackable)
