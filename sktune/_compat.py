@@ -15,6 +15,26 @@ from sklearn.utils._param_validation import (  # noqa: F401
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight
 
+# scikit-learn's search internals, for sktune.model_selection's fused searches: they
+# re-implement BaseSearchCV.fit's evaluation step (which fits run together) and keep
+# the rest of scikit-learn's — scoring, result records, error handling, cv_results_
+# formatting. tests/model_selection compare their cv_results_ with scikit-learn's own
+# searches, so a change in these functions fails loudly there.
+from sklearn.base import _fit_context  # noqa: F401
+from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
+from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
+from sklearn.model_selection._validation import (  # noqa: F401
+    _fit_and_score, _insert_error_scores, _score, _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils.metaestimators import _safe_split  # noqa: F401
+from sklearn.utils.validation import _check_method_params, _num_samples  # noqa: F401
+
+#: whether this scikit-learn has the BaseSearchCV steps the fused searches call (written
+#: against 1.9); without them the searches run scikit-learn's own fit, unfused
+FUSED_SEARCH_SUPPORTED = all(hasattr(BaseSearchCV, name) for name in (
+    "_get_scorers", "_get_routed_params_for_fit", "_check_input_parameters",
+    "_format_results", "_select_best_index", "_check_refit_for_multimetric"))
+
 #: skorch releases the engine's overrides were written and tested against
 #: (pyproject.toml pins the same range)
 SKORCH_TESTED = ">=1.4,<1.5"

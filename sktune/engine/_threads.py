@@ -8,13 +8,19 @@ descheduled thread and a step becomes 5-20 times slower. The policy:
 
 - a step below :data:`SINGLE_THREAD_FLOPS` floating-point operations (forward and
   backward, estimated from the layers' shapes) runs on one thread;
-- larger steps use torch's own setting (``torch.get_num_threads()``, which the user
-  may set), where threads pay for themselves;
+- larger steps (a big network, or a fused search's K copies at once) use torch's own
+  setting (``torch.get_num_threads()``, which the user may set), where threads pay for
+  themselves — but never more threads than there are idle cores (:func:`free_cores`:
+  the CPUs this process may use, minus the load of the other processes).
+  Measured on a 2-core machine (benchmarks/bench_fused.py, section ``threads``): a
+  fused step of 24 MLPs (128, 64) took 20 ms on one thread and 365 ms on two under a
+  load average of 11, and 5.1 ms on one against 3.6 ms on two on the idle machine;
 - GPUs are left alone.
 
 The thread count is set for the duration of a training call and restored after it.
 """
 
+import os
 from contextlib import contextmanager
 
 import torch
@@ -64,11 +70,52 @@ def macs_per_sample(module, sample):
     return counter[0]
 
 
+def free_cores():
+    """CPUs that other processes leave idle (at least 1), or None where the system tells
+    nothing about its load.
+
+    Two readings, the smaller wins: the CPUs this process may use minus the 1-minute
+    load average, plus the one this process itself keeps busy (rounded); and, on Linux,
+    the CPUs minus the other threads running right now (``/proc/loadavg``, median of
+    three looks). The first remembers a load that comes and goes, the second notices a
+    load that has just started.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    free = round(cpus + 1 - load)
+    running = _running_now()
+    if running is not None:
+        free = min(free, cpus - (running - 1))
+    return max(1, int(free))
+
+
+def _running_now():
+    """Threads running system-wide at this moment, this one included (Linux), or None."""
+    counts = []
+    for _ in range(3):
+        try:
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]))
+        except (OSError, ValueError, IndexError):
+            return None
+    return sorted(counts)[1]
+
+
 def threads_for(flops_per_step, device):
-    """The intra-op thread count for steps of ``flops_per_step`` on ``device``."""
+    """The intra-op thread count for steps of ``flops_per_step`` on ``device`` (None:
+    torch's own setting)."""
     if torch.device(device).type != "cpu":
         return None
-    return 1 if flops_per_step < SINGLE_THREAD_FLOPS else None
+    if flops_per_step < SINGLE_THREAD_FLOPS:
+        return 1
+    free = free_cores()
+    return free if free is not None and free < torch.get_num_threads() else None
 
 
 @contextmanager

@@ -2,12 +2,13 @@
 
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
 from sktune.nn._finetune import FineTuneModule, strip_head
+from sktune.nn._fused import StackedMLP, StackedModule
+from sktune.nn._fused_cnn import StackedCNN
 from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
-from sktune.nn._protocols import Freezable, Headed, LayerwiseLR, SparseInput
+from sktune.nn._protocols import Freezable, Headed, LayerwiseLR, SparseInput, Stackable
 from sktune.nn._rnn import RNNModule, StridedFrontEnd
 
 __all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "FineTuneModule", "Freezable", "Headed",
-           "LayerwiseLR", "MLPModule", "RNNModule", "SparseInput", "StridedFrontEnd",
-           "make_activation",
-           "strip_head"]
+           "LayerwiseLR", "MLPModule", "RNNModule", "SparseInput", "Stackable", "StackedCNN",
+           "StackedMLP", "StackedModule", "StridedFrontEnd", "make_activation", "strip_head"]

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sktune.nn._fused_cnn import StackedCNN, cnn_signature
 from sktune.nn._layers import make_activation
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
@@ -290,6 +291,16 @@ class CNNModule(nn.Module):
 
     def forward(self, x, lengths=None):
         return self.head(self.features(x, lengths))
+
+    def stack_signature(self):
+        """Layer kinds and shapes, dtype and device: what copies must share to be
+        stacked (:class:`~sktune.nn.Stackable`); dropout rates may differ. None for text
+        CNNs and with augmentation."""
+        return cnn_signature(self)
+
+    def stack(self, copies):
+        """The copies as one :class:`~sktune.nn.StackedCNN` (grouped convolutions)."""
+        return StackedCNN(copies)
 
     def without_head(self):
         """The network up to its head, for transfer: the features of *every* conv block,

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from sktune.nn._fused import StackedMLP, layer_signature, tensor_signature
 from sktune.nn._layers import make_activation
 
 
@@ -60,6 +61,19 @@ class MLPModule(nn.Sequential):
                 x = layer(x)
             return x
         return super().forward(x)
+
+    def stack_signature(self):
+        """Layer kinds and shapes, dtype and device: what copies must share to be
+        stacked (:class:`~sktune.nn.Stackable`); dropout rates may differ."""
+        try:
+            layers = tuple(s for s in map(layer_signature, self) if s is not None)
+        except TypeError:
+            return None
+        return ("mlp", layers, tensor_signature(self))
+
+    def stack(self, copies):
+        """The copies as one :class:`~sktune.nn.StackedMLP` (:class:`~sktune.nn.Stackable`)."""
+        return StackedMLP(copies)
 
     @property
     def linear_layers(self):

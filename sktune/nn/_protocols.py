@@ -64,3 +64,36 @@ class Headed(Protocol):
     """
 
     def without_head(self) -> object: ...
+
+
+# ---- fused training (sktune.model_selection's fused searches) -------------------------
+@runtime_checkable
+class Stackable(Protocol):
+    """A module of which K structurally identical copies can train as one network.
+
+    The fused searches train many candidates of a search at once: every copy's weights
+    are stacked along a new leading "copy" axis and each layer runs as one batched
+    matmul (or grouped convolution) over all copies, while every copy keeps its own
+    data order, optimizer state and hyperparameters. A family opts in by implementing:
+
+    ``stack_signature()``
+        A hashable description of everything that must be equal for copies to be
+        stacked: layer kinds and shapes, activation, normalisation settings, dtype and
+        device. Values that may differ per copy (dropout rates) are left out. None means
+        this instance cannot be stacked (an unsupported option, such as augmentation).
+    ``stack(copies)``
+        Called on any one of ``copies`` (modules with equal signatures, this one
+        included): returns a :class:`~sktune.nn.StackedModule` holding their parameters
+        and buffers stacked along a leading axis of size ``len(copies)``. Each copy's own
+        tensors become views of the stacked ones, so the copies see every update;
+        ``StackedModule.release()`` gives them their own storage back.
+
+    The stacked module's ``forward(x, mask=None)`` takes ``x`` of shape
+    ``(K, batch, *sample_shape)`` — copy ``k``'s batch in ``x[k]`` — and returns
+    ``(K, batch, n_outputs)``; ``mask`` (``(K, batch)``, 1 for real rows, 0 for padding)
+    keeps padded rows out of batch statistics.
+    """
+
+    def stack_signature(self): ...
+
+    def stack(self, copies): ...

@@ -1,0 +1,261 @@
+"""Fused searches against unfused ones: the figures of issue #8.
+
+Sections (each prints its own figures):
+
+search    RandomizedSearchCV, 8 candidates x 3 folds, MLPClassifier((128, 64)) on
+          8,000 x 40 rows, batch 128, 15 epochs. Contenders, alternated in every round
+          in one process: sktune's fused search; scikit-learn's RandomizedSearchCV over
+          the same sktune estimator with n_jobs=1 and n_jobs=2 (its loky workers start
+          in the warm-up round and are reused after); scikit-learn's own MLPClassifier
+          searched the same way (on one BLAS thread). Medians of seconds and of per-round ratios; the largest
+          per-candidate difference of mean_test_score between fused and unfused.
+cnn       Pipeline(StandardScaler, CNNClassifier) on digits, 8 candidates x 3 folds,
+          fused against unfused.
+scaling   Time per fit of K = 1, 4, 16, 64 fused copies (one fold, 15 epochs), and peak
+          memory per copy (each K in its own process: the peak resident memory that
+          training adds, beside the estimate the search's memory budget uses).
+threads   One fused training step of K copies on 1 and on 2 intra-op threads.
+
+Run: python benchmarks/bench_fused.py [--sections search,cnn,scaling,threads]
+     [--rounds 3] [--dtype both|float64|float32] [--quick]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from scipy.stats import loguniform  # noqa: E402
+from sklearn import model_selection as sk  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import load_digits, make_classification  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.neural_network import MLPClassifier as SklearnMLP  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+import sktune.model_selection as st  # noqa: E402
+from sktune import CNNClassifier, MLPClassifier  # noqa: E402
+
+SPACE = {"learning_rate_init": loguniform(1e-4, 1e-2), "alpha": loguniform(1e-6, 1e-3)}
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _one_blas_thread(fn):
+    """scikit-learn's MLP computes with numpy's BLAS, whose threads collapse on a loaded
+    machine as torch's do (49 s instead of 4 s here): it runs on one BLAS thread, its
+    faster setting under load, as sktune's small steps do."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return fn()
+
+
+def _report(title, times, reference, extra=""):
+    """Median seconds per contender and median per-round ratios against ``reference``."""
+    print(title)
+    for name, values in times.items():
+        print(f"  {name:42s} {statistics.median(values):7.2f} s  "
+              f"(min {min(values):.2f}, max {max(values):.2f})")
+    for name, values in times.items():
+        if name != reference:
+            ratios = [b / a for a, b in zip(times[reference], values)]
+            print(f"  {name} / {reference}: {statistics.median(ratios):.2f}x "
+                  "(median of per-round ratios)")
+    if extra:
+        print(extra)
+    sys.stdout.flush()
+
+
+def search_section(rounds, dtypes, quick):
+    n, epochs = (2000, 3) if quick else (8000, 15)
+    X, y = make_classification(n, 40, n_informative=20, n_classes=3, random_state=0)
+    for dtype in dtypes:
+        net = MLPClassifier((128, 64), batch_size=128, max_iter=epochs, random_state=0,
+                            device="cpu", dtype=dtype)
+        sk_mlp = SklearnMLP((128, 64), batch_size=128, max_iter=epochs, random_state=0)
+        kw = dict(n_iter=8, cv=3, random_state=0)
+        contenders = {
+            "sktune fused RandomizedSearchCV": lambda: st.RandomizedSearchCV(
+                net, SPACE, **kw).fit(X, y),
+            "sklearn RandomizedSearchCV n_jobs=1": lambda: sk.RandomizedSearchCV(
+                net, SPACE, **kw).fit(X, y),
+            "sklearn RandomizedSearchCV n_jobs=2": lambda: sk.RandomizedSearchCV(
+                net, SPACE, n_jobs=2, **kw).fit(X, y),
+            "sklearn MLPClassifier, n_jobs=1": lambda: _one_blas_thread(
+                lambda: sk.RandomizedSearchCV(sk_mlp, SPACE, **kw).fit(X, y)),
+        }
+        times = {name: [] for name in contenders}
+        scores = {}
+        for r in range(rounds + 1):  # round 0 warms up (imports, loky workers)
+            order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
+            for name in order:
+                seconds, search = _timed(contenders[name])
+                scores[name] = search.cv_results_["mean_test_score"]
+                if r:
+                    times[name].append(seconds)
+        gap = np.max(np.abs(scores["sktune fused RandomizedSearchCV"] -
+                            scores["sklearn RandomizedSearchCV n_jobs=1"]))
+        best = {k: float(np.max(v)) for k, v in scores.items()}
+        _report(f"RandomizedSearchCV 8 x 3, MLP (128, 64), {n} x 40, {epochs} epochs, "
+                f"dtype={dtype!r} ({rounds} rounds):", times,
+                "sktune fused RandomizedSearchCV",
+                f"  largest per-candidate |mean_test_score| gap, fused vs unfused: {gap:.4f}"
+                f"\n  best mean_test_score: " +
+                ", ".join(f"{k.split(' Rand')[0].split(',')[0]} {v:.4f}"
+                          for k, v in best.items()))
+
+
+def cnn_section(rounds, quick):
+    X, y = load_digits(return_X_y=True)
+    epochs = 2 if quick else 15
+    pipe = make_pipeline(StandardScaler(), CNNClassifier(
+        channels=(32, 64), input_shape=(8, 8), batch_size=64, max_iter=epochs,
+        random_state=0, device="cpu"))
+    space = {"cnnclassifier__learning_rate_init": loguniform(1e-4, 1e-2),
+             "cnnclassifier__alpha": loguniform(1e-6, 1e-3)}
+    kw = dict(n_iter=8, cv=3, random_state=0)
+    contenders = {
+        "sktune fused": lambda: st.RandomizedSearchCV(pipe, space, **kw).fit(X, y),
+        "sklearn (unfused), n_jobs=1": lambda: sk.RandomizedSearchCV(pipe, space, **kw).fit(X, y),
+    }
+    times = {name: [] for name in contenders}
+    scores = {}
+    for r in range(rounds + 1):
+        order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
+        for name in order:
+            seconds, search = _timed(contenders[name])
+            scores[name] = search.cv_results_["mean_test_score"]
+            if r:
+                times[name].append(seconds)
+    gap = np.max(np.abs(scores["sktune fused"] - scores["sklearn (unfused), n_jobs=1"]))
+    _report(f"Pipeline(StandardScaler, CNNClassifier((32, 64))) on digits, 8 x 3, "
+            f"{epochs} epochs ({rounds} rounds):", times, "sktune fused",
+            f"  largest per-candidate |mean_test_score| gap: {gap:.4f}")
+
+
+def _rss(field):
+    """A memory figure of this process from /proc (bytes): VmRSS now, VmHWM its peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise OSError(field)
+
+
+def _scaling_one(k, dtype, epochs):
+    """One K of the scaling table, in a fresh process: seconds, the peak memory the
+    training added (the peak is reset before it: /proc/self/clear_refs) and the search's
+    own per-copy estimate."""
+    from sktune.model_selection._fused_train import train_fused
+    from sktune.model_selection._fusion import copy_bytes
+
+    X, y = make_classification(8000, 40, n_informative=20, n_classes=3, random_state=0)
+    X, y = X[: 8000 * 2 // 3], y[: 8000 * 2 // 3]
+    net = MLPClassifier((128, 64), batch_size=128, max_iter=epochs, random_state=0,
+                        device="cpu", dtype=dtype, n_iter_no_change=10**6)
+    runs = [clone(net).set_params(learning_rate_init=1e-3 * (1 + i % 7), random_state=i)
+            ._begin_fit(X, y) for i in range(k)]
+    estimate = copy_bytes(runs[0])
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # reset the peak resident set size
+    before = _rss("VmRSS")
+    seconds, _ = _timed(lambda: train_fused(runs))
+    print(f"{seconds} {_rss('VmHWM') - before} {estimate}")
+
+
+def scaling_section(dtypes, quick):
+    epochs = 2 if quick else 15
+    for dtype in dtypes:
+        print(f"Fused copies of MLP (128, 64) on 5,333 x 40, {epochs} epochs, dtype={dtype!r}:")
+        print("      K   seconds   seconds per fit   peak memory per copy (estimate)")
+        for k in ([1, 4] if quick else [1, 4, 16, 64]):
+            out = subprocess.run([sys.executable, __file__, "--scaling-one", str(k),
+                                  "--dtype", dtype, "--epochs", str(epochs)],
+                                 capture_output=True, text=True, check=True)
+            seconds, peak, estimate = out.stdout.split()[-3:]
+            seconds = float(seconds)
+            print(f"  {k:5d}  {seconds:8.2f}  {seconds / k:16.3f}   "
+                  f"{int(peak) / k / 2**20:8.2f} MiB  ({int(estimate) / 2**20:.2f} MiB)")
+        sys.stdout.flush()
+
+
+def threads_section(quick):
+    import torch
+
+    from sktune.engine._threads import free_cores
+
+    reps = 3 if quick else 10
+    print(f"One fused training step of K MLPs (128, 64), batch 128, float32 "
+          f"(load average {os.getloadavg()[0]:.1f}, free cores {free_cores()}):")
+    for k in (1, 4, 24):
+        dims = [40, 128, 64, 3]
+        Ws = [torch.randn(k, o, i, requires_grad=True) for i, o in zip(dims, dims[1:])]
+        bs = [torch.randn(k, o, requires_grad=True) for o in dims[1:]]
+        xb, yb = torch.randn(k, 128, 40), torch.randint(0, 3, (k, 128))
+
+        def step():
+            h = xb
+            for j, (W, b) in enumerate(zip(Ws, bs)):
+                h = torch.baddbmm(b.unsqueeze(1), h, W.transpose(1, 2))
+                h = torch.relu(h) if j < 2 else h
+            loss = torch.nn.functional.cross_entropy(h.reshape(-1, 3), yb.reshape(-1))
+            loss.backward()
+
+        times = {1: [], 2: []}
+        before = torch.get_num_threads()
+        for _ in range(5):
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                step()
+                seconds, _ = _timed(lambda: [step() for _ in range(reps)])
+                times[threads].append(seconds / reps * 1e3)
+        torch.set_num_threads(before)
+        ratio = statistics.median(b / a for a, b in zip(times[1], times[2]))
+        print(f"  K={k:3d}: 1 thread {statistics.median(times[1]):8.2f} ms, 2 threads "
+              f"{statistics.median(times[2]):8.2f} ms (2 threads / 1 thread: {ratio:.2f})")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sections", default="search,cnn,scaling,threads")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dtype", default="both")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--scaling-one", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=15)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+    if args.scaling_one is not None:
+        return _scaling_one(args.scaling_one, dtypes[0], args.epochs)
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    sections = args.sections.split(",")
+    rounds = 1 if args.quick else args.rounds
+    if "search" in sections:
+        search_section(rounds, dtypes, args.quick)
+    if "cnn" in sections:
+        cnn_section(rounds, args.quick)
+    if "scaling" in sections:
+        scaling_section(dtypes, args.quick)
+    if "threads" in sections:
+        threads_section(args.quick)
+
+
+if __name__ == "__main__":
+    main()

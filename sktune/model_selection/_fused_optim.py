@@ -1,0 +1,302 @@
+"""Each copy's own optimizer, run on the stacked parameters of a fused group.
+
+The copies of a fused group keep their own torch optimizers (``run.net.optimizer_``):
+their parameter groups hold each copy's learning rate — set every epoch by the copy's
+own :class:`~sktune.engine.LRSchedule` — weight decay, betas, momentum. A
+:class:`StackedOptimizer` reads those settings and applies torch's update rules (Adam,
+AdamW, SGD with optional Nesterov momentum, RMSprop) to the stacked ``(K, ...)``
+tensors, with per-copy values broadcast along the copy axis, so that copy ``k``'s
+parameters follow exactly the updates its own optimizer would have made. At the end
+:meth:`StackedOptimizer.export` writes each copy's moments back into its optimizer, so a
+fused fit continues (``warm_start``, ``partial_fit``) like any other.
+
+Copies may use different solvers: the group is ordered by solver and each solver
+updates its contiguous range of copies.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+#: torch optimizer class -> solver name
+SOLVER_OF = {torch.optim.Adam: "adam", torch.optim.AdamW: "adamw", torch.optim.SGD: "sgd",
+             torch.optim.RMSprop: "rmsprop"}
+#: solver -> the per-parameter state it keeps
+_STATE = {"adam": ("exp_avg", "exp_avg_sq"), "adamw": ("exp_avg", "exp_avg_sq"),
+          "sgd": ("momentum_buffer",), "rmsprop": ("square_avg",)}
+
+
+def solver_of(optimizer):
+    """The solver a stacked optimizer can reproduce for ``optimizer``, or None.
+
+    Supported: torch's Adam/AdamW (no amsgrad), SGD (no dampening; Nesterov or not),
+    RMSprop (not centered, no momentum); not maximizing; one learning rate for all
+    parameter groups.
+    """
+    solver = SOLVER_OF.get(type(optimizer))
+    groups = optimizer.param_groups
+    if solver is None or len({g["lr"] for g in groups}) != 1:
+        return None
+    for g in groups:
+        if g.get("maximize") or g.get("differentiable") or g.get("amsgrad"):
+            return None
+        if solver == "sgd" and g["dampening"] != 0:
+            return None
+        if solver == "rmsprop" and (g["centered"] or g["momentum"] != 0):
+            return None
+    return solver
+
+
+def _column(values, ndim, like):
+    """Per-copy values as a float when they are all equal, else a ``(n, 1, ...)`` tensor
+    broadcasting along a copy axis of a tensor with ``ndim`` dimensions."""
+    first = values[0]
+    if all(v == first for v in values):
+        return float(first)
+    return torch.tensor(values, dtype=like.dtype, device=like.device).view(
+        (-1,) + (1,) * (ndim - 1))
+
+
+def _as_tensor(value, like):
+    return value if isinstance(value, torch.Tensor) else torch.tensor(
+        value, dtype=like.dtype, device=like.device)
+
+
+def _nonzero(value):
+    return not isinstance(value, float) or value != 0.0
+
+
+class StackedOptimizer:
+    """Per-copy optimizer updates on a :class:`~sktune.nn.StackedModule`'s parameters.
+
+    Parameters
+    ----------
+    module : StackedModule
+        The stacked network; ``module.members(name)`` are the copies' own parameters.
+    optimizers : list of torch.optim.Optimizer
+        Copy ``k``'s optimizer, whose parameter groups hold its hyperparameters; copies
+        must be ordered by solver (each solver a contiguous range).
+    """
+
+    def __init__(self, module, optimizers):
+        self.module = module
+        self.optimizers = list(optimizers)
+        solvers = [solver_of(o) for o in self.optimizers]
+        if None in solvers:
+            raise ValueError("every optimizer must be one solver_of() supports")
+        self.ranges = []
+        for k, solver in enumerate(solvers):
+            if self.ranges and self.ranges[-1][0] == solver:
+                self.ranges[-1][2] = k + 1
+            elif any(r[0] == solver for r in self.ranges):
+                raise ValueError("copies must be ordered by solver")
+            else:
+                self.ranges.append([solver, k, k + 1])
+        self.params = [(name, p) for name, p in module.named_parameters()]
+        self._groups = {}
+        for name, _ in self.params:
+            self._groups[name] = [_group_of(opt, member) for opt, member in
+                                  zip(self.optimizers, module.members(name))]
+        self.steps = np.zeros(len(self.optimizers), dtype=np.int64)
+        needed = {s for r in self.ranges for s in _STATE[r[0]]}
+        self.state = {name: {s: torch.zeros_like(p) for s in needed}
+                      for name, p in self.params}
+        self._constants()
+        self.refresh()
+
+    def _constants(self):
+        """Settings that stay fixed during training, per range and parameter."""
+        self._const = {}
+        for solver, a, b in self.ranges:
+            for name, p in self.params:
+                groups = self._groups[name][a:b]
+                c = {"wd": _column([g["weight_decay"] for g in groups], p.ndim, p)}
+                if solver in ("adam", "adamw"):
+                    c["beta1"] = _column([g["betas"][0] for g in groups], p.ndim, p)
+                    c["beta2"] = _column([g["betas"][1] for g in groups], p.ndim, p)
+                if solver in ("adam", "adamw", "rmsprop"):
+                    c["eps"] = _column([g["eps"] for g in groups], p.ndim, p)
+                if solver == "rmsprop":
+                    c["alpha"] = _column([g["alpha"] for g in groups], p.ndim, p)
+                if solver == "sgd":
+                    c["momentum"] = _column([g["momentum"] for g in groups], p.ndim, p)
+                    c["nesterov"] = [bool(g["nesterov"]) for g in groups]
+                self._const[a, name] = c
+
+    def refresh(self):
+        """Read every copy's current learning rate (after its schedule ran)."""
+        self._lr = {}
+        for _, a, b in self.ranges:
+            for name, p in self.params:
+                self._lr[a, name] = _column([g["lr"] for g in self._groups[name][a:b]],
+                                            p.ndim, p)
+
+    @torch.no_grad()
+    def step(self, idle=()):
+        """One update of every copy but those in ``idle`` (copies without rows in this
+        step), which keep their parameters, state and step count."""
+        idle = list(idle)
+        saved = self._snapshot(idle) if idle else None
+        self.steps += 1
+        for solver, a, b in self.ranges:
+            getattr(self, "_" + solver)(a, b)
+        if idle:
+            self._restore(idle, saved)
+            self.steps[idle] -= 1
+
+    def _snapshot(self, idle):
+        index = torch.tensor(idle, device=self.params[0][1].device)
+        return index, [(p.detach().index_select(0, index),
+                        {s: t.index_select(0, index) for s, t in self.state[name].items()})
+                       for name, p in self.params]
+
+    def _restore(self, idle, saved):
+        index, values = saved
+        for (name, p), (value, state) in zip(self.params, values):
+            p.detach().index_copy_(0, index, value)
+            for s, t in state.items():
+                self.state[name][s].index_copy_(0, index, t)
+
+    def _bias_corrections(self, a, b, beta, ndim, like):
+        steps = self.steps[a:b]
+        if isinstance(beta, float) and (steps == steps[0]).all():
+            return 1 - beta ** int(steps[0])
+        beta = beta if isinstance(beta, torch.Tensor) else torch.tensor(
+            beta, dtype=like.dtype, device=like.device)
+        t = torch.tensor(steps, dtype=like.dtype, device=like.device).view(
+            (-1,) + (1,) * (ndim - 1))
+        return 1 - beta ** t
+
+    def _adam(self, a, b, decoupled=False):
+        for name, p in self.params:
+            c, lr = self._const[a, name], self._lr[a, name]
+            w, g = p[a:b], p.grad[a:b]
+            m, v = self.state[name]["exp_avg"][a:b], self.state[name]["exp_avg_sq"][a:b]
+            if _nonzero(c["wd"]):
+                if decoupled:
+                    w.mul_(1 - lr * c["wd"])
+                else:
+                    g = _decayed(g, w, c["wd"])
+            m.lerp_(g, 1 - c["beta1"])
+            if isinstance(c["beta2"], float):
+                v.mul_(c["beta2"]).addcmul_(g, g, value=1 - c["beta2"])
+            else:
+                v.mul_(c["beta2"]).addcmul_(g * (1 - c["beta2"]), g)
+            bc1 = self._bias_corrections(a, b, c["beta1"], p.ndim, p)
+            bc2 = self._bias_corrections(a, b, c["beta2"], p.ndim, p)
+            sqrt_bc2 = math.sqrt(bc2) if isinstance(bc2, float) else bc2.sqrt()
+            step_size = lr / bc1
+            if isinstance(step_size, float) and isinstance(sqrt_bc2, float):
+                denom = (v.sqrt() / sqrt_bc2).add_(c["eps"])
+                w.addcdiv_(m, denom, value=-step_size)
+            else:  # torch's update with the per-copy step folded into the denominator
+                scale = 1 / (sqrt_bc2 * step_size)
+                denom = torch.addcmul(_as_tensor(c["eps"] / step_size, w), v.sqrt(),
+                                      _as_tensor(scale, w))
+                w.addcdiv_(m, denom, value=-1)
+
+    def _adamw(self, a, b):
+        self._adam(a, b, decoupled=True)
+
+    def _sgd(self, a, b):
+        steps = self.steps[a:b]
+        first = steps == 1
+        for name, p in self.params:
+            c, lr = self._const[a, name], self._lr[a, name]
+            w, g = p[a:b], p.grad[a:b]
+            if _nonzero(c["wd"]):
+                g = _decayed(g, w, c["wd"])
+            buf = self.state[name]["momentum_buffer"][a:b]
+            if first.all():
+                buf.copy_(g)
+            elif not first.any():
+                buf.mul_(c["momentum"]).add_(g)
+            else:
+                mask = torch.tensor(first, device=g.device).view((-1,) + (1,) * (g.ndim - 1))
+                buf.copy_(torch.where(mask, g, buf * c["momentum"] + g))
+            nesterov = c["nesterov"]
+            if all(nesterov):
+                d = g.add(buf * c["momentum"])
+            elif not any(nesterov):
+                d = buf
+            else:
+                mask = torch.tensor(nesterov, device=g.device).view((-1,) + (1,) * (g.ndim - 1))
+                d = torch.where(mask, g + buf * c["momentum"], buf)
+            if isinstance(lr, float):
+                w.add_(d, alpha=-lr)
+            else:
+                w.sub_(d * lr)
+
+    def _rmsprop(self, a, b):
+        for name, p in self.params:
+            c, lr = self._const[a, name], self._lr[a, name]
+            w, g = p[a:b], p.grad[a:b]
+            if _nonzero(c["wd"]):
+                g = _decayed(g, w, c["wd"])
+            v = self.state[name]["square_avg"][a:b]
+            if isinstance(c["alpha"], float):
+                v.mul_(c["alpha"]).addcmul_(g, g, value=1 - c["alpha"])
+            else:
+                v.mul_(c["alpha"]).add_(g * g * (1 - c["alpha"]))
+            avg = v.sqrt().add_(c["eps"])
+            if isinstance(lr, float):
+                w.addcdiv_(g, avg, value=-lr)
+            else:
+                w.sub_(g / avg * lr)
+
+    # ---- regrouping and export ------------------------------------------------------
+    def select(self, keep, module):
+        """The optimizer of a compacted group: copies ``keep`` (indices into this one,
+        in order), whose stacked parameters are now ``module``'s."""
+        new = object.__new__(StackedOptimizer)
+        new.module = module
+        new.optimizers = [self.optimizers[k] for k in keep]
+        solvers = [solver_of(o) for o in new.optimizers]
+        new.ranges = []
+        for k, solver in enumerate(solvers):
+            if new.ranges and new.ranges[-1][0] == solver:
+                new.ranges[-1][2] = k + 1
+            else:
+                new.ranges.append([solver, k, k + 1])
+        new.params = [(name, p) for name, p in module.named_parameters()]
+        new._groups = {name: [self._groups[name][k] for k in keep] for name, _ in new.params}
+        new.steps = self.steps[keep].copy()
+        index = torch.tensor(keep, device=new.params[0][1].device)
+        new.state = {name: {s: t.index_select(0, index) for s, t in self.state[name].items()}
+                     for name, _ in new.params}
+        new._constants()
+        new.refresh()
+        return new
+
+    def export(self, k):
+        """Write copy ``k``'s optimizer state into its own torch optimizer."""
+        optimizer, steps = self.optimizers[k], int(self.steps[k])
+        if steps == 0:
+            return
+        solver = solver_of(optimizer)
+        for name, _ in self.params:
+            member = self.module.members(name)[k]
+            group = self._groups[name][k]
+            state = {}
+            if solver in ("adam", "adamw", "rmsprop"):
+                on_device = group.get("fused") or group.get("capturable")
+                state["step"] = torch.tensor(float(steps), dtype=torch.float32,
+                                             device=member.device if on_device else "cpu")
+            if solver == "sgd" and group["momentum"] == 0:
+                continue
+            for s in _STATE[solver]:
+                state[s] = self.state[name][s][k].clone()
+            optimizer.state[member] = state
+
+
+def _decayed(g, w, wd):
+    """``g + wd * w`` (coupled weight decay), ``wd`` per copy or shared."""
+    return torch.addcmul(g, w, wd) if isinstance(wd, torch.Tensor) else g.add(w, alpha=wd)
+
+
+def _group_of(optimizer, param):
+    for group in optimizer.param_groups:
+        if any(p is param for p in group["params"]):
+            return group
+    raise ValueError("a stacked parameter's copy is not in its copy's optimizer")

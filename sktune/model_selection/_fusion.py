@@ -1,0 +1,199 @@
+"""Which fits of a search train together: the fusion rule, as data, and the memory bound.
+
+A search evaluates (candidate, split) pairs. Two pairs can share one stacked network
+when their networks have the same shapes and every setting in which they differ is one
+the fused loop honours per copy: those are :data:`PER_COPY_PARAMS`. Everything else —
+architecture, batch size, loss, dtype, device — must be equal. The rule is applied
+twice:
+
+1. :func:`plan_key`, on parameters alone, before any data is touched: pairs with equal
+   keys are sent to the same worker (a pair with no key takes scikit-learn's own path,
+   one fit each);
+2. :func:`fusion_signature`, on the prepared fits
+   inside the worker: the exact check (shapes after preprocessing, the module's own
+   :class:`~sktune.nn.Stackable` signature). Fits whose signature is unique train alone.
+
+Groups are cut into chunks whose estimated memory stays under a budget
+(:func:`fusion_config`).
+"""
+
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from joblib import hash as joblib_hash
+from sklearn import get_config
+from sklearn.pipeline import Pipeline
+from skorch.callbacks import EpochTimer, GradientNormClipping
+
+from sktune.engine import Convergence, EpochLog, LRSchedule, SampleLoss
+from sktune.engine._data import ArrayDataset, HoldOut
+from sktune.model_selection._fused_optim import solver_of
+from sktune.nn._protocols import Stackable
+
+#: estimator parameters that may differ between the copies of one fused network
+PER_COPY_PARAMS = frozenset({
+    "solver", "learning_rate_init", "alpha", "l1", "dropout", "momentum",
+    "nesterovs_momentum", "beta_1", "beta_2", "epsilon", "learning_rate", "power_t",
+    "lr_step_size", "lr_decay", "lr_patience", "min_learning_rate", "warmup_epochs",
+    "max_iter", "shuffle", "random_state", "tol", "verbose", "early_stopping",
+    "validation_fraction", "n_iter_no_change", "restore_best_weights", "max_grad_norm",
+    "class_weight", "divergence_threshold", "keep_optimizer_state", "max_fun", "warm_start",
+})
+
+#: the engine callbacks a fused copy runs per epoch (anything else needs one network)
+FUSIBLE_CALLBACKS = (EpochTimer, LRSchedule, Convergence, GradientNormClipping, EpochLog)
+_SOLVER_ORDER = {"adam": 0, "adamw": 1, "sgd": 2, "rmsprop": 3}
+
+
+def fusion_signature(run):
+    """A hashable key: runs with equal keys can train as one stacked network (None:
+    this run needs its own). Equal keys mean equal network structure (the module's
+    :meth:`~sktune.nn.Stackable.stack_signature`), batch size, loss, dtype and device,
+    and feature/target shapes; every other setting may differ per copy."""
+    est, net, data = run.estimator, run.net, run.dataset
+    module = getattr(net, "module_", None)
+    if run.incremental or getattr(est, "solver", None) == "lbfgs" or \
+            not isinstance(module, Stackable) or not isinstance(data, ArrayDataset) or \
+            not isinstance(data.X, torch.Tensor) or not data.X.is_floating_point():
+        return None
+    for _, callback in net.callbacks_:
+        if not isinstance(callback, FUSIBLE_CALLBACKS) or (
+                isinstance(callback, GradientNormClipping) and
+                callback.gradient_clip_norm_type != 2):
+            return None
+    criterion = net.criterion_
+    if not isinstance(criterion, SampleLoss) or solver_of(net.optimizer_) is None or \
+            not (net.train_split is None or isinstance(net.train_split, HoldOut)):
+        return None
+    signature = module.stack_signature()
+    if signature is None:
+        return None
+    y = data.y
+    return (signature, net.batch_size, str(net.device), str(data.X.dtype),
+            tuple(data.X.shape[1:]), None if y is None else (str(y.dtype), tuple(y.shape[1:])),
+            criterion.kind, criterion.huber_delta)
+
+
+_CONFIG = threading.local()
+_DEFAULTS = {"enabled": True, "max_memory": None}
+
+
+def get_fusion_config():
+    """The current fusion settings (see :func:`fusion_config`)."""
+    return {**_DEFAULTS, **getattr(_CONFIG, "values", {})}
+
+
+@contextmanager
+def fusion_config(*, enabled=None, max_memory=None):
+    """Settings of sktune's fused searches, for the block (this thread).
+
+    Parameters
+    ----------
+    enabled : bool, default=None
+        False runs every fit on its own, exactly as scikit-learn's searches do (for
+        comparisons). None keeps the current setting (default True).
+    max_memory : int or None, default=None
+        Bytes one fused chunk may use (weights, gradients, optimizer state and
+        activations of its copies); larger groups are split into chunks. None keeps the
+        current setting; the default is 1 GiB on the CPU and half the free memory of a
+        GPU.
+
+    Examples
+    --------
+    >>> from sktune.model_selection import fusion_config, get_fusion_config
+    >>> with fusion_config(enabled=False):
+    ...     get_fusion_config()["enabled"]
+    False
+    """
+    saved = dict(getattr(_CONFIG, "values", {}))
+    new = dict(saved)
+    if enabled is not None:
+        new["enabled"] = bool(enabled)
+    if max_memory is not None:
+        new["max_memory"] = int(max_memory)
+    _CONFIG.values = new
+    try:
+        yield
+    finally:
+        _CONFIG.values = saved
+
+
+def final_estimator(estimator):
+    """``(sktune estimator, step name or None)`` that a fit of ``estimator`` trains: the
+    estimator itself, or the last step of a Pipeline; ``(None, None)`` otherwise."""
+    from sktune._base import BaseNeuralEstimator
+
+    if isinstance(estimator, BaseNeuralEstimator):
+        return estimator, None
+    if isinstance(estimator, Pipeline) and estimator.steps:
+        name, last = estimator.steps[-1]
+        if isinstance(last, BaseNeuralEstimator):
+            return last, name
+    return None, None
+
+
+def sample_weight_key(step):
+    """The fit parameter that carries sample weights to the network."""
+    return "sample_weight" if step is None else f"{step}__sample_weight"
+
+
+def plan_key(estimator, fit_params):
+    """A hashable key for a configured (cloned, parameters set) pair estimator: equal keys
+    may fuse. None: this pair runs on its own (not an sktune network, an L-BFGS or
+    warm-start fit, user callbacks, fit parameters other than sample weights, metadata
+    routing)."""
+    est, step = final_estimator(estimator)
+    if est is None or get_config().get("enable_metadata_routing"):
+        return None
+    if set(fit_params) - {sample_weight_key(step)}:
+        return None
+    if est.solver == "lbfgs" or est.callbacks:
+        return None
+    shared = {k: v for k, v in est.get_params(deep=False).items() if k not in PER_COPY_PARAMS}
+    return type(est).__name__, joblib_hash(shared)
+
+
+def memory_budget(device, configured=None):
+    """Bytes a fused chunk may use on ``device``: ``configured`` (the search's
+    ``fusion_config(max_memory=...)``, passed along to its workers) or the default."""
+    if configured is not None:
+        return configured
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(dev)
+        return free // 2
+    return 2**30
+
+
+def copy_bytes(run):
+    """Estimated memory of one fused copy: its weights, gradients and optimizer state,
+    and the activations a training step keeps for the backward pass."""
+    module = run.net.module_
+    params = sum(p.numel() * p.element_size() for p in module.parameters())
+    activations = [0]
+
+    def count(_, __, output):
+        if isinstance(output, torch.Tensor):
+            activations[0] += output[:1].numel() * output.element_size()
+
+    leaves = [m for m in module.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad():
+            module.eval()
+            module(run.dataset.X[:1].to(run.net.device))
+    finally:
+        module.train()
+        for handle in handles:
+            handle.remove()
+    return 4 * params + 3 * activations[0] * run.net.batch_size
+
+
+def memory_chunks(items, per_copy, budget):
+    """Split a group into consecutive chunks of near-equal sizes, each under ``budget``
+    bytes at ``per_copy`` bytes a copy (at least one copy per chunk)."""
+    size = max(1, min(len(items), budget // max(per_copy, 1)))
+    n_chunks = -(-len(items) // size)
+    return [list(c) for c in np.array_split(np.array(items, dtype=object), n_chunks)]
