@@ -65,19 +65,19 @@ class Data:
     notes: list = field(default_factory=list)
 
 
-# ---- the search classes: one place, so sktune's own searches can replace sklearn's ------
+# ---- the search classes: one place --------------------------------------------------
 def search_class(strategy):
-    """The class that runs ``strategy`` (sklearn's searches, or optuna-integration's)."""
+    """The class that runs ``strategy``: sktune's fused searches (scikit-learn's, with the
+    network fits trained together and a progress line), or optuna-integration's."""
     if strategy == "halving":
-        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-        from sklearn.model_selection import HalvingRandomSearchCV
+        from sktune.model_selection import HalvingRandomSearchCV
 
         return HalvingRandomSearchCV
     if strategy == "optuna":
         from optuna_integration import OptunaSearchCV
 
         return OptunaSearchCV
-    from sklearn.model_selection import RandomizedSearchCV
+    from sktune.model_selection import RandomizedSearchCV
 
     return RandomizedSearchCV
 
@@ -188,11 +188,15 @@ def run_search(args, data, X_train, y_train):
 def _quiet_fit(args, search, X, y):
     """Fit ``search``; per-fit warnings become one summary line each (with a count).
 
-    In this process every warning is recorded and summarised. Fits in other processes
-    (``--n-jobs`` > 1, Dask) inherit an "ignore" filter for ConvergenceWarning instead,
-    so they are not counted.
+    sktune's searches count their fits' ConvergenceWarnings themselves (in every worker)
+    and issue one summary, printed here as a note. With Optuna, every warning of this
+    process is recorded and summarised; its fits in other processes (``--n-jobs`` > 1,
+    Dask) inherit an "ignore" filter for ConvergenceWarning instead and are not counted.
     """
-    in_process = args.n_jobs == 1 and not args.dask
+    from sktune.model_selection._search import _FusedSearchCV
+
+    summarised = isinstance(search, _FusedSearchCV)
+    in_process = summarised or (args.n_jobs == 1 and not args.dask)
     with warnings.catch_warnings(record=in_process) as caught, _backend(args):
         if in_process:
             warnings.simplefilter("always")
@@ -207,8 +211,13 @@ def _quiet_fit(args, search, X, y):
     # deprecations in libraries are for their developers, not for this command's users
     shown = [w for w in caught if issubclass(w.category, (UserWarning, RuntimeWarning))]
     counts = Counter((w.category, str(w.message).strip().splitlines()[0]) for w in shown)
+    for (category, message), n in counts.items():
+        if not issubclass(category, ConvergenceWarning):
+            continue
+        if summarised:  # "k of n fits reached max_iter ...; ... (One warning per search ...)"
+            print(f"note: {message.split('; ')[0]}; a larger --max-iter may help")
     unconverged = sum(n for (cat, _), n in counts.items() if issubclass(cat, ConvergenceWarning))
-    if unconverged:
+    if unconverged and not summarised:
         print(f"note: {unconverged} fits ended at their epoch budget before converging "
               f"(ConvergenceWarning); a larger --max-iter may help")
     for (category, message), n in counts.items():

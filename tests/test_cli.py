@@ -218,14 +218,37 @@ def test_optuna_searches_every_default_parameter_and_scales_regression_targets(c
 
 
 def test_halving_and_the_search_class_factory(capsys):
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import HalvingRandomSearchCV
+    from sktune.model_selection import HalvingRandomSearchCV
 
     search = run(["--dataset", "wine", "--strategy", "halving", "--quick"])
     assert isinstance(search, HalvingRandomSearchCV) and _cli.search_class("halving") is \
         HalvingRandomSearchCV
     assert search.best_params_["mlpclassifier__max_iter"] == max(search.n_resources_)
-    assert "test score:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "test score:" in out
+    # the fused search's progress line, once per rung at least (plain text: not a tty)
+    total = sum(n * search.n_splits_ for n in search.n_candidates_)
+    assert re.search(rf"fits {total}/{total} \| best mean score 0\.\d+ \| elapsed", out), out
+
+
+def test_the_default_search_is_sktunes_fused_search_with_a_progress_line(capsys):
+    from sktune.model_selection import RandomizedSearchCV
+
+    search = run(["--dataset", "iris", "--quick", "--n-iter", "2"])
+    assert type(search) is RandomizedSearchCV
+    out = capsys.readouterr().out
+    n_fits = 2 * search.n_splits_
+    lines = re.findall(r"fits (\d+)/(\d+)", out)
+    assert lines and lines[-1] == (str(n_fits), str(n_fits)), out
+    assert "\r" not in out and not ANSI.search(out)
+
+
+def test_unconverged_fits_are_one_note_from_the_searchs_own_summary(capsys):
+    run(["--dataset", "iris", "--quick", "--n-iter", "2", "--max-iter", "2"])
+    captured = capsys.readouterr()
+    notes = re.findall(r"note: (\d+) of (\d+) fits reached max_iter.*", captured.out)
+    assert len(notes) == 1 and int(notes[0][0]) >= 1, captured.out
+    assert "ConvergenceWarning" not in captured.err
 
 
 def test_exit_status_of_the_console_script():
