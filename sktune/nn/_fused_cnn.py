@@ -17,7 +17,6 @@ from torch import nn
 
 from sktune.nn._fused import (
     StackedBatchNorm, StackedModule, activate, dense_plan, layer_signature, run_dense, tensor_signature,
-    without_dropout,
 )
 
 _CONVS = {1: F.conv1d, 2: F.conv2d}
