@@ -6,8 +6,10 @@ search    RandomizedSearchCV, 8 candidates x 3 folds, MLPClassifier((128, 64)) o
           8,000 x 40 rows, batch 128, 15 epochs. Contenders, alternated in every round
           in one process: sktune's fused search; scikit-learn's RandomizedSearchCV over
           the same sktune estimator with n_jobs=1 and n_jobs=2 (its loky workers start
-          in the warm-up round and are reused after); scikit-learn's own MLPClassifier
-          searched the same way (on one BLAS thread). Medians of seconds and of per-round ratios; the largest
+          in the warm-up round and are reused after); sktune's fused search with
+          n_jobs=2 (each worker trains a fused chunk); scikit-learn's own MLPClassifier
+          searched the same way (on one BLAS thread). Medians of seconds and of
+          per-round ratios; the largest
           per-candidate difference of mean_test_score between fused and unfused.
 cnn       Pipeline(StandardScaler, CNNClassifier) on digits, 8 candidates x 3 folds,
           fused against unfused.
@@ -15,8 +17,10 @@ scaling   Time per fit of K = 1, 4, 16, 64 fused copies (one fold, 15 epochs), a
           memory per copy (each K in its own process: the peak resident memory that
           training adds, beside the estimate the search's memory budget uses).
 threads   One fused training step of K copies on 1 and on 2 intra-op threads.
+search-threads  The whole fused search (n_jobs=1) with torch on 1 and on 2 threads
+          (not in the default sections).
 
-Run: python benchmarks/bench_fused.py [--sections search,cnn,scaling,threads]
+Run: python benchmarks/bench_fused.py [--sections search,cnn,scaling,threads,search-threads]
      [--rounds 3] [--dtype both|float64|float32] [--quick]
 """
 
@@ -90,6 +94,8 @@ def search_section(rounds, dtypes, quick):
         contenders = {
             "sktune fused RandomizedSearchCV": lambda: st.RandomizedSearchCV(
                 net, SPACE, **kw).fit(X, y),
+            "sktune fused RandomizedSearchCV n_jobs=2": lambda: st.RandomizedSearchCV(
+                net, SPACE, n_jobs=2, **kw).fit(X, y),
             "sklearn RandomizedSearchCV n_jobs=1": lambda: sk.RandomizedSearchCV(
                 net, SPACE, **kw).fit(X, y),
             "sklearn RandomizedSearchCV n_jobs=2": lambda: sk.RandomizedSearchCV(
@@ -192,6 +198,32 @@ def scaling_section(dtypes, quick):
         sys.stdout.flush()
 
 
+def search_threads_section(rounds, dtypes, quick):
+    """The whole fused search (n_jobs=1) on one intra-op thread and on two."""
+    import torch
+
+    n, epochs = (2000, 3) if quick else (8000, 15)
+    X, y = make_classification(n, 40, n_informative=20, n_classes=3, random_state=0)
+    before = torch.get_num_threads()
+    for dtype in dtypes:
+        net = MLPClassifier((128, 64), batch_size=128, max_iter=epochs, random_state=0,
+                            device="cpu", dtype=dtype)
+        run = lambda: st.RandomizedSearchCV(  # noqa: E731
+            net, SPACE, n_iter=8, cv=3, random_state=0).fit(X, y)
+        times = {"fused search, 1 thread": [], "fused search, 2 threads": []}
+        for r in range(rounds + 1):
+            for threads in (1, 2) if r % 2 == 0 else (2, 1):
+                torch.set_num_threads(threads)
+                seconds, _ = _timed(run)
+                if r:
+                    times[f"fused search, {threads} thread" + "s" * (threads > 1)].append(
+                        seconds)
+        torch.set_num_threads(before)
+        _report(f"Fused RandomizedSearchCV 8 x 3, n_jobs=1, {n} x 40, {epochs} epochs, "
+                f"dtype={dtype!r}, torch threads (load average {os.getloadavg()[0]:.1f}):",
+                times, "fused search, 1 thread")
+
+
 def threads_section(quick):
     import torch
 
@@ -255,6 +287,8 @@ def main():
         scaling_section(dtypes, args.quick)
     if "threads" in sections:
         threads_section(args.quick)
+    if "search-threads" in sections:
+        search_threads_section(rounds, dtypes, args.quick)
 
 
 if __name__ == "__main__":

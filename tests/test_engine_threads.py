@@ -11,11 +11,12 @@ from sktune.engine._threads import SINGLE_THREAD_FLOPS, free_cores, threads_for
 
 @pytest.fixture
 def load(monkeypatch):
-    def set_load(value, cpus=2, running=None):
+    def set_load(value, cpus=2, others=None, own=1.0):
         monkeypatch.setattr(os, "getloadavg", lambda: (value, value, value))
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)),
                             raising=False)
-        monkeypatch.setattr(_threads, "_running_now", lambda: running)
+        monkeypatch.setattr(_threads, "_others_running", lambda: others)
+        monkeypatch.setattr(_threads, "_own_cpu_rate", lambda: own)
     return set_load
 
 
@@ -32,15 +33,29 @@ def test_large_steps_use_torchs_threads_only_on_idle_cores(load, monkeypatch):
     assert free_cores() == 1 and threads_for(SINGLE_THREAD_FLOPS * 10, "cpu") == 1
     load(40.0, cpus=16)
     assert free_cores() == 1
-    load(0.5, running=3)  # a load that has just started: the average has not seen it
+    load(0.5, others=2)  # a load that has just started: the average has not seen it
     assert free_cores() == 1
-    load(0.5, running=1)
+    load(0.5, others=0)
     assert free_cores() == 2
 
 
-def test_the_running_count_is_read_on_linux():
-    running = _threads._running_now()
-    assert running is None or running >= 1
+def test_this_processs_own_threads_are_not_load(load):
+    load(2.1, own=2.0)  # the load average is this process's two threads
+    assert free_cores() == 2
+    load(3.1, own=2.0)  # and one other process
+    assert free_cores() == 1
+
+
+def test_the_running_counts_are_read_on_linux():
+    """Measured, not mocked: on an otherwise idle machine the spinning worker threads of
+    this process's own torch pool are not counted as other processes' load."""
+    others = _threads._others_running()
+    assert others is None or others >= 0
+    torch.ones(2000, 2000) @ torch.ones(2000, 2000)  # wakes torch's worker threads
+    after = _threads._others_running()
+    assert after is None or after <= (others or 0) + os.cpu_count()
+    rate = _threads._own_cpu_rate()
+    assert rate >= 0
 
 
 def test_no_load_average_keeps_torchs_setting(monkeypatch):

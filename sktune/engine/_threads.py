@@ -21,6 +21,7 @@ The thread count is set for the duration of a training call and restored after i
 """
 
 import os
+import time
 from contextlib import contextmanager
 
 import torch
@@ -74,11 +75,13 @@ def free_cores():
     """CPUs that other processes leave idle (at least 1), or None where the system tells
     nothing about its load.
 
-    Two readings, the smaller wins: the CPUs this process may use minus the 1-minute
-    load average, plus the one this process itself keeps busy (rounded); and, on Linux,
-    the CPUs minus the other threads running right now (``/proc/loadavg``, median of
-    three looks). The first remembers a load that comes and goes, the second notices a
-    load that has just started.
+    Two readings of the *other* processes' load, the larger wins: the 1-minute load
+    average less this process's own recent CPU use (:func:`_own_cpu_rate`: its threads
+    count in the average too), and, on Linux, the threads of other processes running
+    right now (:func:`_others_running`, median of three looks). The first remembers a
+    load that comes and goes, the second notices a load that has just started. Neither
+    counts this process's own threads — torch's worker threads, still spinning after
+    the last operation, would otherwise look like another process's load.
     """
     try:
         load = os.getloadavg()[0]
@@ -88,22 +91,45 @@ def free_cores():
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         cpus = os.cpu_count() or 1
-    free = round(cpus + 1 - load)
-    running = _running_now()
+    others = max(0.0, load - min(_own_cpu_rate(), load))
+    running = _others_running()
     if running is not None:
-        free = min(free, cpus - (running - 1))
-    return max(1, int(free))
+        others = max(others, running)
+    return max(1, min(cpus, round(cpus - others)))
 
 
-def _running_now():
-    """Threads running system-wide at this moment, this one included (Linux), or None."""
+_LAST_SAMPLE = {}
+
+
+def _own_cpu_rate():
+    """CPUs this process kept busy since the previous call (its CPU time over the wall
+    time, all threads), 1.0 until a second has passed: the share of the load average
+    that is this process's own."""
+    now, cpu = time.monotonic(), time.process_time()
+    last = _LAST_SAMPLE.get("sample")
+    if last is None or now - last[0] >= 1.0:
+        if last is not None:
+            _LAST_SAMPLE["rate"] = (cpu - last[1]) / (now - last[0])
+        _LAST_SAMPLE["sample"] = (now, cpu)
+    return _LAST_SAMPLE.get("rate", 1.0)
+
+
+def _others_running():
+    """Threads of other processes running at this moment (Linux), or None: the running
+    count of ``/proc/loadavg`` less this process's running threads (median of three
+    looks)."""
     counts = []
     for _ in range(3):
         try:
             with open("/proc/loadavg") as f:
-                counts.append(int(f.read().split()[3].split("/")[0]))
+                total = int(f.read().split()[3].split("/")[0])
+            own = 0
+            for task in os.scandir("/proc/self/task"):
+                with open(os.path.join(task.path, "stat")) as f:
+                    own += f.read().rpartition(")")[2].split()[0] == "R"
         except (OSError, ValueError, IndexError):
             return None
+        counts.append(max(0, total - max(own, 1)))
     return sorted(counts)[1]
 
 
