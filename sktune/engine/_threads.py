@@ -11,10 +11,13 @@ descheduled thread and a step becomes 5-20 times slower. The policy:
 - larger steps (a big network, or a fused search's K copies at once) use torch's own
   setting (``torch.get_num_threads()``, which the user may set), where threads pay for
   themselves — but never more threads than there are idle cores (:func:`free_cores`:
-  the CPUs this process may use, minus the load of the other processes).
+  the CPUs this process may use, minus the load of the other processes; this
+  process's own threads are not load).
   Measured on a 2-core machine (benchmarks/bench_fused.py, section ``threads``): a
   fused step of 24 MLPs (128, 64) took 20 ms on one thread and 365 ms on two under a
-  load average of 11, and 5.1 ms on one against 3.6 ms on two on the idle machine;
+  load average of 11, and 4.8 ms on one against 2.8 ms on two on the idle machine,
+  where two threads made a whole fused search of 8 x 3 MLPs 1.4x faster
+  (section ``search-threads``);
 - GPUs are left alone.
 
 The thread count is set for the duration of a training call and restored after it.
