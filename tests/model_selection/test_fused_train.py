@@ -258,6 +258,35 @@ def test_cnn_regressor_on_signals_and_dropout_copies():
     assert fused[1].loss_curve_ != unfused[1].loss_curve_
 
 
+def test_fused_signal_cnns_with_the_auto_architecture_equal_unfused():
+    """The signal defaults (FCN blocks, kernels 8/5/3 — an even kernel pads one step
+    more on the right — no pooling) stack too."""
+    from sktune import CNNClassifier
+
+    rng = np.random.RandomState(1)
+    X = rng.randn(90, 2, 24)
+    y = (X[:, 0, :12].mean(1) > X[:, 1, 12:].mean(1)).astype(int)
+    base = CNNClassifier(conv_dim=1, max_iter=2, batch_size=16, random_state=0,
+                         device="cpu", dtype="float64", early_stopping=False)
+    fused, unfused, outcomes = _fit_both(
+        base, [{}, {"learning_rate_init": 3e-3}, {"alpha": 1e-2, "random_state": 3}],
+        [(X, y)] * 3)
+    assert fused[0].net_.module_.pools == [None] * len(fused[0].net_.module_.blocks)
+    assert any(b.pad is not None for b in fused[0].net_.module_.blocks)
+    for f, u in zip(fused, unfused):
+        np.testing.assert_allclose(f.loss_curve_, u.loss_curve_, rtol=1e-9)
+        np.testing.assert_allclose(f.predict_proba(X), u.predict_proba(X), atol=1e-9)
+
+
+def test_ragged_signals_are_not_stacked():
+    from sktune import CNNClassifier
+
+    rng = np.random.RandomState(0)
+    X = [rng.randn(n, 2) for n in rng.randint(5, 12, 30)]
+    run = CNNClassifier(channels=(4,), device="cpu")._begin_fit(X, np.arange(30) % 2)
+    assert fusion_signature(run) is None
+
+
 def test_text_and_augmented_cnns_are_not_stacked():
     from sktune import CNNClassifier
 
