@@ -83,6 +83,21 @@ def _report(title, times, reference, extra=""):
     sys.stdout.flush()
 
 
+def _alternate(contenders, rounds):
+    """Seconds per round of each contender (round 0 warms up: imports, loky workers, not
+    counted), in alternating order, and each one's last ``mean_test_score``."""
+    times = {name: [] for name in contenders}
+    scores = {}
+    for r in range(rounds + 1):
+        order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
+        for name in order:
+            seconds, search = _timed(contenders[name])
+            scores[name] = search.cv_results_["mean_test_score"]
+            if r:
+                times[name].append(seconds)
+    return times, scores
+
+
 def search_section(rounds, dtypes, quick):
     n, epochs = (2000, 3) if quick else (8000, 15)
     X, y = make_classification(n, 40, n_informative=20, n_classes=3, random_state=0)
@@ -103,15 +118,7 @@ def search_section(rounds, dtypes, quick):
             "sklearn MLPClassifier, n_jobs=1": lambda: _one_blas_thread(
                 lambda: sk.RandomizedSearchCV(sk_mlp, SPACE, **kw).fit(X, y)),
         }
-        times = {name: [] for name in contenders}
-        scores = {}
-        for r in range(rounds + 1):  # round 0 warms up (imports, loky workers)
-            order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
-            for name in order:
-                seconds, search = _timed(contenders[name])
-                scores[name] = search.cv_results_["mean_test_score"]
-                if r:
-                    times[name].append(seconds)
+        times, scores = _alternate(contenders, rounds)
         gap = np.max(np.abs(scores["sktune fused RandomizedSearchCV"] -
                             scores["sklearn RandomizedSearchCV n_jobs=1"]))
         best = {k: float(np.max(v)) for k, v in scores.items()}
@@ -137,15 +144,7 @@ def cnn_section(rounds, quick):
         "sktune fused": lambda: st.RandomizedSearchCV(pipe, space, **kw).fit(X, y),
         "sklearn (unfused), n_jobs=1": lambda: sk.RandomizedSearchCV(pipe, space, **kw).fit(X, y),
     }
-    times = {name: [] for name in contenders}
-    scores = {}
-    for r in range(rounds + 1):
-        order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
-        for name in order:
-            seconds, search = _timed(contenders[name])
-            scores[name] = search.cv_results_["mean_test_score"]
-            if r:
-                times[name].append(seconds)
+    times, scores = _alternate(contenders, rounds)
     gap = np.max(np.abs(scores["sktune fused"] - scores["sklearn (unfused), n_jobs=1"]))
     _report(f"Pipeline(StandardScaler, CNNClassifier((32, 64))) on digits, 8 x 3, "
             f"{epochs} epochs ({rounds} rounds):", times, "sktune fused",
