@@ -110,10 +110,11 @@ _FINETUNE_CONSTRAINTS = {
 
 # The few-shot recipe of FineTuneClassifier (issue #11, benchmarks/bench_transfer.py):
 # everything trains at one rate, on small batches of shifted images, for a whole cosine
-# schedule. Measured on digits 0-4 -> 5-9 at 2/8/32 images per class, each part helps:
-# without the shifts, or with the backbone at 0.1x, or stopping after 10 epochs without
-# improvement of the (noisy, augmented) training loss, the gain over a CNN trained from
-# scratch falls from about +2 points to between -1 and +1.
+# schedule. Mean gain over a default CNN from scratch on digits 0-4 -> 5-9 (2/8/32
+# images per class, seeds 0-2), adding one part at a time: old defaults (backbone at
+# 0.1x, constant 1e-3, stop after 10 epochs without improvement) -0.7 points; + whole-
+# pixel shifts -2.0 (the noisy training loss stops the fit early); + backbone at 1x and
+# all 200 epochs +1.1; + batches of 8 +1.6; + cosine at 3e-3 +2.4.
 _CLASSIFIER_DOC = (_FINETUNE_DOC.replace("{backbone_lr_scale}", "1.0")
                    .replace("{augment_shift}", '"auto"'))
 _CLASSIFIER_TRAINING = (
