@@ -18,8 +18,9 @@ warnings.simplefilter("ignore")
 
 # 1. Train a CNN on digits 0-4 (task A), fine-tune it on digits 5-9 with 2 images per
 #    class (task B), against the same CNN trained from scratch on those 10 images. Both
-#    use their defaults (LP-FT for the fine-tuner). On digits the two are close: a
-#    batch-normalised CNN learns them from 10 images by itself (see
+#    use their defaults: for the fine-tuner a linear probe of the new head, then the
+#    whole network on whole-pixel-shifted copies over a cosine schedule (about +4.5
+#    points over scratch at 2 images per class on average over 5 draws; see
 #    benchmarks/bench_transfer.py for the shots x seeds table).
 X, y = load_digits(return_X_y=True)
 source = CNNClassifier(input_shape=(8, 8), max_iter=5 if QUICK else 200,

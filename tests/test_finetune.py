@@ -272,3 +272,102 @@ def test_pretrained_embedder_resolves_its_device_at_transform(monkeypatch):
     monkeypatch.setattr(engine, "resolve_device", lambda device: "cpu")
     loaded = pickle.loads(pickle.dumps(emb))
     np.testing.assert_allclose(loaded.transform(X), expected)
+
+
+# ---- the few-shot recipe: L2-SP, WiSE-FT, shifts, schedule ----------------------------
+
+
+def test_few_shot_defaults_beat_scratch_on_digits_at_ci_size(digits_transfer):
+    """Digits 5-9 from 2 images per class, three draws: the defaults (probe, whole-pixel
+    shifts, cosine schedule) against a default CNN from scratch, both at 60 epochs
+    (the full-size table over 2/8/32 shots and 5 seeds is benchmarks/bench_transfer.py)."""
+    X, y, source = digits_transfer
+    gains = []
+    for seed in (0, 1, 2):
+        few = _few(y, 2, seed)
+        rest = np.setdiff1d(np.arange(len(y)), few)
+        tuned = FineTuneClassifier(source, max_iter=60, random_state=seed,
+                                   device="cpu").fit(X[few], y[few])
+        scratch = CNNClassifier(input_shape=(8, 8), max_iter=60, random_state=seed,
+                                device="cpu").fit(X[few], y[few])
+        gains.append(tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest]))
+    assert min(gains) > -0.01 and np.mean(gains) > 0.02, gains
+
+
+def test_default_fit_runs_its_whole_cosine_schedule_without_warning(digits_transfer):
+    import warnings
+
+    X, y, source = digits_transfer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = FineTuneClassifier(source, max_iter=4, random_state=0, device="cpu").fit(
+            X[:40], y[:40])
+    assert clf.n_iter_ == 4 and "schedule is complete" in clf.stop_reason_
+    assert clf.augment_shift_ == 1  # 8x8 images: one pixel
+    assert clf.net_.batch_size == 8
+    lrs = [row["lr"] for row in clf.history_]
+    assert lrs[0] == pytest.approx(3e-3) and lrs == sorted(lrs, reverse=True)
+
+
+def test_pixel_shift_moves_whole_pixels_in_training_only():
+    from sktune.nn._finetune import PixelShift
+
+    x = torch.rand(64, 2, 5, 7)
+    shift = PixelShift(1).train()
+    out = shift(x)
+    assert out.shape == x.shape
+    for a, b in zip(x, out):  # each output is the input moved by at most one pixel
+        assert any(torch.equal(torch.roll(torch.nn.functional.pad(a, (1, 1, 1, 1)),
+                                          (dy, dx), (1, 2))[:, 1:-1, 1:-1], b)
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    assert shift.eval()(x) is x
+
+
+def _distance_from_source(clf, source):
+    start = dict(source.net_.module_.named_parameters())
+    return sum(float((p.detach() - start[name.removeprefix("backbone.")]).square().sum())
+               for name, p in clf.net_.module_.named_parameters()
+               if name.startswith("backbone.") and p.ndim > 1)
+
+
+def test_l2_sp_pulls_the_backbone_towards_its_pretrained_weights(digits_transfer):
+    X, y, source = digits_transfer
+    kwargs = dict(max_iter=15, learning_rate="constant", **FAST)
+    free = FineTuneClassifier(source, l2_sp=0.0, **kwargs).fit(X[:100], y[:100])
+    pulled = FineTuneClassifier(source, l2_sp=50.0, **kwargs).fit(X[:100], y[:100])
+    assert _distance_from_source(pulled, source) < 0.5 * _distance_from_source(free, source)
+
+
+def test_wise_ft_interpolates_between_the_probe_and_the_fine_tuned_network(digits_transfer):
+    """wise_ft=0 ends where fine-tuning began (the linear probe on the source's network,
+    batch-norm statistics included); 1 keeps the fine-tuned weights; 0.5 the midpoint."""
+    X, y, source = digits_transfer
+    kwargs = dict(max_iter=5, **FAST)
+    probe = FineTuneClassifier(source, freeze="backbone", max_iter=1, learning_rate_init=1e-12,
+                               random_state=0, device="cpu").fit(X[:100], y[:100])
+    start = FineTuneClassifier(source, wise_ft=0.0, **kwargs).fit(X[:100], y[:100])
+    np.testing.assert_allclose(start.predict_proba(X[100:200]),
+                               probe.predict_proba(X[100:200]), atol=1e-5)
+    end = FineTuneClassifier(source, wise_ft=1.0, **kwargs).fit(X[:100], y[:100])
+    half = FineTuneClassifier(source, wise_ft=0.5, **kwargs).fit(X[:100], y[:100])
+    a, b, m = (dict(c.net_.module_.state_dict()) for c in (start, end, half))
+    assert not torch.equal(a["head.0.weight"], b["head.0.weight"])
+    for key, value in m.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, (a[key] + b[key]) / 2)
+
+
+def test_shifts_apply_to_images_only(digits_transfer, shapes_source):
+    from sktune.nn._finetune import PixelShift
+
+    X, y, source = digits_transfer
+    clf = FineTuneClassifier(source, max_iter=2, **FAST).fit(X[:50], y[:50])
+    assert isinstance(clf.net_.module_.augment, PixelShift)
+    np.testing.assert_array_equal(clf.transform(X[:20]), clf.transform(X[:20]))
+    none = FineTuneClassifier(source, augment_shift=0, max_iter=2, **FAST).fit(X[:50], y[:50])
+    assert none.augment_shift_ == 0 and not isinstance(none.net_.module_.augment, PixelShift)
+    signals, labels = shapes(40, [0, 1], 0)
+    on_signals = FineTuneClassifier(shapes_source, augment_shift=2, max_iter=2,
+                                    **FAST).fit(signals, labels)
+    assert on_signals.augment_shift_ == 0
+    assert not isinstance(on_signals.net_.module_.augment, PixelShift)

@@ -7,6 +7,7 @@ are repeated in every estimator; this test keeps the copies identical.
 import inspect
 import re
 
+import numpy as np
 import pytest
 
 from sktune import (
@@ -34,6 +35,10 @@ DELIBERATE = {
     # the FCN recipe for signals (docs/cnn_rnn.md): reduce-on-plateau, long patience
     "CNN": {"learning_rate": "plateau", "lr_decay": 0.5, "lr_patience": 20,
             "n_iter_no_change": 50},
+    # the few-shot recipe (docs/finetune.md, benchmarks/bench_transfer.py): a whole
+    # cosine schedule at one rate for backbone and head
+    "FineTuneClassifier": {"learning_rate": "cosine", "learning_rate_init": 3e-3,
+                           "n_iter_no_change": np.inf},
 }
 
 

@@ -51,12 +51,16 @@ class FineTuneModule(nn.Module):
         Resize images to (H, W) before the backbone (bilinear).
     mean, std : sequence of float, default=None
         Per-channel normalisation applied after resizing.
+    augment : nn.Module, default=None
+        Training-time augmentation of the (preprocessed) input, e.g. an
+        :class:`~sktune.nn.Augment`; it must pass the input through in eval mode.
     """
 
     def __init__(self, backbone, n_embedding, n_outputs, hidden_layer_sizes=(), dropout=0.0,
-                 activation="relu", input_size=None, mean=None, std=None):
+                 activation="relu", input_size=None, mean=None, std=None, augment=None):
         super().__init__()
         self.backbone = backbone
+        self.augment = augment if augment is not None else nn.Identity()
         self.input_size = tuple(input_size) if input_size is not None else None
         shape = lambda v: torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1)  # noqa: E731
         self.register_buffer("mean", None if mean is None else shape(mean))
@@ -101,8 +105,34 @@ class FineTuneModule(nn.Module):
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
         if self.mean is not None:
             x = (x - self.mean) / self.std
-        z = self.backbone(x, *more)
+        z = self.backbone(self.augment(x), *more)
         return z.flatten(1) if z.ndim > 2 else z
 
     def forward(self, x, *more):
         return self.head(self.embed(x, *more))
+
+
+class PixelShift(nn.Module):
+    """Random whole-pixel translations of image batches, in training mode only.
+
+    Each image moves by an integer number of pixels, up to ``shift`` along each axis,
+    with zeros entering at the border: no resampling, so a training image is as sharp
+    as the images predicted later (a sub-pixel shift blurs small images such as 8x8
+    digits, and a network trained on blurred copies then reads sharp ones worse).
+    """
+
+    def __init__(self, shift):
+        super().__init__()
+        self.shift = int(shift)
+
+    def forward(self, x):
+        if not self.training or self.shift < 1:
+            return x
+        s, (n, h, w) = self.shift, (len(x), *x.shape[-2:])
+        padded = F.pad(x, (s, s, s, s))
+        dy, dx = torch.randint(0, 2 * s + 1, (2, n), device=x.device)
+        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+        index = torch.arange(n, device=x.device)[:, None, None, None]
+        channel = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
+        return padded[index, channel, rows, cols]
