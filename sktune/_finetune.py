@@ -25,8 +25,7 @@ from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.engine import ArrayDataset, GradualUnfreeze, TensorBatches
 from sktune.engine._data import map_arrays
 from sktune.engine._net import map_padded
-from sktune.nn import ACTIVATIONS, FineTuneModule
-from sktune.nn._finetune import PixelShift
+from sktune.nn import ACTIVATIONS, FineTuneModule, PixelShift
 
 _FINETUNE_DOC = """\
     backbone : sktune estimator, torch.nn.Module, callable or str

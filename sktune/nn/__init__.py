@@ -1,7 +1,7 @@
 """Pure ``torch.nn.Module`` builders, usable without the sklearn estimators."""
 
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
-from sktune.nn._finetune import FineTuneModule, strip_head
+from sktune.nn._finetune import FineTuneModule, PixelShift, strip_head
 from sktune.nn._fused import StackedMLP, StackedModule
 from sktune.nn._fused_cnn import StackedCNN
 from sktune.nn._layers import ACTIVATIONS, make_activation
@@ -10,5 +10,5 @@ from sktune.nn._protocols import Freezable, Headed, LayerwiseLR, SparseInput, St
 from sktune.nn._rnn import RNNModule, StridedFrontEnd
 
 __all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "FineTuneModule", "Freezable", "Headed",
-           "LayerwiseLR", "MLPModule", "RNNModule", "SparseInput", "Stackable", "StackedCNN",
+           "LayerwiseLR", "MLPModule", "PixelShift", "RNNModule", "SparseInput", "Stackable", "StackedCNN",
            "StackedMLP", "StackedModule", "StridedFrontEnd", "make_activation", "strip_head"]
