@@ -211,19 +211,18 @@ def _quiet_fit(args, search, X, y):
     # deprecations in libraries are for their developers, not for this command's users
     shown = [w for w in caught if issubclass(w.category, (UserWarning, RuntimeWarning))]
     counts = Counter((w.category, str(w.message).strip().splitlines()[0]) for w in shown)
-    for (category, message), n in counts.items():
-        if not issubclass(category, ConvergenceWarning):
-            continue
-        if summarised:  # "k of n fits reached max_iter ...; ... (One warning per search ...)"
-            print(f"note: {message.split('; ')[0]}; a larger --max-iter may help")
-    unconverged = sum(n for (cat, _), n in counts.items() if issubclass(cat, ConvergenceWarning))
-    if unconverged and not summarised:
-        print(f"note: {unconverged} fits ended at their epoch budget before converging "
-              f"(ConvergenceWarning); a larger --max-iter may help")
+    unconverged = 0
     for (category, message), n in counts.items():
         if not issubclass(category, ConvergenceWarning):
             times = f" ({n} times)" if n > 1 else ""
             print(f"warning: {category.__name__}: {message}{times}", file=sys.stderr)
+        elif summarised:  # "k of n fits reached max_iter ...; ... (One warning per search ...)"
+            print(f"note: {message.split('; ')[0]}; a larger --max-iter may help")
+        else:
+            unconverged += n
+    if unconverged:
+        print(f"note: {unconverged} fits ended at their epoch budget before converging "
+              f"(ConvergenceWarning); a larger --max-iter may help")
 
 
 @contextlib.contextmanager

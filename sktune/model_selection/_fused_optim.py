@@ -121,7 +121,10 @@ class StackedOptimizer:
                     c["alpha"] = _column([g["alpha"] for g in groups], p.ndim, p)
                 if solver == "sgd":
                     c["momentum"] = _column([g["momentum"] for g in groups], p.ndim, p)
-                    c["nesterov"] = [bool(g["nesterov"]) for g in groups]
+                    nesterov = [bool(g["nesterov"]) for g in groups]
+                    c["nesterov"] = (all(nesterov) if len(set(nesterov)) == 1 else
+                                     torch.tensor(nesterov, device=p.device).view(
+                                         (-1,) + (1,) * (p.ndim - 1)))
                 self._const[a, name] = c
 
     def refresh(self):
@@ -199,30 +202,37 @@ class StackedOptimizer:
     def _adamw(self, a, b):
         self._adam(a, b, decoupled=True)
 
+    def _coupled(self, a, b, name, p):
+        """Copy range ``a:b`` of parameter ``p``: its settings, learning rate, weights and
+        gradient with the L2 term added (torch's ``weight_decay`` of SGD and RMSprop)."""
+        c, lr = self._const[a, name], self._lr[a, name]
+        w, g = p[a:b], p.grad[a:b]
+        if _nonzero(c["wd"]):
+            g = _decayed(g, w, c["wd"])
+        return c, lr, w, g
+
     def _sgd(self, a, b):
-        steps = self.steps[a:b]
-        first = steps == 1
+        first = self.steps[a:b] == 1
+        mixed = None  # copies on their first step take the gradient as their buffer
+        if first.any() and not first.all():
+            mixed = torch.tensor(first, device=self.params[0][1].device)
         for name, p in self.params:
-            c, lr = self._const[a, name], self._lr[a, name]
-            w, g = p[a:b], p.grad[a:b]
-            if _nonzero(c["wd"]):
-                g = _decayed(g, w, c["wd"])
+            c, lr, w, g = self._coupled(a, b, name, p)
             buf = self.state[name]["momentum_buffer"][a:b]
             if first.all():
                 buf.copy_(g)
-            elif not first.any():
+            elif mixed is None:
                 buf.mul_(c["momentum"]).add_(g)
             else:
-                mask = torch.tensor(first, device=g.device).view((-1,) + (1,) * (g.ndim - 1))
+                mask = mixed.view((-1,) + (1,) * (g.ndim - 1))
                 buf.copy_(torch.where(mask, g, buf * c["momentum"] + g))
-            nesterov = c["nesterov"]
-            if all(nesterov):
+            nesterov = c["nesterov"]  # True, False, or a per-copy mask
+            if nesterov is True:
                 d = g.add(buf * c["momentum"])
-            elif not any(nesterov):
+            elif nesterov is False:
                 d = buf
             else:
-                mask = torch.tensor(nesterov, device=g.device).view((-1,) + (1,) * (g.ndim - 1))
-                d = torch.where(mask, g + buf * c["momentum"], buf)
+                d = torch.where(nesterov, g + buf * c["momentum"], buf)
             if isinstance(lr, float):
                 w.add_(d, alpha=-lr)
             else:
@@ -230,10 +240,7 @@ class StackedOptimizer:
 
     def _rmsprop(self, a, b):
         for name, p in self.params:
-            c, lr = self._const[a, name], self._lr[a, name]
-            w, g = p[a:b], p.grad[a:b]
-            if _nonzero(c["wd"]):
-                g = _decayed(g, w, c["wd"])
+            c, lr, w, g = self._coupled(a, b, name, p)
             v = self.state[name]["square_avg"][a:b]
             if isinstance(c["alpha"], float):
                 v.mul_(c["alpha"]).addcmul_(g, g, value=1 - c["alpha"])
