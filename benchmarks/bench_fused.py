@@ -19,8 +19,11 @@ scaling   Time per fit of K = 1, 4, 16, 64 fused copies (one fold, 15 epochs), a
 threads   One fused training step of K copies on 1 and on 2 intra-op threads.
 search-threads  The whole fused search (n_jobs=1) with torch on 1 and on 2 threads
           (not in the default sections).
+layout    Image CNNs in channels-last against the default contiguous layout: one
+          training step (one network at three image sizes, and 24 fused copies), and a
+          whole default CNNClassifier fit on digits (not in the default sections).
 
-Run: python benchmarks/bench_fused.py [--sections search,cnn,scaling,threads,search-threads]
+Run: python benchmarks/bench_fused.py [--sections search,cnn,scaling,threads,search-threads,layout]
      [--rounds 3] [--dtype both|float64|float32] [--quick]
 """
 
@@ -259,6 +262,67 @@ def threads_section(quick):
               f"{statistics.median(times[2]):8.2f} ms (2 threads / 1 thread: {ratio:.2f})")
 
 
+def _layout(channels_last):
+    """Image CNNs in channels-last or in the contiguous layout (benchmark switch)."""
+    import torch
+
+    import sktune.nn._layers as layers
+
+    layers.IMAGE_LAYOUT = torch.channels_last if channels_last else torch.contiguous_format
+
+
+def layout_section(rounds, quick):
+    """A CNN training step (forward and backward, batch 64) and a whole CNNClassifier
+    fit on digits, in channels-last against the default (contiguous) layout."""
+    import torch
+
+    from sktune.nn import CNNModule
+
+    reps = 5 if quick else 30
+    print(f"Image CNN training step, batch 64, channels-last against contiguous "
+          f"({torch.get_num_threads()} threads allowed, load average "
+          f"{os.getloadavg()[0]:.1f}; medians of {rounds} alternated rounds):")
+    cases = [((1, 8, 8), (32, 64), 1), ((1, 28, 28), (32, 64), 1),
+             ((3, 32, 32), (32, 64, 128), 1), ((1, 8, 8), (32, 64), 24)]
+    for shape, channels, k in cases:
+        times = {"contiguous": [], "channels-last": []}
+        nets = {}
+        for name in times:
+            torch.manual_seed(0)
+            _layout(name == "channels-last")
+            copies = [CNNModule(shape, 10, channels=channels) for _ in range(k)]
+            nets[name] = (copies[0] if k == 1 else copies[0].stack(copies)).train()
+        x = torch.randn(*(() if k == 1 else (k,)), 64, *shape)
+        for r in range(rounds + 1):
+            for name in times if r % 2 == 0 else reversed(list(times)):
+                _layout(name == "channels-last")
+                step = lambda: nets[name](x).sum().backward()  # noqa: E731
+                step()
+                seconds, _ = _timed(lambda: [step() for _ in range(reps)])
+                if r:
+                    times[name].append(seconds / reps * 1e3)
+        _layout(True)
+        ratio = statistics.median(a / b for a, b in zip(times["contiguous"],
+                                                        times["channels-last"]))
+        what = f"{k} fused copies" if k > 1 else "one network"
+        print(f"  {shape}, channels {channels}, {what}: contiguous "
+              f"{statistics.median(times['contiguous']):7.2f} ms, channels-last "
+              f"{statistics.median(times['channels-last']):7.2f} ms ({ratio:.2f}x)")
+    X, y = load_digits(return_X_y=True)
+    times = {"contiguous": [], "channels-last": []}
+    for r in range(rounds + 1):
+        for name in times if r % 2 == 0 else reversed(list(times)):
+            _layout(name == "channels-last")
+            net = CNNClassifier(input_shape=(8, 8), max_iter=2 if quick else 30,
+                                n_iter_no_change=np.inf, random_state=0, device="cpu")
+            seconds, _ = _timed(lambda: net.fit(X, y))
+            if r:
+                times[name].append(seconds)
+    _layout(True)
+    _report("Default CNNClassifier fit on digits (1,797 images), 30 epochs:", times,
+            "channels-last")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sections", default="search,cnn,scaling,threads")
@@ -286,6 +350,8 @@ def main():
         scaling_section(dtypes, args.quick)
     if "threads" in sections:
         threads_section(args.quick)
+    if "layout" in sections:
+        layout_section(rounds, args.quick)
     if "search-threads" in sections:
         search_threads_section(rounds, dtypes, args.quick)
 

@@ -22,6 +22,8 @@ Usage::
 
     python benchmarks/bench_transfer.py                         # everything, 2/8/32 shots, 5 seeds
     python benchmarks/bench_transfer.py --cases digits:0-4:5-9 --shots 2 8 --seeds 0 1 2
+    python benchmarks/bench_transfer.py --cases digits:0,2,4,6,8:1,3,5,7,9 --no-random \
+        --tune wise_ft=0.7                                      # a variant, another split
 
 Prints one line per (case, shots, seed) and, per case, the mean and worst gain in
 accuracy points, and the mean per shot count.
@@ -78,8 +80,21 @@ def load(name):
 
 
 def classes(spec):
+    """``"0-4"`` (a range) or ``"0,2,4"`` (a list) -> class labels."""
+    if "," in spec:
+        return np.array([int(v) for v in spec.split(",")])
     lo, hi = (int(v) for v in spec.split("-"))
     return np.arange(lo, hi + 1)
+
+
+def _value(text):
+    """A ``--tune`` value: a number where it reads as one, else the string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def main(argv=None):
@@ -87,7 +102,12 @@ def main(argv=None):
     parser.add_argument("--cases", nargs="+", default=CASES)
     parser.add_argument("--shots", nargs="+", type=int, default=[2, 8, 32])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--tune", nargs="*", default=[], metavar="PARAM=VALUE",
+                        help="non-default FineTuneClassifier parameters (a variant to compare)")
+    parser.add_argument("--no-random", action="store_true",
+                        help="skip the random-backbone ablation column")
     args = parser.parse_args(argv)
+    tune = {k: _value(v) for k, v in (item.split("=", 1) for item in args.tune)}
     warnings.simplefilter("ignore")  # ConvergenceWarning of the 200-epoch cap
     import torch
 
@@ -116,16 +136,19 @@ def main(argv=None):
                 scratch = CNNClassifier(input_shape=shape, random_state=seed).fit(
                     Xt[few], yt[few]).score(Xt[rest], yt[rest])
                 middle = time.perf_counter()
-                tuner = FineTuneClassifier(source, random_state=seed).fit(Xt[few], yt[few])
+                tuner = FineTuneClassifier(source, random_state=seed, **tune).fit(Xt[few], yt[few])
                 tuned = tuner.score(Xt[rest], yt[rest])
                 end = time.perf_counter()
-                torch.manual_seed(seed)
-                body = CNNModule((1, *shape), len(source_classes), channels=source.channels_,
-                                 kernel_size=source.kernel_size_, pooling=source.pooling_,
-                                 hidden_layer_sizes=source.hidden_layer_sizes_).without_head()
-                unpretrained = FineTuneClassifier(body, input_shape=(1, *shape),
-                                                  random_state=seed).fit(Xt[few], yt[few])
-                random = unpretrained.score(Xt[rest], yt[rest])
+                random = np.nan
+                if not args.no_random:
+                    torch.manual_seed(seed)
+                    body = CNNModule((1, *shape), len(source_classes),
+                                     channels=source.channels_, kernel_size=source.kernel_size_,
+                                     pooling=source.pooling_,
+                                     hidden_layer_sizes=source.hidden_layer_sizes_).without_head()
+                    unpretrained = FineTuneClassifier(body, input_shape=(1, *shape),
+                                                      random_state=seed, **tune)
+                    random = unpretrained.fit(Xt[few], yt[few]).score(Xt[rest], yt[rest])
                 gains.setdefault(shots, []).append(100 * (tuned - scratch))
                 print(f"{case:15s} {shots:5d} {seed:4d} {scratch:8.3f} {tuned:8.3f} "
                       f"{gains[shots][-1]:+6.1f} {random:8.3f} {middle - start:9.1f} "

@@ -29,3 +29,20 @@ def test_every_activation_builds(name):
 def test_unknown_activation():
     with pytest.raises(ValueError, match="Unknown activation 'swish'"):
         make_activation("swish")
+
+
+def test_image_cnns_run_channels_last_with_the_same_outputs(monkeypatch):
+    from sktune.nn import CNNModule, _layers
+
+    torch.manual_seed(0)
+    net = CNNModule((3, 8, 8), 4, channels=(4, 8)).train()
+    assert net.blocks[0].first[0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(6, 3, 8, 8)
+    fast = net(x)
+    monkeypatch.setattr(_layers, "IMAGE_LAYOUT", torch.contiguous_format)
+    plain = CNNModule((3, 8, 8), 4, channels=(4, 8)).train()
+    plain.load_state_dict(net.state_dict())
+    assert plain.blocks[0].first[0].weight.is_contiguous()
+    torch.testing.assert_close(plain(x), fast, rtol=1e-5, atol=1e-6)
+    signal = CNNModule((3, 20), 4, channels=(4,))  # 1-D signals keep torch's layout
+    assert signal.blocks[0].first[0].weight.is_contiguous()

@@ -75,6 +75,10 @@ def state_to_module(skeleton, arrays, device="cpu"):
                     value = value.copy()
                 value = torch.from_numpy(value)
             value = value.to(device)
+            if value.stride() != meta.stride():  # numpy wrote it C-ordered: a
+                # channels-last weight gets its layout (and its kernels) back
+                value = torch.empty_strided(meta.shape, meta.stride(), dtype=value.dtype,
+                                            device=device).copy_(value)
             if isinstance(meta, torch.nn.Parameter):
                 value = torch.nn.Parameter(value, requires_grad=meta.requires_grad)
             built[key] = value

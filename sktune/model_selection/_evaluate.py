@@ -35,8 +35,8 @@ from sktune._compat import (
 from sktune.model_selection._fused_data import same
 from sktune.model_selection._fused_train import train_fused
 from sktune.model_selection._fusion import (
-    copy_bytes, final_estimator, fusion_signature, memory_budget, memory_chunks,
-    sample_weight_key,
+    cache_chunk, copy_bytes, final_estimator, fusion_signature, memory_budget,
+    memory_chunks, sample_weight_key,
 )
 
 _HAS_CALLBACKS = "callback_ctx" in signature(_fit_and_score).parameters
@@ -254,7 +254,7 @@ class _Chunk:
     def train_group(self, members):
         run = members[0].run
         budget = memory_budget(run.net.device, self.settings.max_memory)
-        for part in memory_chunks(members, copy_bytes(run), budget):
+        for part in memory_chunks(members, copy_bytes(run), budget, cache_chunk(run)):
             runs = [item.run for item in part]
 
             def done(i, outcome, part=part):

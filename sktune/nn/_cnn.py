@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from sktune.nn._fused_cnn import StackedCNN, cnn_signature
-from sktune.nn._layers import make_activation
+from sktune.nn import _layers
+from sktune.nn._layers import image_layout, make_activation
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 
@@ -278,6 +279,8 @@ class CNNModule(nn.Module):
             width = size
         head.append(nn.Linear(width, n_outputs))
         self.head = nn.Sequential(*head)
+        if dims == 2:
+            self.to(memory_format=_layers.IMAGE_LAYOUT)
 
     def feature_maps(self, x, lengths=None):
         """Yield ``(feature_map, mask)`` after each conv block (mask None unless masked)."""
@@ -315,7 +318,7 @@ class CNNModule(nn.Module):
 def _feature_maps(net, x, lengths):
     if net.embedding is not None:  # (n, T) rows -> (n, embedding_dim, T)
         x = net.embedding(x.long()).transpose(1, 2)
-    x = net.augment(x)
+    x = image_layout(net.augment(x))
     mask = None
     if lengths is not None:
         steps = torch.arange(x.shape[-1], device=x.device)

@@ -18,6 +18,7 @@ from torch import nn
 from sktune.nn._fused import (
     StackedBatchNorm, StackedModule, activate, dense_plan, layer_signature, run_dense, tensor_signature,
 )
+from sktune.nn._layers import image_layout
 
 _CONVS = {1: F.conv1d, 2: F.conv2d}
 
@@ -115,7 +116,7 @@ class StackedCNN(StackedModule):
     # ---- forward ------------------------------------------------------------------------
     def forward(self, x, mask=None):
         K, b = x.shape[:2]
-        h = x.transpose(0, 1).reshape((b, K * x.shape[2]) + tuple(x.shape[3:]))
+        h = image_layout(x.transpose(0, 1).reshape((b, K * x.shape[2]) + tuple(x.shape[3:])))
         rows = None if mask is None else mask.t()  # (b, K): real rows, batch first
         for block, pool in zip(self._blocks, self._pools):
             h = self._run_block(h, block, rows, K)
@@ -146,7 +147,7 @@ class StackedCNN(StackedModule):
 
 def _grouped_conv(h, conv, K):
     weight, bias, layer = conv
-    w = weight.reshape((-1,) + tuple(weight.shape[2:]))
+    w = image_layout(weight.reshape((-1,) + tuple(weight.shape[2:])))
     return _CONVS[h.ndim - 2](h, w, None if bias is None else bias.reshape(-1),
                               layer.stride, layer.padding, layer.dilation, K)
 

@@ -2,9 +2,11 @@
 (sktune/model_selection/_search.py, _evaluate.py, _fusion.py)."""
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from scipy.stats import loguniform
 from sklearn import model_selection as sk
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -255,6 +257,29 @@ def test_a_memory_budget_splits_groups_into_chunks(fused_calls):
         split = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
     assert fused_calls[1:] == [1] * 6
     _same_results(split, whole)
+
+
+def test_cpu_chunks_keep_a_steps_activations_within_the_cache(fused_calls, monkeypatch):
+    from sktune.model_selection import _fusion
+
+    grid = {"learning_rate_init": [1e-3, 1e-2, 0.1]}
+    whole = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
+    assert fused_calls == [6]
+    net = MLPClassifier(**NET).fit(X, Y).net_  # one copy's step: a batch's activations
+    run = SimpleNamespace(net=net, dataset=SimpleNamespace(X=torch.as_tensor(X[:1])))
+    step = _fusion._activation_bytes(run) * NET["batch_size"]
+    assert step >= (8 + 3) * 8 * 32  # at least the two layers' float64 outputs
+    monkeypatch.setattr(_fusion, "cache_bytes", lambda: 2 * step + 1)
+    split = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
+    assert fused_calls[1:] == [2, 2, 2]
+    _same_results(split, whole)
+
+
+def test_cache_size_is_read_or_defaults():
+    from sktune.model_selection._fusion import cache_bytes
+
+    size = cache_bytes()
+    assert isinstance(size, int) and 2**16 <= size <= 2**34
 
 
 def test_dask_workers_get_fused_chunks(fused_calls):
