@@ -76,3 +76,26 @@ def test_thread_count_is_restored_after_the_block():
     with _threads.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads Linux's /proc")
+def test_child_processes_cpu_counts_as_this_process_own():
+    # a search's joblib workers are child processes: their CPU use is this process's
+    # own load, not another process's
+    import subprocess
+    import sys
+    import time
+
+    from sktune.engine._threads import _family_cpu_time
+
+    before, own = _family_cpu_time(), time.process_time()
+    burn = ("import sys, time\nwhile time.process_time() < 0.6: pass\n"
+            "print('done', flush=True)\ntime.sleep(30)")
+    child = subprocess.Popen([sys.executable, "-c", burn], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "done"  # 0.6 s of CPU burnt, still alive
+        assert child.poll() is None
+        assert _family_cpu_time() - before >= 0.5 + (time.process_time() - own)
+    finally:
+        child.kill()
+        child.wait()

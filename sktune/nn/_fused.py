@@ -43,11 +43,14 @@ class StackedModule(nn.Module):
         super().__init__()
         self.n_copies = len(copies)
         self._members = {}
+        self._formats = {}
 
     def share(self, name, tensors, *, buffer=False):
         """Register ``torch.stack(tensors)`` as parameter (or buffer) ``name`` and make
         each of ``tensors`` a view of its slice."""
-        stacked = torch.stack([t.detach() for t in tensors])
+        stacked = torch.stack([t.detach() for t in tensors]).contiguous()  # (channels-last
+        # weights would stack into a strided tensor; the optimizer's kernels want rows)
+        self._formats[name] = [_memory_format(t) for t in tensors]
         for k, tensor in enumerate(tensors):
             tensor.data = stacked[k]
         if buffer:
@@ -65,11 +68,20 @@ class StackedModule(nn.Module):
         """Give copies their own storage again (their current values): all of them, or
         those at the positions in ``copies``. Released copies no longer follow the
         stacked tensors; after releasing all, the stacked module must not be used."""
-        for tensors in self._members.values():
+        for name, tensors in self._members.items():
             for k in range(len(tensors)) if copies is None else copies:
-                tensors[k].data = tensors[k].data.clone()
+                tensors[k].data = tensors[k].data.clone(
+                    memory_format=self._formats[name][k])
         if copies is None:
             self._members = {}
+
+
+def _memory_format(tensor):
+    """The layout a released copy gets back: channels-last where it had it."""
+    if tensor.ndim == 4 and not tensor.is_contiguous() and \
+            tensor.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 def layer_signature(layer):
