@@ -110,7 +110,7 @@ def _own_cpu_rate():
     share of the load average that is this process's own. The children are a previous
     search's joblib workers: idle now, they stay in the load average for a minute, and
     without them a fused search run after an ``n_jobs=2`` one trained on one thread
-    (float64 search 9.6 s instead of about 8 s, ``benchmarks/bench_fused.py``)."""
+    (the float64 search of ``benchmarks/bench_fused.py`` took 9.6 s instead of 5.8 s)."""
     now, cpu = time.monotonic(), _family_cpu_time()
     last = _LAST_SAMPLE.get("sample")
     if last is None or now - last[0] >= 1.0:

@@ -185,7 +185,7 @@ class StackedOptimizer:
         idle = list(idle)
         saved = self._snapshot(idle) if idle else None
         self.steps += 1
-        dense = all(p.grad.is_contiguous() for _, p in self.params)
+        dense = all(p.grad is not None and p.grad.is_contiguous() for _, p in self.params)
         for solver, a, b in self.ranges:
             if dense and self._kernels.get(a) is not None:
                 self._fused_kernel(solver, a, self._kernels[a])

@@ -225,7 +225,7 @@ def cache_chunk(run):
     element-wise layers (batch norm, activations, pooling) run from main memory and a
     copy's step gets slower than an unfused fit's: for the digits CNN (32, 64) at batch
     64 (2.7 MB of activations a copy, 32 MiB of cache), a search of 8 x 3 fused in
-    chunks of 8 or 12 took 12-13 s, in one chunk of 24 15 s (2 threads, idle), while
+    chunks of 8 or 12 took 11.9-12.6 s, in one chunk of 24 15.4 s (2 threads, idle), while
     the MLP (128, 64) steps of 0.2 MB a copy are not bounded below K = 150."""
     if torch.device(run.net.device).type != "cpu":
         return None
