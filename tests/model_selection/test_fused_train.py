@@ -100,6 +100,30 @@ def test_fused_classifiers_equal_their_unfused_fits():
         _assert_same_fit(f, u)
 
 
+def test_fused_copies_run_torchs_fused_optimizer_kernels(monkeypatch):
+    # the copies' Adam, AdamW and SGD updates are the kernels their unfused fits run
+    # (their equality is the test above); the stacked rules stay for RMSprop, for
+    # optimizers created without fused=True, and for a step where only some SGD copies
+    # are on their first step
+    calls = {}
+    for name in ("_fused_adam_", "_fused_adamw_", "_fused_sgd_"):
+        original = getattr(torch, name)
+
+        def spy(*args, _name=name, _original=original, **kwargs):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(torch, name, spy)
+    fused = [clone(MLPClassifier(**BASE)).set_params(**c) for c in CLASSIFIER_CANDIDATES[:4]]
+    runs = [est._begin_fit(X_C, Y_C) for est in fused]
+    calls.clear()
+    train_fused(runs)
+    assert set(calls) == {"_fused_adam_", "_fused_adamw_", "_fused_sgd_"}
+    for est, run, c in zip(fused, runs, CLASSIFIER_CANDIDATES):
+        est._end_fit(run)
+        _assert_same_fit(est, clone(MLPClassifier(**BASE)).set_params(**c).fit(X_C, Y_C))
+
+
 def test_fused_regressors_with_sample_weights_and_losses_equal_unfused():
     rng = np.random.RandomState(0)
     weights = rng.uniform(0.1, 2, len(X_R))
