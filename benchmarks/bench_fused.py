@@ -88,17 +88,20 @@ def _report(title, times, reference, extra=""):
 
 def _alternate(contenders, rounds):
     """Seconds per round of each contender (round 0 warms up: imports, loky workers, not
-    counted), in alternating order, and each one's last ``mean_test_score``."""
+    counted), in alternating order, and each one's last result."""
     times = {name: [] for name in contenders}
-    scores = {}
+    last = {}
     for r in range(rounds + 1):
         order = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
         for name in order:
-            seconds, search = _timed(contenders[name])
-            scores[name] = search.cv_results_["mean_test_score"]
+            seconds, last[name] = _timed(contenders[name])
             if r:
                 times[name].append(seconds)
-    return times, scores
+    return times, last
+
+
+def _scores(searches):
+    return {name: search.cv_results_["mean_test_score"] for name, search in searches.items()}
 
 
 def search_section(rounds, dtypes, quick):
@@ -121,7 +124,8 @@ def search_section(rounds, dtypes, quick):
             "sklearn MLPClassifier, n_jobs=1": lambda: _one_blas_thread(
                 lambda: sk.RandomizedSearchCV(sk_mlp, SPACE, **kw).fit(X, y)),
         }
-        times, scores = _alternate(contenders, rounds)
+        times, searches = _alternate(contenders, rounds)
+        scores = _scores(searches)
         gap = np.max(np.abs(scores["sktune fused RandomizedSearchCV"] -
                             scores["sklearn RandomizedSearchCV n_jobs=1"]))
         best = {k: float(np.max(v)) for k, v in scores.items()}
@@ -147,7 +151,8 @@ def cnn_section(rounds, quick):
         "sktune fused": lambda: st.RandomizedSearchCV(pipe, space, **kw).fit(X, y),
         "sklearn (unfused), n_jobs=1": lambda: sk.RandomizedSearchCV(pipe, space, **kw).fit(X, y),
     }
-    times, scores = _alternate(contenders, rounds)
+    times, searches = _alternate(contenders, rounds)
+    scores = _scores(searches)
     gap = np.max(np.abs(scores["sktune fused"] - scores["sklearn (unfused), n_jobs=1"]))
     _report(f"Pipeline(StandardScaler, CNNClassifier((32, 64))) on digits, 8 x 3, "
             f"{epochs} epochs ({rounds} rounds):", times, "sktune fused",
@@ -210,16 +215,16 @@ def search_threads_section(rounds, dtypes, quick):
     for dtype in dtypes:
         net = MLPClassifier((128, 64), batch_size=128, max_iter=epochs, random_state=0,
                             device="cpu", dtype=dtype)
-        run = lambda: st.RandomizedSearchCV(  # noqa: E731
-            net, SPACE, n_iter=8, cv=3, random_state=0).fit(X, y)
-        times = {"fused search, 1 thread": [], "fused search, 2 threads": []}
-        for r in range(rounds + 1):
-            for threads in (1, 2) if r % 2 == 0 else (2, 1):
+
+        def on(threads, net=net):
+            def run():
                 torch.set_num_threads(threads)
-                seconds, _ = _timed(run)
-                if r:
-                    times[f"fused search, {threads} thread" + "s" * (threads > 1)].append(
-                        seconds)
+                return st.RandomizedSearchCV(net, SPACE, n_iter=8, cv=3,
+                                             random_state=0).fit(X, y)
+            return run
+
+        times, _ = _alternate({"fused search, 1 thread": on(1),
+                               "fused search, 2 threads": on(2)}, rounds)
         torch.set_num_threads(before)
         _report(f"Fused RandomizedSearchCV 8 x 3, n_jobs=1, {n} x 40, {epochs} epochs, "
                 f"dtype={dtype!r}, torch threads (load average {os.getloadavg()[0]:.1f}):",
@@ -285,22 +290,23 @@ def layout_section(rounds, quick):
     cases = [((1, 8, 8), (32, 64), 1), ((1, 28, 28), (32, 64), 1),
              ((3, 32, 32), (32, 64, 128), 1), ((1, 8, 8), (32, 64), 24)]
     for shape, channels, k in cases:
-        times = {"contiguous": [], "channels-last": []}
         nets = {}
-        for name in times:
+        for name in ("contiguous", "channels-last"):
             torch.manual_seed(0)
             _layout(name == "channels-last")
             copies = [CNNModule(shape, 10, channels=channels) for _ in range(k)]
             nets[name] = (copies[0] if k == 1 else copies[0].stack(copies)).train()
         x = torch.randn(*(() if k == 1 else (k,)), 64, *shape)
-        for r in range(rounds + 1):
-            for name in times if r % 2 == 0 else reversed(list(times)):
+
+        def steps(name):
+            def run():
                 _layout(name == "channels-last")
-                step = lambda: nets[name](x).sum().backward()  # noqa: E731
-                step()
-                seconds, _ = _timed(lambda: [step() for _ in range(reps)])
-                if r:
-                    times[name].append(seconds / reps * 1e3)
+                for _ in range(reps):
+                    nets[name](x).sum().backward()
+            return run
+
+        seconds, _ = _alternate({name: steps(name) for name in nets}, rounds)
+        times = {name: [t / reps * 1e3 for t in values] for name, values in seconds.items()}
         _layout(True)
         ratio = statistics.median(a / b for a, b in zip(times["contiguous"],
                                                         times["channels-last"]))
@@ -309,15 +315,17 @@ def layout_section(rounds, quick):
               f"{statistics.median(times['contiguous']):7.2f} ms, channels-last "
               f"{statistics.median(times['channels-last']):7.2f} ms ({ratio:.2f}x)")
     X, y = load_digits(return_X_y=True)
-    times = {"contiguous": [], "channels-last": []}
-    for r in range(rounds + 1):
-        for name in times if r % 2 == 0 else reversed(list(times)):
+
+    def fit(name):
+        def run():
             _layout(name == "channels-last")
-            net = CNNClassifier(input_shape=(8, 8), max_iter=2 if quick else 30,
-                                n_iter_no_change=np.inf, random_state=0, device="cpu")
-            seconds, _ = _timed(lambda: net.fit(X, y))
-            if r:
-                times[name].append(seconds)
+            return CNNClassifier(input_shape=(8, 8), max_iter=2 if quick else 30,
+                                 n_iter_no_change=np.inf, random_state=0,
+                                 device="cpu").fit(X, y)
+        return run
+
+    times, _ = _alternate({name: fit(name) for name in ("contiguous", "channels-last")},
+                          rounds)
     _layout(True)
     _report("Default CNNClassifier fit on digits (1,797 images), 30 epochs:", times,
             "channels-last")

@@ -55,6 +55,17 @@ def shapes_source():
     return CNNClassifier(channels=(8, 16), max_iter=15, random_state=0, device="cpu").fit(X, y)
 
 
+def _gain_over_scratch(source, X, y, few, seed, max_iter, **scratch_params):
+    """Accuracy of FineTuneClassifier(source) minus a CNNClassifier from scratch, both
+    with their defaults, fitted on rows ``few`` and scored on the others."""
+    rest = np.setdiff1d(np.arange(len(y)), few)
+    tuned = FineTuneClassifier(source, max_iter=max_iter, random_state=seed,
+                               device="cpu").fit(X[few], y[few])
+    scratch = CNNClassifier(max_iter=max_iter, random_state=seed, device="cpu",
+                            **scratch_params).fit(X[few], y[few])
+    return tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest])
+
+
 def test_fine_tuning_defaults_beat_scratch_on_a_related_task_at_every_shot_count(
         shapes_source):
     """Source: four patterns. Target: two of them and two new ones, over a drifting
@@ -67,12 +78,8 @@ def test_fine_tuning_defaults_beat_scratch_on_a_related_task_at_every_shot_count
         for seed in (0, 1, 2):
             X, y = shapes(300, [4, 5, 2, 3], 10 + seed, trend=0.5)
             few = np.concatenate([np.flatnonzero(y == c)[:shots] for c in np.unique(y)])
-            rest = np.setdiff1d(np.arange(len(y)), few)
-            tuned = FineTuneClassifier(shapes_source, max_iter=100, random_state=seed,
-                                       device="cpu").fit(X[few], y[few])
-            scratch = CNNClassifier(channels=(8, 16), max_iter=100, random_state=seed,
-                                    device="cpu").fit(X[few], y[few])
-            gains.append(tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest]))
+            gains.append(_gain_over_scratch(shapes_source, X, y, few, seed, 100,
+                                            channels=(8, 16)))
     assert min(gains) > 0 and np.mean(gains) > 0.05, gains
 
 
@@ -284,13 +291,8 @@ def test_few_shot_defaults_beat_scratch_on_digits_at_ci_size(digits_transfer):
     X, y, source = digits_transfer
     gains = []
     for seed in (0, 1, 2):
-        few = _few(y, 2, seed)
-        rest = np.setdiff1d(np.arange(len(y)), few)
-        tuned = FineTuneClassifier(source, max_iter=60, random_state=seed,
-                                   device="cpu").fit(X[few], y[few])
-        scratch = CNNClassifier(input_shape=(8, 8), max_iter=60, random_state=seed,
-                                device="cpu").fit(X[few], y[few])
-        gains.append(tuned.score(X[rest], y[rest]) - scratch.score(X[rest], y[rest]))
+        gains.append(_gain_over_scratch(source, X, y, _few(y, 2, seed), seed, 60,
+                                        input_shape=(8, 8)))
     assert min(gains) > -0.01 and np.mean(gains) > 0.02, gains
 
 

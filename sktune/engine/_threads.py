@@ -139,12 +139,18 @@ def _family_cpu_time():
             continue
         for pid in children:
             try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rpartition(")")[2].split()
+                fields = _stat_fields(f"/proc/{pid}/stat")
                 total += (int(fields[11]) + int(fields[12])) / tick
             except (OSError, ValueError, IndexError):
                 continue
     return total
+
+
+def _stat_fields(path):
+    """The fields of a ``/proc/.../stat`` file after the command name: state first,
+    then (at 11 and 12) user and system CPU time in clock ticks."""
+    with open(path) as f:
+        return f.read().rpartition(")")[2].split()
 
 
 def _others_running():
@@ -158,8 +164,7 @@ def _others_running():
                 total = int(f.read().split()[3].split("/")[0])
             own = 0
             for task in os.scandir("/proc/self/task"):
-                with open(os.path.join(task.path, "stat")) as f:
-                    own += f.read().rpartition(")")[2].split()[0] == "R"
+                own += _stat_fields(os.path.join(task.path, "stat"))[0] == "R"
         except (OSError, ValueError, IndexError):
             return None
         counts.append(max(0, total - max(own, 1)))

@@ -35,7 +35,7 @@ from sktune._compat import (
 from sktune.model_selection._fused_data import same
 from sktune.model_selection._fused_train import train_fused
 from sktune.model_selection._fusion import (
-    cache_chunk, copy_bytes, final_estimator, fusion_signature, memory_budget,
+    _activation_bytes, cache_chunk, copy_bytes, final_estimator, fusion_signature, memory_budget,
     memory_chunks, sample_weight_key,
 )
 
@@ -254,7 +254,9 @@ class _Chunk:
     def train_group(self, members):
         run = members[0].run
         budget = memory_budget(run.net.device, self.settings.max_memory)
-        for part in memory_chunks(members, copy_bytes(run), budget, cache_chunk(run)):
+        activations = _activation_bytes(run)  # one forward pass serves both bounds
+        for part in memory_chunks(members, copy_bytes(run, activations), budget,
+                                  cache_chunk(run, activations)):
             runs = [item.run for item in part]
 
             def done(i, outcome, part=part):

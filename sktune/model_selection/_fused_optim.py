@@ -173,24 +173,26 @@ class StackedOptimizer:
     def _fused_kernel(self, solver, a, b, plan):
         """Run the plan; False (nothing done) for SGD when only some of the copies are on
         their first step (the kernel takes one first-step flag a call)."""
+        first = self.steps[a:b] == 1
+        if solver == "sgd" and first.any() and not first.all():
+            return False
         grads = {name: p.grad.unbind(0) for name, p in self.params}
-        if solver == "sgd":
-            first = self.steps[a:b] == 1
-            if first.any() and not first.all():
-                return False
-            for (lr, momentum, wd, nesterov), (params, slots, buffers, _, _) in plan:
-                torch._fused_sgd_(params, [grads[name][k] for name, k in slots],
-                                  buffers if momentum else [], weight_decay=wd,
+        if solver != "sgd":
+            kernel = torch._fused_adamw_ if solver == "adamw" else torch._fused_adam_
+            steps = torch.as_tensor(self.steps, dtype=torch.float32).to(
+                self.params[0][1].device).unbind(0)
+        for key, (params, slots, m, v, copies) in plan:
+            g = [grads[name][k] for name, k in slots]
+            if solver == "sgd":
+                lr, momentum, wd, nesterov = key
+                torch._fused_sgd_(params, g, m if momentum else [], weight_decay=wd,
                                   momentum=momentum, lr=lr, dampening=0.0, nesterov=nesterov,
                                   maximize=False, is_first_step=bool(first.all()))
-            return True
-        kernel = torch._fused_adamw_ if solver == "adamw" else torch._fused_adam_
-        like = self.params[0][1]
-        steps = torch.as_tensor(self.steps, dtype=torch.float32).to(like.device).unbind(0)
-        for (lr, beta1, beta2, wd, eps), (params, slots, m, v, copies) in plan:
-            kernel(params, [grads[name][k] for name, k in slots], m, v, [],
-                   [steps[k] for k in copies], amsgrad=False, lr=lr, beta1=beta1,
-                   beta2=beta2, weight_decay=wd, eps=eps, maximize=False)
+            else:
+                lr, beta1, beta2, wd, eps = key
+                kernel(params, g, m, v, [], [steps[k] for k in copies], amsgrad=False,
+                       lr=lr, beta1=beta1, beta2=beta2, weight_decay=wd, eps=eps,
+                       maximize=False)
         return True
 
     @torch.no_grad()

@@ -193,11 +193,14 @@ def _activation_bytes(run):
     return activations[0]
 
 
-def copy_bytes(run):
+def copy_bytes(run, activations=None):
     """Estimated memory of one fused copy: its weights, gradients and optimizer state,
-    and the activations a training step keeps for the backward pass."""
+    and the activations a training step keeps for the backward pass (``activations``:
+    :func:`_activation_bytes` of ``run``, measured here when not given)."""
+    if activations is None:
+        activations = _activation_bytes(run)
     params = sum(p.numel() * p.element_size() for p in run.net.module_.parameters())
-    return 4 * params + 3 * _activation_bytes(run) * run.net.batch_size
+    return 4 * params + 3 * activations * run.net.batch_size
 
 
 def cache_bytes():
@@ -219,17 +222,20 @@ def cache_bytes():
     return max(sizes) if sizes else 32 * 2**20
 
 
-def cache_chunk(run):
+def cache_chunk(run, activations=None):
     """Most copies a CPU chunk may hold: a fused step's activations (forward outputs of
     all its copies) within the last-level cache, None on a GPU. Past it the
     element-wise layers (batch norm, activations, pooling) run from main memory and a
     copy's step gets slower than an unfused fit's: for the digits CNN (32, 64) at batch
     64 (2.7 MB of activations a copy, 32 MiB of cache), a search of 8 x 3 fused in
     chunks of 8 or 12 took 11.9-12.6 s, in one chunk of 24 15.4 s (2 threads, idle), while
-    the MLP (128, 64) steps of 0.2 MB a copy are not bounded below K = 150."""
+    the MLP (128, 64) steps of 0.2 MB a copy are not bounded below K = 150.
+    ``activations`` as in :func:`copy_bytes`."""
     if torch.device(run.net.device).type != "cpu":
         return None
-    step = _activation_bytes(run) * run.net.batch_size
+    if activations is None:
+        activations = _activation_bytes(run)
+    step = activations * run.net.batch_size
     return max(1, cache_bytes() // max(step, 1))
 
 
