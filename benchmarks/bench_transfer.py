@@ -24,6 +24,7 @@ Usage::
     python benchmarks/bench_transfer.py --cases digits:0-4:5-9 --shots 2 8 --seeds 0 1 2
     python benchmarks/bench_transfer.py --cases digits:0,2,4,6,8:1,3,5,7,9 --no-random \
         --tune wise_ft=0.7                                      # a variant, another split
+    python benchmarks/bench_transfer.py --no-random --model-seeds 3  # each draw, 3 fits each
 
 Prints one line per (case, shots, seed) and, per case, the mean and worst gain in
 accuracy points, and the mean per shot count.
@@ -97,6 +98,21 @@ def _value(text):
     return text
 
 
+def _random_backbone_score(source, shape, seed, tune, X, y, X_test, y_test):
+    """The fine-tuner's recipe on the source's architecture with random weights."""
+    import torch
+
+    from sktune import FineTuneClassifier
+    from sktune.nn import CNNModule
+
+    torch.manual_seed(seed)
+    body = CNNModule((1, *shape), len(source.classes_), channels=source.channels_,
+                     kernel_size=source.kernel_size_, pooling=source.pooling_,
+                     hidden_layer_sizes=source.hidden_layer_sizes_).without_head()
+    unpretrained = FineTuneClassifier(body, input_shape=(1, *shape), random_state=seed, **tune)
+    return unpretrained.fit(X, y).score(X_test, y_test)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", nargs="+", default=CASES)
@@ -106,13 +122,14 @@ def main(argv=None):
                         help="non-default FineTuneClassifier parameters (a variant to compare)")
     parser.add_argument("--no-random", action="store_true",
                         help="skip the random-backbone ablation column")
+    parser.add_argument("--model-seeds", type=int, default=1, metavar="N",
+                        help="score each contender as the mean over N model seeds (seed, "
+                             "seed + 1000, ...) on the same draw of images, to tell a draw "
+                             "where fine-tuning loses from one lucky or unlucky fit")
     args = parser.parse_args(argv)
     tune = {k: _value(v) for k, v in (item.split("=", 1) for item in args.tune)}
     warnings.simplefilter("ignore")  # ConvergenceWarning of the 200-epoch cap
-    import torch
-
     from sktune import CNNClassifier, FineTuneClassifier
-    from sktune.nn import CNNModule
 
     print(f"{'case':15s} {'shots':>5s} {'seed':>4s} {'scratch':>8s} {'finetune':>8s} "
           f"{'gain':>6s} {'random':>8s} {'s scratch':>9s} {'s tune':>7s}", flush=True)
@@ -132,27 +149,23 @@ def main(argv=None):
                 few = np.concatenate([rng.choice(np.flatnonzero(yt == c), shots, replace=False)
                                       for c in target_classes])
                 rest = np.setdiff1d(np.arange(len(yt)), few)
+                model_seeds = [seed + 1000 * k for k in range(args.model_seeds)]
                 start = time.perf_counter()
-                scratch = CNNClassifier(input_shape=shape, random_state=seed).fit(
-                    Xt[few], yt[few]).score(Xt[rest], yt[rest])
+                scratch = np.mean([CNNClassifier(input_shape=shape, random_state=s).fit(
+                    Xt[few], yt[few]).score(Xt[rest], yt[rest]) for s in model_seeds])
                 middle = time.perf_counter()
-                tuner = FineTuneClassifier(source, random_state=seed, **tune).fit(Xt[few], yt[few])
-                tuned = tuner.score(Xt[rest], yt[rest])
+                tuned = np.mean([FineTuneClassifier(source, random_state=s, **tune).fit(
+                    Xt[few], yt[few]).score(Xt[rest], yt[rest]) for s in model_seeds])
                 end = time.perf_counter()
                 random = np.nan
                 if not args.no_random:
-                    torch.manual_seed(seed)
-                    body = CNNModule((1, *shape), len(source_classes),
-                                     channels=source.channels_, kernel_size=source.kernel_size_,
-                                     pooling=source.pooling_,
-                                     hidden_layer_sizes=source.hidden_layer_sizes_).without_head()
-                    unpretrained = FineTuneClassifier(body, input_shape=(1, *shape),
-                                                      random_state=seed, **tune)
-                    random = unpretrained.fit(Xt[few], yt[few]).score(Xt[rest], yt[rest])
+                    random = np.mean([_random_backbone_score(source, shape, s, tune, Xt[few],
+                                                             yt[few], Xt[rest], yt[rest])
+                                      for s in model_seeds])
                 gains.setdefault(shots, []).append(100 * (tuned - scratch))
                 print(f"{case:15s} {shots:5d} {seed:4d} {scratch:8.3f} {tuned:8.3f} "
                       f"{gains[shots][-1]:+6.1f} {random:8.3f} {middle - start:9.1f} "
-                      f"{end - middle:7.1f}", flush=True)
+                      f"{end - middle:7.1f}", flush=True)  # seconds for all model seeds
         every = np.concatenate(list(gains.values()))
         per_shot = ", ".join(f"{k} shots {np.mean(v):+.2f}" for k, v in gains.items())
         summary.append(f"{case}: mean gain {np.mean(every):+.2f} points, worst "
