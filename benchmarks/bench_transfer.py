@@ -98,7 +98,12 @@ def _value(text):
     return text
 
 
-def _random_backbone_score(source, shape, seed, tune, X, y, X_test, y_test):
+def _mean_score(make, seeds, X, y, X_test, y_test):
+    """Mean test accuracy of ``make(seed).fit(X, y)`` over ``seeds``."""
+    return np.mean([make(s).fit(X, y).score(X_test, y_test) for s in seeds])
+
+
+def _random_backbone(source, shape, seed, tune):
     """The fine-tuner's recipe on the source's architecture with random weights."""
     import torch
 
@@ -109,8 +114,7 @@ def _random_backbone_score(source, shape, seed, tune, X, y, X_test, y_test):
     body = CNNModule((1, *shape), len(source.classes_), channels=source.channels_,
                      kernel_size=source.kernel_size_, pooling=source.pooling_,
                      hidden_layer_sizes=source.hidden_layer_sizes_).without_head()
-    unpretrained = FineTuneClassifier(body, input_shape=(1, *shape), random_state=seed, **tune)
-    return unpretrained.fit(X, y).score(X_test, y_test)
+    return FineTuneClassifier(body, input_shape=(1, *shape), random_state=seed, **tune)
 
 
 def main(argv=None):
@@ -150,18 +154,18 @@ def main(argv=None):
                                       for c in target_classes])
                 rest = np.setdiff1d(np.arange(len(yt)), few)
                 model_seeds = [seed + 1000 * k for k in range(args.model_seeds)]
+                data = (Xt[few], yt[few], Xt[rest], yt[rest])
                 start = time.perf_counter()
-                scratch = np.mean([CNNClassifier(input_shape=shape, random_state=s).fit(
-                    Xt[few], yt[few]).score(Xt[rest], yt[rest]) for s in model_seeds])
+                scratch = _mean_score(lambda s: CNNClassifier(input_shape=shape, random_state=s),
+                                      model_seeds, *data)
                 middle = time.perf_counter()
-                tuned = np.mean([FineTuneClassifier(source, random_state=s, **tune).fit(
-                    Xt[few], yt[few]).score(Xt[rest], yt[rest]) for s in model_seeds])
+                tuned = _mean_score(lambda s: FineTuneClassifier(source, random_state=s, **tune),
+                                    model_seeds, *data)
                 end = time.perf_counter()
                 random = np.nan
                 if not args.no_random:
-                    random = np.mean([_random_backbone_score(source, shape, s, tune, Xt[few],
-                                                             yt[few], Xt[rest], yt[rest])
-                                      for s in model_seeds])
+                    random = _mean_score(lambda s: _random_backbone(source, shape, s, tune),
+                                         model_seeds, *data)
                 gains.setdefault(shots, []).append(100 * (tuned - scratch))
                 print(f"{case:15s} {shots:5d} {seed:4d} {scratch:8.3f} {tuned:8.3f} "
                       f"{gains[shots][-1]:+6.1f} {random:8.3f} {middle - start:9.1f} "
