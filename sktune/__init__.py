@@ -1,7 +1,8 @@
 """sktune: deep learning models as first-class scikit-learn estimators."""
 
 from sktune._cnn import CNNClassifier, CNNRegressor
-from sktune._finetune import FineTuneClassifier, FineTuneRegressor, PretrainedEmbedder
+from sktune._embedder import PretrainedEmbedder
+from sktune._finetune import FineTuneClassifier, FineTuneRegressor
 from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._text import TextSequencer, TokenIds
