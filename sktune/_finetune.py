@@ -19,6 +19,13 @@ from sktune._probe import (
     probe_classifier,
     probe_regressor,
 )
+from sktune._scratch import (
+    ENSEMBLE_SCRATCH_DOC,
+    SCRATCH_ATTRIBUTE_DOC,
+    check_member_backbone,
+    fit_member,
+    plan_member,
+)
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.engine import ArrayDataset, GradualUnfreeze
@@ -296,12 +303,12 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
 
     Parameters
     ----------
-{_CLASSIFIER_DOC}{_CLASSIFIER_TRAINING}{CLASS_WEIGHT}
+{_CLASSIFIER_DOC}{ENSEMBLE_SCRATCH_DOC}{_CLASSIFIER_TRAINING}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-{FITTED_ATTRIBUTES}
+{SCRATCH_ATTRIBUTE_DOC}{FITTED_ATTRIBUTES}
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -316,7 +323,48 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
     """
 
     _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
-                                    **_FINETUNE_CONSTRAINTS}
+                                    **_FINETUNE_CONSTRAINTS,
+                                    "ensemble_scratch": [StrOptions({"auto"}), "boolean"]}
+
+    def _validate_params(self):
+        super()._validate_params()
+        check_member_backbone(self.ensemble_scratch, _source_estimator(self.backbone))
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        """Fine-tune (the transaction every sktune fit is), then train or continue the
+        member from scratch; a failure in either leaves the estimator as it was."""
+        before = dict(self.__dict__)
+        continuing = hasattr(self, "net_") and (incremental or self.warm_start)
+        super()._fit(X, y, sample_weight, incremental=incremental, classes=classes)
+        try:
+            member = plan_member(self, _source_estimator(self.backbone), y,
+                                 continuing=continuing, incremental=incremental)
+            self.scratch_ = fit_member(member, X, y, sample_weight, incremental=incremental,
+                                       warm_start=continuing, classes=classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``: the fine-tuned
+        network's, averaged with the member's from scratch when there is one
+        (``ensemble_scratch``).
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as the backbone reads it.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = super().predict_proba(X)
+        if self.scratch_ is not None:
+            proba = (proba + self.scratch_.predict_proba(X)) / 2
+        return proba
 
     def _auto_batch_size(self, n_samples):
         """Small batches for small sets: 8 rows up to 160 samples, then n // 20 (at
@@ -332,7 +380,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
     def __init__(self, backbone=None, weights=None, *, linear_probe=True, freeze="none",
                  unfreeze_at=(),
                  backbone_lr_scale=1.0, augment_shift="auto", l2_sp=0.0, wise_ft=1.0,
-                 hidden_layer_sizes=(), dropout=0.0, activation="relu",
+                 ensemble_scratch="auto", hidden_layer_sizes=(), dropout=0.0, activation="relu",
                  input_shape=None, input_size=None, normalize_mean=None, normalize_std=None,
                  solver="adam", alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="cosine",
                  learning_rate_init=3e-3, power_t=0.5, lr_step_size=10, lr_decay=None,

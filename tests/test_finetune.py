@@ -207,18 +207,21 @@ def test_linear_probe_sets_the_head_to_logistic_regression_on_frozen_features(
         digits_transfer):
     """With the backbone frozen and a learning rate too small to move anything, the
     fitted model is exactly the linear probe: scikit-learn's LogisticRegression on the
-    backbone's standardised embeddings."""
+    backbone's standardised embeddings (without the member from scratch, which would
+    average in its own probabilities)."""
     from sklearn.preprocessing import StandardScaler
 
     X, y, source = digits_transfer
     clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, learning_rate_init=1e-12,
-                             random_state=0, device="cpu").fit(X[:200], y[:200])
+                             ensemble_scratch=False, random_state=0,
+                             device="cpu").fit(X[:200], y[:200])
     Z = clf.transform(X[:200])
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(Z, y[:200])
     np.testing.assert_allclose(clf.predict_proba(X[200:300]),
                                probe.predict_proba(clf.transform(X[200:300])), atol=1e-4)
     off = FineTuneClassifier(source, linear_probe=False, freeze="backbone", max_iter=1,
-                             learning_rate_init=1e-12, random_state=0, device="cpu")
+                             learning_rate_init=1e-12, ensemble_scratch=False,
+                             random_state=0, device="cpu")
     assert off.fit(X[:200], y[:200]).score(X[:200], y[:200]) < 0.5  # a random head
 
 
