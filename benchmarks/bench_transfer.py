@@ -18,6 +18,12 @@ defaults: probe, shifts, schedule) applied to the source's architecture with *ra
 weights: how much of the gain is the pretraining rather than the recipe. It is an
 ablation, not the issue's baseline (the scratch CNN with its own defaults).
 
+The fine-tuner's default averages its network with a clone of the source trained from
+scratch (``ensemble_scratch="auto"``). ``--ablate`` adds two columns that say what that
+member adds and what transfer adds beyond it: ``alone``, the fine-tuner with
+``ensemble_scratch=False``, and ``2 scratch``, the average of two scratch CNNs (a second
+seed in place of the fine-tuned network: an ensemble with no transfer at all).
+
 Usage::
 
     python benchmarks/bench_transfer.py                         # everything, 2/8/32 shots, 5 seeds
@@ -25,6 +31,7 @@ Usage::
     python benchmarks/bench_transfer.py --cases digits:0,2,4,6,8:1,3,5,7,9 --no-random \
         --tune wise_ft=0.7                                      # a variant, another split
     python benchmarks/bench_transfer.py --no-random --model-seeds 3  # each draw, 3 fits each
+    python benchmarks/bench_transfer.py --no-random --ablate    # the member's share
 
 Prints one line per (case, shots, seed) and, per case, the mean and worst gain in
 accuracy points, and the mean per shot count.
@@ -89,7 +96,9 @@ def classes(spec):
 
 
 def _value(text):
-    """A ``--tune`` value: a number where it reads as one, else the string."""
+    """A ``--tune`` value: a number or a bool where it reads as one, else the string."""
+    if text in ("True", "False"):
+        return text == "True"
     for kind in (int, float):
         try:
             return kind(text)
@@ -101,6 +110,18 @@ def _value(text):
 def _mean_score(make, seeds, X, y, X_test, y_test):
     """Mean test accuracy of ``make(seed).fit(X, y)`` over ``seeds``."""
     return np.mean([make(s).fit(X, y).score(X_test, y_test) for s in seeds])
+
+
+def _two_scratch_score(shape, seeds, X, y, X_test, y_test):
+    """Mean accuracy over ``seeds`` of the average of two scratch CNNs (seed s and s + 7)."""
+    from sktune import CNNClassifier
+
+    scores = []
+    for s in seeds:
+        members = [CNNClassifier(input_shape=shape, random_state=r).fit(X, y) for r in (s, s + 7)]
+        proba = np.mean([m.predict_proba(X_test) for m in members], axis=0)
+        scores.append(np.mean(members[0].classes_[proba.argmax(axis=1)] == y_test))
+    return np.mean(scores)
 
 
 def _random_backbone(source, shape, seed, tune):
@@ -126,6 +147,9 @@ def main(argv=None):
                         help="non-default FineTuneClassifier parameters (a variant to compare)")
     parser.add_argument("--no-random", action="store_true",
                         help="skip the random-backbone ablation column")
+    parser.add_argument("--ablate", action="store_true",
+                        help="add the fine-tuner without its scratch member and an "
+                             "ensemble of two scratch CNNs")
     parser.add_argument("--model-seeds", type=int, default=1, metavar="N",
                         help="score each contender as the mean over N model seeds (seed, "
                              "seed + 1000, ...) on the same draw of images, to tell a draw "
@@ -136,7 +160,8 @@ def main(argv=None):
     from sktune import CNNClassifier, FineTuneClassifier
 
     print(f"{'case':15s} {'shots':>5s} {'seed':>4s} {'scratch':>8s} {'finetune':>8s} "
-          f"{'gain':>6s} {'random':>8s} {'s scratch':>9s} {'s tune':>7s}", flush=True)
+          f"{'gain':>6s} {'random':>8s} {'s scratch':>9s} {'s tune':>7s} {'alone':>6s} "
+          f"{'2 scratch':>9s}", flush=True)
     summary = []
     for case in args.cases:
         name, source_spec, target_spec = case.split(":")
@@ -166,10 +191,17 @@ def main(argv=None):
                 if not args.no_random:
                     random = _mean_score(lambda s: _random_backbone(source, shape, s, tune),
                                          model_seeds, *data)
+                alone = pair = np.nan
+                if args.ablate:
+                    alone = _mean_score(
+                        lambda s: FineTuneClassifier(source, random_state=s, **{
+                            **tune, "ensemble_scratch": False}), model_seeds, *data)
+                    pair = _two_scratch_score(shape, model_seeds, *data)
                 gains.setdefault(shots, []).append(100 * (tuned - scratch))
                 print(f"{case:15s} {shots:5d} {seed:4d} {scratch:8.3f} {tuned:8.3f} "
                       f"{gains[shots][-1]:+6.1f} {random:8.3f} {middle - start:9.1f} "
-                      f"{end - middle:7.1f}", flush=True)  # seconds for all model seeds
+                      f"{end - middle:7.1f} {alone:6.3f} {pair:9.3f}",
+                      flush=True)  # seconds: all model seeds of scratch / of the fine-tuner
         every = np.concatenate(list(gains.values()))
         per_shot = ", ".join(f"{k} shots {np.mean(v):+.2f}" for k, v in gains.items())
         summary.append(f"{case}: mean gain {np.mean(every):+.2f} points, worst "
