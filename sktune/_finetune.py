@@ -24,6 +24,7 @@ from sktune._scratch import (
     SCRATCH_ATTRIBUTE_DOC,
     check_member_backbone,
     fit_member,
+    kept_after_interrupt,
     plan_member,
 )
 from sktune._sequences import check_layer_sizes
@@ -50,8 +51,8 @@ _FINETUNE_DOC = """\
         LP-FT (Kumar et al., ICLR 2022, "Fine-Tuning can Distort Pretrained Features"):
         before the first epoch, the new linear head is fitted on the frozen backbone's
         embeddings of the training rows (scikit-learn's ``LogisticRegression`` for
-        classifiers, ``Ridge`` for regressors, both with their default regularisation
-        and ``sample_weight`` / ``class_weight``), so that fine-tuning starts from a good
+        classifiers, ``Ridge`` for regressors, both with their default regularisation,
+        weighted by ``sample_weight`` times ``class_weight``), so that fine-tuning starts from a good
         head instead of pushing random-head gradients into the pretrained features.
         Skipped for heads with hidden layers and for ``loss="poisson"``.
     freeze : {"none", "backbone"} or int, default="none"
@@ -335,12 +336,18 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         member from scratch; a failure in either leaves the estimator as it was."""
         before = dict(self.__dict__)
         continuing = hasattr(self, "net_") and (incremental or self.warm_start)
-        super()._fit(X, y, sample_weight, incremental=incremental, classes=classes)
         try:
+            super()._fit(X, y, sample_weight, incremental=incremental, classes=classes)
+            if self.stop_reason_ == "interrupted":  # Ctrl-C: no second training run
+                self.scratch_ = kept_after_interrupt(self, before.get("scratch_"),
+                                                     continuing=continuing)
+                return self
             member = plan_member(self, _source_estimator(self.backbone), y,
                                  continuing=continuing, incremental=incremental)
+            if classes is None and self._target_kind_ != "multilabel":
+                classes = self.classes_  # a member's first partial_fit needs them
             self.scratch_ = fit_member(member, X, y, sample_weight, incremental=incremental,
-                                       warm_start=continuing, classes=classes)
+                                       continuing=continuing, classes=classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -374,8 +381,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
     def _probe_solver(self):
         # a plain function, not a bound method: the engine (and its pickles) must not
         # hold the estimator that holds the engine
-        return partial(probe_classifier, kind=self._target_kind_,
-                       n_classes=len(self.classes_), class_weight=self.class_weight)
+        return partial(probe_classifier, kind=self._target_kind_, n_classes=len(self.classes_))
 
     def __init__(self, backbone=None, weights=None, *, linear_probe=True, freeze="none",
                  unfreeze_at=(),

@@ -57,16 +57,16 @@ def _standardized(fit_head, Z, y, weight):
     return coef, intercept - coef @ mean
 
 
-def probe_classifier(Z, y, weight, kind, n_classes, class_weight=None):
+def probe_classifier(Z, y, weight, kind, n_classes):
     """Logistic-regression head for encoded targets of ``kind`` (see NeuralClassifierBase):
-    class indices (multiclass), a 0/1 column (binary) or an indicator matrix (multilabel)."""
+    class indices (multiclass), a 0/1 column (binary) or an indicator matrix (multilabel).
+    ``weight`` is the training rows' weight, ``class_weight`` already folded in."""
     from sklearn.linear_model import LogisticRegression
 
     def logistic(target):
         if len(np.unique(target)) < 2:
             return None
-        return LogisticRegression(max_iter=1000, class_weight=class_weight).fit(
-            Z, target, sample_weight=weight)
+        return LogisticRegression(max_iter=1000).fit(Z, target, sample_weight=weight)
 
     d = Z.shape[1]
     if kind == "binary":

@@ -23,18 +23,20 @@ AUTO_MAX_ROWS = 1000
 ENSEMBLE_SCRATCH_DOC = """\
     ensemble_scratch : "auto" or bool, default="auto"
         A hedge against negative transfer: also train the backbone's own estimator from
-        scratch on the same rows (``clone(backbone)``: its recipe, a seed drawn from
-        ``random_state``, this estimator's ``class_weight``) and average its
-        ``predict_proba`` with the fine-tuned network's. Pretrained features can miss
+        scratch on the same rows (``clone(backbone)``: its recipe without early stopping,
+        a seed drawn from ``random_state``, this estimator's ``class_weight``) and average
+        its ``predict_proba`` with the fine-tuned network's. Pretrained features can miss
         what tells the new classes apart; in the few-shot benchmark
         (``benchmarks/bench_transfer.py``) the average stays level with a network from
         scratch on the draws where that one beats the fine-tuned network, and keeps the
-        gain where transfer wins. ``"auto"`` is on when the backbone is a fitted sktune
-        classifier and ``fit`` gets at most {max_rows} rows, where the extra fit is
-        cheap, and off otherwise; ``partial_fit`` never starts one (one batch does not
-        tell how long a stream is). ``True`` requires such a backbone. A member is
-        continued by ``partial_fit`` and ``warm_start``; ``transform`` returns the
-        fine-tuned network's embeddings either way. The member is ``scratch_``.
+        gain where transfer wins. Only a fitted ``CNNClassifier``, ``RNNClassifier`` or
+        ``MLPClassifier`` backbone has such a clone. ``"auto"`` trains one in a ``fit``
+        of at most {max_rows} rows, where the extra fit is cheap (``partial_fit`` cannot
+        tell how long a stream is), and continues one that exists; ``True`` always does
+        (and needs such a backbone); ``False`` drops it. An interrupted fine-tuning
+        starts no member; an interrupted member is dropped, with a warning.
+        ``transform`` returns the fine-tuned network's embeddings either way. The member
+        is ``scratch_``.
 """.replace("{max_rows}", str(AUTO_MAX_ROWS))
 
 SCRATCH_ATTRIBUTE_DOC = """\
@@ -44,55 +46,98 @@ SCRATCH_ATTRIBUTE_DOC = """\
 """
 
 
+def _mode(setting):
+    """``"auto"``, True or False (numpy booleans read as booleans)."""
+    return "auto" if isinstance(setting, str) else bool(setting)
+
+
+def from_scratch(source):
+    """Whether ``clone(source)`` trains from random weights: a fitted CNN, RNN or MLP
+    classifier (a fine-tuner's or a text transformer's clone would start from pretrained
+    weights again)."""
+    from sktune import CNNClassifier, MLPClassifier, RNNClassifier
+
+    return isinstance(source, (CNNClassifier, MLPClassifier, RNNClassifier))
+
+
 def check_member_backbone(setting, source):
-    """``ensemble_scratch=True`` needs a fitted sktune classifier as the backbone."""
-    if setting is True and (source is None or not is_classifier(source)):
+    """``ensemble_scratch=True`` needs a backbone whose clone trains from scratch."""
+    if _mode(setting) is True and not from_scratch(source):
         raise ValueError(
-            "ensemble_scratch=True needs a fitted sktune classifier as the backbone (its "
-            "clone is the network trained from scratch); got "
+            "ensemble_scratch=True needs a fitted sktune CNNClassifier, RNNClassifier or "
+            "MLPClassifier as the backbone (its clone is the network trained from "
+            "scratch); got "
             f"{type(source).__name__ if source is not None else 'a module or model name'}."
             " Use ensemble_scratch='auto' or False.")
 
 
 def plan_member(est, source, y, *, continuing, incremental=False):
-    """The member this fit trains: a fresh clone of ``source``, a copy of the fitted one
-    to continue (never the fitted one itself, so that a failure changes nothing), or
-    None. ``"auto"`` never starts one in ``partial_fit``: one batch of a stream does not
-    tell how many rows will come."""
-    if continuing:
-        member = getattr(est, "scratch_", None)
-        return None if member is None else copy.deepcopy(member)
+    """The member this fit trains: a copy of the fitted one to continue (never the fitted
+    one itself, so that a failure changes nothing), a fresh clone of ``source``, or
+    None. ``"auto"`` starts one only in a fresh ``fit`` of at most ``AUTO_MAX_ROWS``
+    rows (``partial_fit`` cannot tell how long a stream is); ``False`` drops one."""
+    mode = _mode(est.ensemble_scratch)
+    if mode is False:
+        return None
+    previous = getattr(est, "scratch_", None) if continuing else None
+    if previous is not None:
+        return copy.deepcopy(previous)
     n_rows = y.shape[0] if hasattr(y, "shape") else len(np.asarray(y))
-    wanted = est.ensemble_scratch is True or (
-        est.ensemble_scratch == "auto" and source is not None and is_classifier(source)
-        and not incremental and n_rows <= AUTO_MAX_ROWS)
-    if not wanted:
+    if mode == "auto" and (continuing or incremental or not from_scratch(source)
+                           or n_rows > AUTO_MAX_ROWS):
         return None
     member = clone(source)
-    params = {"random_state": _member_seed(est.random_state)}
+    params = {"random_state": _member_seed(est.random_state), "early_stopping": False}
     if "class_weight" in member.get_params():
         params["class_weight"] = est.class_weight
     return member.set_params(**params)
 
 
-def fit_member(member, X, y, sample_weight, *, incremental, warm_start, classes=None):
-    """Train (or continue) the member on the rows the fine-tuned network saw.
+def kept_after_interrupt(est, previous, *, continuing):
+    """The member after the fine-tuning was interrupted: no second training run starts;
+    a continued fit keeps the member it had (unless ``ensemble_scratch=False``)."""
+    if continuing and _mode(est.ensemble_scratch) is not False:
+        return previous
+    return None
+
+
+def fit_member(member, X, y, sample_weight, *, incremental, continuing, classes=None):
+    """Train (or continue) the member on the rows the fine-tuned network saw; None if
+    that training was interrupted (the model is then the fine-tuned network alone).
 
     Its ``ConvergenceWarning`` is not passed on: its epoch budget is the backbone's, not
     a parameter of this estimator, and a few-shot fit from scratch runs to that budget
-    by design. Its other warnings (e.g. an interrupted fit) are.
+    by design. Its other warnings are (after it has finished).
     """
     if member is None:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    fitted = hasattr(member, "net_")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         if incremental:
-            if hasattr(member, "partial_fit"):  # not with an L-BFGS member: left as it is
-                member.partial_fit(X, y, sample_weight=sample_weight, classes=classes)
-            return member
-        if warm_start:
-            member.set_params(warm_start=True)
-        return member.fit(X, y, sample_weight=sample_weight)
+            if not hasattr(member, "partial_fit"):
+                if fitted:
+                    return member  # an L-BFGS member: partial_fit leaves it as it is
+                raise ValueError(
+                    f"ensemble_scratch=True: the member, a clone of "
+                    f"{type(member).__name__}(solver={member.solver!r}), cannot be trained "
+                    "by partial_fit; call fit, or set ensemble_scratch to 'auto' or False.")
+            member.partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+        else:
+            if continuing and fitted:
+                member.set_params(warm_start=True)
+            member.fit(X, y, sample_weight=sample_weight)
+    interrupted = member.stop_reason_ == "interrupted"
+    for w in caught:  # the member's own interrupt warning is replaced by the one below
+        if not issubclass(w.category, ConvergenceWarning) and not (
+                interrupted and "interrupted" in str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if interrupted:
+        warnings.warn("Training of the member from scratch (ensemble_scratch) was "
+                      "interrupted: it is dropped, and the model is the fine-tuned network "
+                      "alone (scratch_ is None).", RuntimeWarning, stacklevel=4)
+        return None
+    return member
 
 
 def _member_seed(random_state):

@@ -225,6 +225,25 @@ def test_linear_probe_sets_the_head_to_logistic_regression_on_frozen_features(
     assert off.fit(X[:200], y[:200]).score(X[:200], y[:200]) < 0.5  # a random head
 
 
+def test_linear_probe_weighs_classes_once_and_reads_labels(digits_transfer):
+    """class_weight keyed on the labels themselves (not on encoded indices) reaches the
+    probe once, through the rows' weights: the probe equals LogisticRegression fitted
+    with those weights."""
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y, source = digits_transfer
+    weights = {5: 1.0, 6: 4.0, 7: 1.0, 8: 0.5, 9: 2.0}
+    clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, learning_rate_init=1e-12,
+                             class_weight=weights, ensemble_scratch=False, random_state=0,
+                             device="cpu").fit(X[:200], y[:200])
+    Z = clf.transform(X[:200])
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(
+        Z, y[:200], logisticregression__sample_weight=compute_sample_weight(weights, y[:200]))
+    np.testing.assert_allclose(clf.predict_proba(X[200:300]),
+                               probe.predict_proba(clf.transform(X[200:300])), atol=1e-4)
+
+
 def test_cnn_backbone_lends_every_block(digits_transfer):
     X, y, source = digits_transfer
     clf = FineTuneClassifier(source, max_iter=1, **FAST).fit(X[:50], y[:50])

@@ -1,13 +1,15 @@
 """FineTuneClassifier's member trained from scratch (``ensemble_scratch``)."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+from skorch.callbacks import Callback
 from sklearn.datasets import load_digits
 from torch import nn
 
-from sktune import CNNClassifier, CNNRegressor, FineTuneClassifier
+from sktune import CNNClassifier, CNNRegressor, FineTuneClassifier, MLPClassifier
 from sktune._scratch import AUTO_MAX_ROWS, plan_member
 
 FAST = dict(max_iter=5, random_state=0, device="cpu")
@@ -67,7 +69,7 @@ def test_off_and_the_rules_of_auto(transfer):
 def test_forcing_it_without_a_classifier_backbone_fails_before_training(backbone):
     X, y = load_digits(return_X_y=True)
     with pytest.raises(ValueError, match="ensemble_scratch=True needs a fitted sktune "
-                                         "classifier as the backbone"):
+                                         "CNNClassifier, RNNClassifier or MLPClassifier"):
         FineTuneClassifier(backbone, ensemble_scratch=True, **FAST).fit(X[:20], y[:20])
 
 
@@ -118,3 +120,87 @@ def test_pickled_ensemble_predicts_the_same(transfer):
     clf = FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
     loaded = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(loaded.predict_proba(X[40:60]), clf.predict_proba(X[40:60]))
+
+
+def _state(clf):
+    return {k: v for k, v in clf.__dict__.items()}
+
+
+def test_a_fit_failing_at_its_end_keeps_network_and_member_together(transfer):
+    """The fine-tuning's own end-of-fit warning raised as an error (warnings filtered
+    to errors) must not leave the new network beside the old member."""
+    source, X, y = transfer
+    clf = FineTuneClassifier(source, learning_rate="constant", **FAST).fit(X[:40], y[:40])
+    before, proba = _state(clf), clf.predict_proba(X[100:110])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(Warning):
+            clf.fit(X[40:80], (y[40:80] < 7).astype(int))
+    assert _state(clf).keys() == before.keys()
+    assert all(clf.__dict__[k] is v for k, v in before.items())
+    np.testing.assert_array_equal(clf.predict_proba(X[100:110]), proba)
+
+
+class Interrupt(Callback):
+    """Ctrl-C at the end of the first epoch, while ``armed``."""
+    armed = False
+
+    def on_epoch_end(self, net, **kwargs):
+        if Interrupt.armed:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_never_starts_or_keeps_a_half_trained_member(transfer, monkeypatch):
+    source, X, y = transfer
+    # the fine-tuning is interrupted: the member is not trained at all
+    monkeypatch.setattr(Interrupt, "armed", True)
+    calls = []
+    monkeypatch.setattr(CNNClassifier, "fit", lambda self, *a, **k: calls.append(1))
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        clf = FineTuneClassifier(source, callbacks=[("stop", Interrupt())], **FAST).fit(
+            X[:40], y[:40])
+    assert clf.stop_reason_ == "interrupted" and clf.scratch_ is None and not calls
+    monkeypatch.undo()
+    # the member is interrupted: it is dropped, with a warning saying so
+    Xs, ys = X[:200], y[:200]
+    with_cb = CNNClassifier(input_shape=(8, 8), channels=(8,), max_iter=3, random_state=0,
+                            device="cpu", callbacks=[("stop", Interrupt())]).fit(Xs, ys)
+    monkeypatch.setattr(Interrupt, "armed", True)
+    with pytest.warns(RuntimeWarning, match="member from scratch .* was interrupted"):
+        clf = FineTuneClassifier(with_cb, **FAST).fit(X[200:240], y[200:240])
+    assert clf.scratch_ is None and clf.stop_reason_ != "interrupted"
+
+
+def test_changing_the_setting_applies_to_continued_fits(transfer):
+    source, X, y = transfer
+    clf = FineTuneClassifier(source, warm_start=True, **FAST).fit(X[:40], y[:40])
+    assert clf.scratch_ is not None
+    assert clf.set_params(ensemble_scratch=False).fit(X[:40], y[:40]).scratch_ is None
+    clf.set_params(ensemble_scratch=True).partial_fit(X[:40], y[:40])
+    assert clf.scratch_.t_ == 40  # started by partial_fit, as True asks
+    numpy_true = FineTuneClassifier(source, ensemble_scratch=np.True_, **FAST)
+    assert numpy_true.fit(X[:40], y[:40]).scratch_ is not None
+
+
+def test_members_that_cannot_be_trained_are_refused_or_adapted(transfer):
+    source, X, y = transfer
+    lbfgs = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=5,
+                          random_state=0, device="cpu").fit(X[:100], y[:100])
+    clf = FineTuneClassifier(lbfgs, ensemble_scratch=True, **FAST)
+    with pytest.raises(ValueError, match="cannot be trained by partial_fit"):
+        clf.partial_fit(X[:40], y[:40], classes=np.arange(5, 10))
+    assert not hasattr(clf, "net_")
+    stopping = CNNClassifier(input_shape=(8, 8), channels=(8,), max_iter=5,
+                             early_stopping=True, random_state=0, device="cpu").fit(X, y)
+    few = np.concatenate([np.flatnonzero(y == c)[:2] for c in range(5, 10)])
+    member = FineTuneClassifier(stopping, **FAST).fit(X[few], y[few]).scratch_
+    assert member.early_stopping is False  # 10 rows cannot spare a validation split
+
+
+def test_a_fine_tuner_backbone_gets_no_member(transfer):
+    """Its clone would fine-tune the same pretrained network again: not from scratch."""
+    source, X, y = transfer
+    tuned = FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
+    assert FineTuneClassifier(tuned, **FAST).fit(X[40:80], y[40:80]).scratch_ is None
+    with pytest.raises(ValueError, match="got FineTuneClassifier"):
+        FineTuneClassifier(tuned, ensemble_scratch=True, **FAST).fit(X[40:80], y[40:80])
