@@ -17,6 +17,10 @@ from sktune import (
 )
 
 FAST = dict(learning_rate_init=0.01, random_state=0, device="cpu")
+# Tests of the fine-tuned network's own internals (freezing, learning-rate groups, a
+# search over them) leave out the member from scratch (tests/test_scratch.py): on these
+# ~900 rows it would only add a 30-epoch fit to each.
+ALONE = dict(FAST, ensemble_scratch=False)
 
 
 @pytest.fixture(scope="module")
@@ -85,22 +89,22 @@ def test_fine_tuning_defaults_beat_scratch_on_a_related_task_at_every_shot_count
 
 def test_freezing_policies_and_gradual_unfreezing(digits_transfer):
     X, y, source = digits_transfer
-    head_only = FineTuneClassifier(source, freeze="backbone", max_iter=3, **FAST).fit(X, y)
+    head_only = FineTuneClassifier(source, freeze="backbone", max_iter=3, **ALONE).fit(X, y)
     before = [p.clone() for p in head_only.net_.module_.backbone.parameters()]
     assert all(not p.requires_grad for p in head_only.net_.module_.backbone.parameters())
     head_only.partial_fit(X, y)
     assert all(torch.equal(a, b) for a, b in zip(before, head_only.net_.module_.backbone.parameters()))
     gradual = FineTuneClassifier(source, freeze="backbone", unfreeze_at=(2, 3), max_iter=4,
-                                 n_iter_no_change=np.inf, **FAST).fit(X, y)
+                                 n_iter_no_change=np.inf, **ALONE).fit(X, y)
     frozen = [row["frozen_blocks"] for row in gradual.history_]
     assert frozen[0] > frozen[1] > frozen[2] and frozen[2] == frozen[3]
-    first_k = FineTuneClassifier(source, freeze=1, max_iter=1, **FAST).fit(X, y)
+    first_k = FineTuneClassifier(source, freeze=1, max_iter=1, **ALONE).fit(X, y)
     assert first_k.net_.module_.frozen_blocks == 1
 
 
 def test_frozen_batch_norm_keeps_its_statistics(digits_transfer):
     X, y, source = digits_transfer
-    clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, **FAST)
+    clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, **ALONE)
     clf.fit(X, y)
     bn = next(m for m in clf.net_.module_.backbone.modules() if isinstance(m, nn.BatchNorm2d))
     src_bn = next(m for m in source.net_.module_.modules() if isinstance(m, nn.BatchNorm2d))
@@ -109,7 +113,7 @@ def test_frozen_batch_norm_keeps_its_statistics(digits_transfer):
 
 def test_discriminative_learning_rates(digits_transfer):
     X, y, source = digits_transfer
-    clf = FineTuneClassifier(source, backbone_lr_scale=0.1, max_iter=1, **FAST).fit(X, y)
+    clf = FineTuneClassifier(source, backbone_lr_scale=0.1, max_iter=1, **ALONE).fit(X, y)
     lrs = sorted({g["lr"] for g in clf.net_.optimizer_.param_groups})
     np.testing.assert_allclose(lrs, [0.001, 0.01])
 
@@ -149,7 +153,8 @@ def test_frozen_backbone_plus_logistic_regression_pipeline(digits_transfer):
 
 def test_grid_search_over_freezing_and_learning_rate(digits_transfer):
     X, y, source = digits_transfer
-    search = GridSearchCV(FineTuneClassifier(source, max_iter=3, random_state=0, device="cpu"),
+    search = GridSearchCV(FineTuneClassifier(source, max_iter=3, ensemble_scratch=False,
+                                             random_state=0, device="cpu"),
                           {"freeze": ["backbone", "none"], "learning_rate_init": [1e-3, 1e-2]},
                           cv=2, error_score="raise").fit(X[:300], y[:300])
     assert len(search.cv_results_["params"]) == 4
