@@ -52,8 +52,9 @@ _FINETUNE_DOC = """\
         before the first epoch, the new linear head is fitted on the frozen backbone's
         embeddings of the training rows (scikit-learn's ``LogisticRegression`` for
         classifiers, ``Ridge`` for regressors, both with their default regularisation,
-        weighted by ``sample_weight`` times ``class_weight``), so that fine-tuning starts from a good
-        head instead of pushing random-head gradients into the pretrained features.
+        weighted by ``sample_weight`` times ``class_weight``), so that fine-tuning starts
+        from a good head instead of pushing random-head gradients into the pretrained
+        features.
         Skipped for heads with hidden layers and for ``loss="poisson"``.
     freeze : {"none", "backbone"} or int, default="none"
         ``"backbone"`` trains the head only, ``"none"`` everything, an int freezes the
