@@ -347,8 +347,9 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
                                  continuing=continuing, incremental=incremental)
             if classes is None and self._target_kind_ != "multilabel":
                 classes = self.classes_  # a member's first partial_fit needs them
-            self.scratch_ = fit_member(member, X, y, sample_weight, incremental=incremental,
-                                       continuing=continuing, classes=classes)
+            self.scratch_ = fit_member(self, member, X, y, sample_weight,
+                                       incremental=incremental, continuing=continuing,
+                                       classes=classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)

@@ -34,7 +34,9 @@ ENSEMBLE_SCRATCH_DOC = """\
         of at most {max_rows} rows, where the extra fit is cheap (``partial_fit`` cannot
         tell how long a stream is), and continues one that exists; ``True`` always does
         (and needs such a backbone); ``False`` drops it. An interrupted fine-tuning
-        starts no member; an interrupted member is dropped, with a warning.
+        starts no member; an interrupted member is dropped, with a warning. An L-BFGS
+        member has no ``partial_fit``: kept as it is, with a warning (refused under
+        ``True``).
         ``transform`` returns the fine-tuned network's embeddings either way. The member
         is ``scratch_``.
 """.replace("{max_rows}", str(AUTO_MAX_ROWS))
@@ -95,15 +97,20 @@ def plan_member(est, source, y, *, continuing, incremental=False):
 
 def kept_after_interrupt(est, previous, *, continuing):
     """The member after the fine-tuning was interrupted: no second training run starts;
-    a continued fit keeps the member it had (unless ``ensemble_scratch=False``)."""
-    if continuing and _mode(est.ensemble_scratch) is not False:
+    a continued fit keeps the member it had (unless ``ensemble_scratch=False``), with a
+    warning that it did not see this call's rows."""
+    if continuing and previous is not None and _mode(est.ensemble_scratch) is not False:
+        warnings.warn("The fine-tuning was interrupted, so the member from scratch "
+                      "(ensemble_scratch) was not trained on these rows; it is kept as it "
+                      "was.", RuntimeWarning, stacklevel=4)
         return previous
     return None
 
 
-def fit_member(member, X, y, sample_weight, *, incremental, continuing, classes=None):
+def fit_member(est, member, X, y, sample_weight, *, incremental, continuing, classes=None):
     """Train (or continue) the member on the rows the fine-tuned network saw; None if
-    that training was interrupted (the model is then the fine-tuned network alone).
+    that training was interrupted, at any point (the model is then the fine-tuned
+    network alone, and a warning says so).
 
     Its ``ConvergenceWarning`` is not passed on: its epoch budget is the backbone's, not
     a parameter of this estimator, and a few-shot fit from scratch runs to that budget
@@ -111,23 +118,22 @@ def fit_member(member, X, y, sample_weight, *, incremental, continuing, classes=
     """
     if member is None:
         return None
+    if incremental and not hasattr(member, "partial_fit"):
+        return _no_partial_fit(est, member)
     fitted = hasattr(member, "net_")
+    interrupted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if incremental:
-            if not hasattr(member, "partial_fit"):
-                if fitted:
-                    return member  # an L-BFGS member: partial_fit leaves it as it is
-                raise ValueError(
-                    f"ensemble_scratch=True: the member, a clone of "
-                    f"{type(member).__name__}(solver={member.solver!r}), cannot be trained "
-                    "by partial_fit; call fit, or set ensemble_scratch to 'auto' or False.")
-            member.partial_fit(X, y, sample_weight=sample_weight, classes=classes)
-        else:
-            if continuing and fitted:
-                member.set_params(warm_start=True)
-            member.fit(X, y, sample_weight=sample_weight)
-    interrupted = member.stop_reason_ == "interrupted"
+        try:
+            if incremental:
+                member.partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+            else:
+                if continuing and fitted:
+                    member.set_params(warm_start=True)
+                member.fit(X, y, sample_weight=sample_weight)
+            interrupted = member.stop_reason_ == "interrupted"
+        except KeyboardInterrupt:  # before its first epoch ended, or inside L-BFGS
+            interrupted = True
     for w in caught:  # the member's own interrupt warning is replaced by the one below
         if not issubclass(w.category, ConvergenceWarning) and not (
                 interrupted and "interrupted" in str(w.message)):
@@ -137,6 +143,21 @@ def fit_member(member, X, y, sample_weight, *, incremental, continuing, classes=
                       "interrupted: it is dropped, and the model is the fine-tuned network "
                       "alone (scratch_ is None).", RuntimeWarning, stacklevel=4)
         return None
+    return member
+
+
+def _no_partial_fit(est, member):
+    """An L-BFGS member in ``partial_fit``: refused when ``ensemble_scratch=True`` asks
+    for a member trained on every row; kept as it is, with a warning, under "auto"."""
+    if _mode(est.ensemble_scratch) is True or not hasattr(member, "net_"):
+        raise ValueError(
+            f"ensemble_scratch=True: the member, a clone of "
+            f"{type(member).__name__}(solver={member.solver!r}), cannot be trained by "
+            "partial_fit; call fit, or set ensemble_scratch to 'auto' or False.")
+    warnings.warn(f"The member from scratch, a {type(member).__name__} with "
+                  f"solver={member.solver!r}, has no partial_fit: it keeps what fit taught "
+                  "it and does not see these rows (ensemble_scratch=False drops it).",
+                  UserWarning, stacklevel=4)
     return member
 
 

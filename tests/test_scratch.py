@@ -150,6 +150,15 @@ class Interrupt(Callback):
             raise KeyboardInterrupt
 
 
+class InterruptFirstBatch(Callback):
+    """Ctrl-C after the first batch, before any epoch is done, while ``armed``."""
+    armed = False
+
+    def on_batch_end(self, net, **kwargs):
+        if InterruptFirstBatch.armed:
+            raise KeyboardInterrupt
+
+
 def test_an_interrupt_never_starts_or_keeps_a_half_trained_member(transfer, monkeypatch):
     source, X, y = transfer
     # the fine-tuning is interrupted: the member is not trained at all
@@ -169,6 +178,23 @@ def test_an_interrupt_never_starts_or_keeps_a_half_trained_member(transfer, monk
     with pytest.warns(RuntimeWarning, match="member from scratch .* was interrupted"):
         clf = FineTuneClassifier(with_cb, **FAST).fit(X[200:240], y[200:240])
     assert clf.scratch_ is None and clf.stop_reason_ != "interrupted"
+    # ... also before its first epoch ends: the finished fine-tuning is kept
+    early = CNNClassifier(input_shape=(8, 8), channels=(8,), max_iter=3, random_state=0,
+                          device="cpu", callbacks=[("stop", InterruptFirstBatch())]).fit(Xs, ys)
+    monkeypatch.setattr(InterruptFirstBatch, "armed", True)
+    with pytest.warns(RuntimeWarning, match="member from scratch .* was interrupted"):
+        clf = FineTuneClassifier(early, **FAST).fit(X[200:240], y[200:240])
+    assert clf.scratch_ is None and clf.n_iter_ == FAST["max_iter"]
+    # a continued fit interrupted in its fine-tuning keeps the member, and says so
+    monkeypatch.setattr(InterruptFirstBatch, "armed", False)
+    monkeypatch.setattr(Interrupt, "armed", False)
+    clf = FineTuneClassifier(source, callbacks=[("stop", Interrupt())], **FAST).fit(
+        X[:40], y[:40])
+    member = clf.scratch_
+    monkeypatch.setattr(Interrupt, "armed", True)
+    with pytest.warns(RuntimeWarning, match="not trained on these rows"):
+        clf.partial_fit(X[40:80], y[40:80])
+    assert clf.scratch_ is member and clf.stop_reason_ == "interrupted"
 
 
 def test_changing_the_setting_applies_to_continued_fits(transfer):
@@ -190,6 +216,13 @@ def test_members_that_cannot_be_trained_are_refused_or_adapted(transfer):
     with pytest.raises(ValueError, match="cannot be trained by partial_fit"):
         clf.partial_fit(X[:40], y[:40], classes=np.arange(5, 10))
     assert not hasattr(clf, "net_")
+    fitted = FineTuneClassifier(lbfgs, **FAST).fit(X[:40], y[:40])
+    member = fitted.scratch_
+    with pytest.warns(UserWarning, match="has no partial_fit: it keeps what fit taught"):
+        fitted.partial_fit(X[40:80], y[40:80])
+    assert fitted.scratch_.n_iter_ == member.n_iter_
+    with pytest.raises(ValueError, match="cannot be trained by partial_fit"):
+        fitted.set_params(ensemble_scratch=True).partial_fit(X[40:80], y[40:80])
     stopping = CNNClassifier(input_shape=(8, 8), channels=(8,), max_iter=5,
                              early_stopping=True, random_state=0, device="cpu").fit(X, y)
     few = np.concatenate([np.flatnonzero(y == c)[:2] for c in range(5, 10)])

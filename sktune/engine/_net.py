@@ -281,7 +281,7 @@ class Engine(NeuralNet):
                 outputs.append(step["y_pred"])
             if "on_batch_end" in hooks:  # per-batch rows only for callbacks that read them
                 self.history.new_batch()
-                self.history.record_batch(prefix + "_loss", float(step["loss"]))
+                self.history.record_batch(prefix + "_loss", float(losses[-1]))
                 self.history.record_batch(prefix + "_batch_size", sizes[-1])
                 self.notify("on_batch_end", batch=batch, training=training, **step)
         # one device->host read per epoch: the size-weighted mean of the batch losses
