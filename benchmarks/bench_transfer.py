@@ -32,6 +32,7 @@ Usage::
         --tune wise_ft=0.7                                      # a variant, another split
     python benchmarks/bench_transfer.py --no-random --model-seeds 3  # each draw, 3 fits each
     python benchmarks/bench_transfer.py --no-random --ablate    # the member's share
+    python benchmarks/bench_transfer.py --family mlp --cases digits:0-4:5-9  # MLP backbone
 
 Prints one line per (case, shots, seed) and, per case, the mean and worst gain in
 accuracy points, and the mean per shot count.
@@ -112,13 +113,21 @@ def _mean_score(make, seeds, X, y, X_test, y_test):
     return np.mean([make(s).fit(X, y).score(X_test, y_test) for s in seeds])
 
 
-def _two_scratch_score(shape, seeds, X, y, X_test, y_test):
-    """Mean accuracy over ``seeds`` of the average of two scratch CNNs (seed s and s + 7)."""
-    from sktune import CNNClassifier
+def _default(family, shape, seed):
+    """The family's estimator with default parameters (a CNN reads rows as images)."""
+    from sktune import CNNClassifier, MLPClassifier
 
+    if family == "cnn":
+        return CNNClassifier(input_shape=shape, random_state=seed)
+    return MLPClassifier(random_state=seed)
+
+
+def _two_scratch_score(family, shape, seeds, X, y, X_test, y_test):
+    """Mean accuracy over ``seeds`` of the average of two scratch networks (seeds s and
+    s + 7)."""
     scores = []
     for s in seeds:
-        members = [CNNClassifier(input_shape=shape, random_state=r).fit(X, y) for r in (s, s + 7)]
+        members = [_default(family, shape, r).fit(X, y) for r in (s, s + 7)]
         proba = np.mean([m.predict_proba(X_test) for m in members], axis=0)
         scores.append(np.mean(members[0].classes_[proba.argmax(axis=1)] == y_test))
     return np.mean(scores)
@@ -145,8 +154,11 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--tune", nargs="*", default=[], metavar="PARAM=VALUE",
                         help="non-default FineTuneClassifier parameters (a variant to compare)")
+    parser.add_argument("--family", choices=["cnn", "mlp"], default="cnn",
+                        help="the source and scratch networks: default CNNClassifier "
+                             "(images) or MLPClassifier (flat rows)")
     parser.add_argument("--no-random", action="store_true",
-                        help="skip the random-backbone ablation column")
+                        help="skip the random-backbone ablation column (CNN only)")
     parser.add_argument("--ablate", action="store_true",
                         help="add the fine-tuner without its scratch member and an "
                              "ensemble of two scratch CNNs")
@@ -157,7 +169,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     tune = {k: _value(v) for k, v in (item.split("=", 1) for item in args.tune)}
     warnings.simplefilter("ignore")  # ConvergenceWarning of the 200-epoch cap
-    from sktune import CNNClassifier, FineTuneClassifier
+    from sktune import FineTuneClassifier
 
     print(f"{'case':15s} {'shots':>5s} {'seed':>4s} {'scratch':>8s} {'finetune':>8s} "
           f"{'gain':>6s} {'random':>8s} {'s scratch':>9s} {'s tune':>7s} {'alone':>6s} "
@@ -168,7 +180,7 @@ def main(argv=None):
         X, y, shape = load(name)
         source_classes, target_classes = classes(source_spec), classes(target_spec)
         source_rows = np.isin(y, source_classes)
-        source = CNNClassifier(input_shape=shape, random_state=0).fit(
+        source = _default(args.family, shape, 0).fit(
             X[source_rows], y[source_rows])
         Xt, yt = X[np.isin(y, target_classes)], y[np.isin(y, target_classes)]
         gains = {}
@@ -181,14 +193,14 @@ def main(argv=None):
                 model_seeds = [seed + 1000 * k for k in range(args.model_seeds)]
                 data = (Xt[few], yt[few], Xt[rest], yt[rest])
                 start = time.perf_counter()
-                scratch = _mean_score(lambda s: CNNClassifier(input_shape=shape, random_state=s),
-                                      model_seeds, *data)
+                scratch = _mean_score(lambda s: _default(args.family, shape, s), model_seeds,
+                                      *data)
                 middle = time.perf_counter()
                 tuned = _mean_score(lambda s: FineTuneClassifier(source, random_state=s, **tune),
                                     model_seeds, *data)
                 end = time.perf_counter()
                 random = np.nan
-                if not args.no_random:
+                if not args.no_random and args.family == "cnn":
                     random = _mean_score(lambda s: _random_backbone(source, shape, s, tune),
                                          model_seeds, *data)
                 alone = pair = np.nan
@@ -196,7 +208,7 @@ def main(argv=None):
                     alone = _mean_score(
                         lambda s: FineTuneClassifier(source, random_state=s, **{
                             **tune, "ensemble_scratch": False}), model_seeds, *data)
-                    pair = _two_scratch_score(shape, model_seeds, *data)
+                    pair = _two_scratch_score(args.family, shape, model_seeds, *data)
                 gains.setdefault(shots, []).append(100 * (tuned - scratch))
                 print(f"{case:15s} {shots:5d} {seed:4d} {scratch:8.3f} {tuned:8.3f} "
                       f"{gains[shots][-1]:+6.1f} {random:8.3f} {middle - start:9.1f} "
