@@ -161,7 +161,7 @@ def main(argv=None):
                         help="skip the random-backbone ablation column (CNN only)")
     parser.add_argument("--ablate", action="store_true",
                         help="add the fine-tuner without its scratch member and an "
-                             "ensemble of two scratch CNNs")
+                             "ensemble of two scratch networks of the --family")
     parser.add_argument("--model-seeds", type=int, default=1, metavar="N",
                         help="score each contender as the mean over N model seeds (seed, "
                              "seed + 1000, ...) on the same draw of images, to tell a draw "

@@ -135,7 +135,7 @@ class BaseNeuralEstimator(BaseEstimator):
         not modified (the new attributes live on the run's staged copy)."""
         _require_X(self, X)
         est = self._staged()
-        continuing = hasattr(self, "net_") and (incremental or self.warm_start)
+        continuing = self._continues(incremental)
         X, y = est._check_data(X, y, reset=not continuing)
         if not continuing:
             est._dtype_ = est._resolve_dtype(_float_dtype(X))
@@ -170,6 +170,10 @@ class BaseNeuralEstimator(BaseEstimator):
         self.__dict__.update(est.__dict__)
         _training.warn_end(self, run.incremental)
         return self
+
+    def _continues(self, incremental):
+        """Whether a fit continues the fitted network (``partial_fit``, ``warm_start``)."""
+        return hasattr(self, "net_") and (incremental or self.warm_start)
 
     def _staged(self):
         """A shallow copy whose attribute changes do not reach ``self``."""

@@ -336,7 +336,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         """Fine-tune (the transaction every sktune fit is), then train or continue the
         member from scratch; a failure in either leaves the estimator as it was."""
         before = dict(self.__dict__)
-        continuing = hasattr(self, "net_") and (incremental or self.warm_start)
+        continuing = self._continues(incremental)
         try:
             super()._fit(X, y, sample_weight, incremental=incremental, classes=classes)
             if self.stop_reason_ == "interrupted":  # Ctrl-C: no second training run
@@ -345,7 +345,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
                 return self
             member = plan_member(self, _source_estimator(self.backbone), y,
                                  continuing=continuing, incremental=incremental)
-            if classes is None and self._target_kind_ != "multilabel":
+            if incremental and classes is None and self._target_kind_ != "multilabel":
                 classes = self.classes_  # a member's first partial_fit needs them
             self.scratch_ = fit_member(self, member, X, y, sample_weight,
                                        incremental=incremental, continuing=continuing,

@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+
+from sktune._training import new_seed
 
 #: ``ensemble_scratch="auto"`` trains the member up to this many training rows, where the
 #: extra fit costs seconds and where a few images decide between transfer and scratch.
@@ -120,7 +121,6 @@ def fit_member(est, member, X, y, sample_weight, *, incremental, continuing, cla
         return None
     if incremental and not hasattr(member, "partial_fit"):
         return _no_partial_fit(est, member)
-    fitted = hasattr(member, "net_")
     interrupted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -128,7 +128,7 @@ def fit_member(est, member, X, y, sample_weight, *, incremental, continuing, cla
             if incremental:
                 member.partial_fit(X, y, sample_weight=sample_weight, classes=classes)
             else:
-                if continuing and fitted:
+                if continuing:  # a fresh clone (ensemble_scratch=True) fits from scratch
                     member.set_params(warm_start=True)
                 member.fit(X, y, sample_weight=sample_weight)
             interrupted = member.stop_reason_ == "interrupted"
@@ -164,6 +164,4 @@ def _no_partial_fit(est, member):
 def _member_seed(random_state):
     """An int seed for the member, drawn from ``random_state`` (None stays None), so that
     it differs from the seed a user gives a scratch network of their own."""
-    if random_state is None:
-        return None
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return None if random_state is None else new_seed(random_state)
