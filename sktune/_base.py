@@ -115,13 +115,9 @@ class BaseNeuralEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
-        self._validate_params()
-        if self.early_stopping is not False and self.early_stopping != "auto":
-            raise ValueError("partial_fit does not support early_stopping=True")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
@@ -130,10 +126,19 @@ class BaseNeuralEstimator(BaseEstimator):
         return self._end_fit(run)
 
     # ---- the transaction --------------------------------------------------------------
+    # Every caller that trains an estimator — fit, partial_fit, the fused searches of
+    # sktune.model_selection — runs these two steps around the training in between
+    # (sktune._training.train, or the engine's stacked loop for many runs at once), so
+    # that what one caller checks or does, every caller checks and does.
     def _begin_fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
-        """Validate the data and prepare a :class:`~sktune._training.FitRun`; ``self`` is
-        not modified (the new attributes live on the run's staged copy)."""
+        """Validate the parameters and the data and prepare a
+        :class:`~sktune._training.FitRun`; ``self`` is not modified (the new attributes
+        live on the run's staged copy)."""
+        self._validate_params()
+        if incremental and self.early_stopping is not False and self.early_stopping != "auto":
+            raise ValueError("partial_fit does not support early_stopping=True")
         _require_X(self, X)
+        raw = _training.FitInput(X, y, sample_weight, classes)
         est = self._staged()
         continuing = self._continues(incremental)
         X, y = est._check_data(X, y, reset=not continuing)
@@ -157,19 +162,29 @@ class BaseNeuralEstimator(BaseEstimator):
             net = _training.make_engine(est, batch_size, device, n_samples, previous=self.net_)
         _training.configure_run(est, net, incremental, batch_size)
         dataset = ArrayDataset(X, y_enc, weight, stratify)
-        return FitRun(est, net, dataset, 1 if incremental else self.max_iter, incremental)
+        return FitRun(est, net, dataset, 1 if incremental else self.max_iter, incremental,
+                      continuing, raw)
 
     def _end_fit(self, run):
-        """Record the run's outcome on its staged copy and make that ``self``'s state."""
+        """Record the run's outcome on its staged copy, run the family's own work after
+        training (:meth:`_after_training`), and make the staged copy ``self``'s state.
+        Anything that raises on the way — the hook, a warning filtered into an error —
+        leaves ``self`` as it was."""
         est, net = run.estimator, run.net
         if net.stop_reason_ == "interrupted" and net.epochs_done_ == 0:
             raise KeyboardInterrupt  # nothing trained: the estimator keeps its state
         est.net_ = net
         _training.record_training(est, net, run.incremental)
+        est._after_training(run)
+        _training.warn_end(est, run.incremental)
         self.__dict__.clear()
         self.__dict__.update(est.__dict__)
-        _training.warn_end(self, run.incremental)
         return self
+
+    def _after_training(self, run):
+        """Family hook, called on the staged copy once the network is trained and its
+        attributes recorded, before the fit is committed: more work that belongs to the
+        fit (a fine-tuner's member from scratch). ``run.raw`` holds the call's inputs."""
 
     def _continues(self, incremental):
         """Whether a fit continues the fitted network (``partial_fit``, ``warm_start``)."""

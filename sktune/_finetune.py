@@ -332,29 +332,23 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         super()._validate_params()
         check_member_backbone(self.ensemble_scratch, _source_estimator(self.backbone))
 
-    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
-        """Fine-tune (the transaction every sktune fit is), then train or continue the
-        member from scratch; a failure in either leaves the estimator as it was."""
-        before = dict(self.__dict__)
-        continuing = self._continues(incremental)
-        try:
-            super()._fit(X, y, sample_weight, incremental=incremental, classes=classes)
-            if self.stop_reason_ == "interrupted":  # Ctrl-C: no second training run
-                self.scratch_ = kept_after_interrupt(self, before.get("scratch_"),
-                                                     continuing=continuing)
-                return self
-            member = plan_member(self, _source_estimator(self.backbone), y,
-                                 continuing=continuing, incremental=incremental)
-            if incremental and classes is None and self._target_kind_ != "multilabel":
-                classes = self.classes_  # a member's first partial_fit needs them
-            self.scratch_ = fit_member(self, member, X, y, sample_weight,
-                                       incremental=incremental, continuing=continuing,
-                                       classes=classes)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-        return self
+    def _after_training(self, run):
+        """Train or continue the member from scratch (``ensemble_scratch``) on the rows the
+        fine-tuned network saw: part of the fit's transaction, so that a failure in it
+        leaves the estimator as it was, in ``fit``, ``partial_fit`` and searches alike."""
+        raw, continuing = run.raw, run.continuing
+        previous = self.__dict__.get("scratch_") if continuing else None
+        if self.stop_reason_ == "interrupted":  # Ctrl-C: no second training run
+            self.scratch_ = kept_after_interrupt(self, previous, continuing=continuing)
+            return
+        member = plan_member(self, _source_estimator(self.backbone), raw.y,
+                             continuing=continuing, incremental=run.incremental)
+        classes = raw.classes
+        if run.incremental and classes is None and self._target_kind_ != "multilabel":
+            classes = self.classes_  # a member's first partial_fit needs them
+        self.scratch_ = fit_member(self, member, raw.X, raw.y, raw.sample_weight,
+                                   incremental=run.incremental, continuing=continuing,
+                                   classes=classes)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``: the fine-tuned

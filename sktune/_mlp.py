@@ -7,6 +7,7 @@ import torch
 
 from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, MLPModule
 from sktune.nn._mlp import glorot_uniform_
@@ -51,11 +52,14 @@ class _MLPMixin:
 
     _auto_dtype = "input"
 
+    def _validate_params(self):
+        super()._validate_params()
+        # entry by entry: (5.5,) would otherwise train a layer of 5, (0,) fail in torch
+        check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
+
     def _build_module(self, n_features, n_outputs):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
-        if any(int(s) < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes}.")
         self.n_layers_ = len(sizes) + 2
         module = MLPModule(n_features, [int(s) for s in sizes], n_outputs,
                            activation=self.activation, dropout=self.dropout,

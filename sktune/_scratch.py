@@ -103,7 +103,7 @@ def kept_after_interrupt(est, previous, *, continuing):
     if continuing and previous is not None and _mode(est.ensemble_scratch) is not False:
         warnings.warn("The fine-tuning was interrupted, so the member from scratch "
                       "(ensemble_scratch) was not trained on these rows; it is kept as it "
-                      "was.", RuntimeWarning, stacklevel=4)
+                      "was.", RuntimeWarning, stacklevel=6)
         return previous
     return None
 
@@ -141,7 +141,7 @@ def fit_member(est, member, X, y, sample_weight, *, incremental, continuing, cla
     if interrupted:
         warnings.warn("Training of the member from scratch (ensemble_scratch) was "
                       "interrupted: it is dropped, and the model is the fine-tuned network "
-                      "alone (scratch_ is None).", RuntimeWarning, stacklevel=4)
+                      "alone (scratch_ is None).", RuntimeWarning, stacklevel=6)
         return None
     return member
 
@@ -157,7 +157,7 @@ def _no_partial_fit(est, member):
     warnings.warn(f"The member from scratch, a {type(member).__name__} with "
                   f"solver={member.solver!r}, has no partial_fit: it keeps what fit taught "
                   "it and does not see these rows (ensemble_scratch=False drops it).",
-                  UserWarning, stacklevel=4)
+                  UserWarning, stacklevel=7)
     return member
 
 

@@ -45,6 +45,17 @@ def seeded(seed, device="cpu"):
 
 
 @dataclass
+class FitInput:
+    """What a ``fit`` / ``partial_fit`` call was given, as given (for the family's
+    :meth:`~sktune._base.BaseNeuralEstimator._after_training` hook)."""
+
+    X: object
+    y: object
+    sample_weight: object = None
+    classes: object = None
+
+
+@dataclass
 class FitRun:
     """A prepared training call (see the module docstring).
 
@@ -60,6 +71,10 @@ class FitRun:
         Epochs to run (1 for ``partial_fit``).
     incremental : bool
         Whether this is a ``partial_fit`` call.
+    continuing : bool
+        Whether it continues the fitted network (``partial_fit``, ``warm_start``).
+    raw : FitInput
+        The call's inputs, as given.
     """
 
     estimator: object
@@ -67,6 +82,8 @@ class FitRun:
     dataset: ArrayDataset
     epochs: int
     incremental: bool
+    continuing: bool = False
+    raw: FitInput = None
 
 
 def train(run):

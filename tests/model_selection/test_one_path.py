@@ -1,0 +1,64 @@
+"""A fused search trains, validates and commits every fit the way ``fit`` does: it
+rejects what scikit-learn's search over the same estimator rejects, and runs each
+family's own end-of-fit work (sktune/_base.py's transaction, model_selection/_evaluate.py)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import model_selection as sk
+from sklearn.datasets import make_classification
+from sklearn.exceptions import FitFailedWarning
+
+from sktune import FineTuneClassifier, MLPClassifier
+from sktune.model_selection import GridSearchCV
+
+X, Y = make_classification(n_samples=120, n_features=6, n_informative=4, random_state=0)
+NET = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=32, random_state=0, device="cpu")
+
+INVALID = [("l1", -1.0), ("alpha", -1.0), ("dropout", -0.1), ("max_iter", 0),
+           ("n_iter_no_change", 0), ("tol", -1.0), ("max_grad_norm", -1.0),
+           ("learning_rate", "bogus"), ("hidden_layer_sizes", (5.5,)),
+           ("hidden_layer_sizes", (0,))]
+
+
+def _search(cls, name, value, **kwargs):
+    good = NET.get(name, MLPClassifier().get_params()[name])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = cls(MLPClassifier(**NET), {name: [good, value]}, cv=2, **kwargs).fit(X, Y)
+    failed = [w for w in caught if issubclass(w.category, FitFailedWarning)]
+    return search, failed
+
+
+@pytest.mark.parametrize("name, value", INVALID, ids=[f"{n}={v}" for n, v in INVALID])
+def test_invalid_candidates_fail_as_in_scikit_learns_search(name, value):
+    ours, our_warnings = _search(GridSearchCV, name, value)
+    theirs, their_warnings = _search(sk.GridSearchCV, name, value)
+    np.testing.assert_array_equal(np.isnan(ours.cv_results_["mean_test_score"]),
+                                  np.isnan(theirs.cv_results_["mean_test_score"]))
+    assert np.isnan(ours.cv_results_["mean_test_score"][1])
+    assert len(our_warnings) == len(their_warnings) == 1
+    assert "InvalidParameterError" in str(our_warnings[0].message)
+
+
+def test_an_invalid_candidate_raises_under_error_score_raise_as_in_scikit_learn():
+    from sktune._compat import InvalidParameterError
+
+    for cls in (GridSearchCV, sk.GridSearchCV):
+        with pytest.raises(InvalidParameterError, match="'l1' parameter"):
+            cls(MLPClassifier(**NET), {"l1": [0.0, -1.0]}, cv=2, error_score="raise").fit(X, Y)
+
+
+@pytest.mark.parametrize("ensemble_scratch", ["auto", False])
+def test_a_fused_search_over_a_fine_tuner_runs_its_member_step(ensemble_scratch):
+    source = MLPClassifier(**NET).fit(X, Y)
+    tuner = FineTuneClassifier(source, max_iter=2, ensemble_scratch=ensemble_scratch,
+                               random_state=0, device="cpu")
+    grid = {"learning_rate_init": [1e-3, 1e-2]}
+    ours = GridSearchCV(tuner, grid, cv=2, error_score="raise").fit(X, Y)
+    theirs = sk.GridSearchCV(tuner, grid, cv=2, error_score="raise").fit(X, Y)
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
+                               theirs.cv_results_["mean_test_score"])
+    member = ours.best_estimator_.scratch_
+    assert (member is None) == (ensemble_scratch is False)
