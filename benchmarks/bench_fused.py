@@ -172,7 +172,7 @@ def _scaling_one(k, dtype, epochs):
     """One K of the scaling table, in a fresh process: seconds, the peak memory the
     training added (the peak is reset before it: /proc/self/clear_refs) and the search's
     own per-copy estimate."""
-    from sktune.model_selection._fused_train import train_fused
+    from sktune.engine import train_stacked
     from sktune.model_selection._fusion import copy_bytes
 
     X, y = make_classification(8000, 40, n_informative=20, n_classes=3, random_state=0)
@@ -185,7 +185,7 @@ def _scaling_one(k, dtype, epochs):
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset the peak resident set size
     before = _rss("VmRSS")
-    seconds, _ = _timed(lambda: train_fused(runs))
+    seconds, _ = _timed(lambda: train_stacked(runs))
     print(f"{seconds} {_rss('VmHWM') - before} {estimate}")
 
 

@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from sktune._compat import check_optimize_result
+from sktune.engine._losses import norm
 from sktune.engine._threads import torch_threads
 from sktune.exceptions import TrainingDivergedError
 from sktune.nn import Augment
@@ -52,7 +53,6 @@ class FullBatchObjective:
     def __init__(self, run):
         self.net, self.alpha = run.net, run.estimator.alpha
         self.params = [p for p in run.net.module_.parameters() if p.requires_grad]
-        self.weights = [p for p in self.params if p.ndim > 1]
         self.batches = run.net.get_iterator(run.dataset, training=False)
         data = run.dataset
         self.sw_sum = float(len(data)) if data.sample_weight is None else \
@@ -76,8 +76,9 @@ class FullBatchObjective:
             part = (per_sample.sum() if wb is None else (per_sample * wb).sum()) / self.sw_sum
             part.backward()
             total += float(part.detach())
-        if self.alpha and self.weights:
-            penalty = 0.5 * self.alpha * sum(w.square().sum() for w in self.weights) / self.sw_sum
+        squares = norm(self.params, 2)
+        if self.alpha and isinstance(squares, torch.Tensor):
+            penalty = 0.5 * self.alpha * squares / self.sw_sum
             penalty.backward()
             total += float(penalty.detach())
         grad = parameters_to_vector([p.grad if p.grad is not None else torch.zeros_like(p)
@@ -106,7 +107,7 @@ def train_lbfgs(run):
         start = time.perf_counter()
 
     net.epochs_done_, net.stop_reason_ = 0, None
-    threads = net._step_threads(run.dataset)
+    threads = net.step_threads(run.dataset)
     # scipy's L-BFGS-B runs its own BLAS: small problems keep that to one thread too
     with torch_threads(threads), threadpool_limits(threads, user_api="blas"):
         result = scipy.optimize.minimize(

@@ -12,12 +12,10 @@ many runs at once in the middle one.
 
 import copy
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from sktune.engine import (
@@ -29,19 +27,10 @@ from sktune.engine import (
     optimizer_spec,
 )
 from sktune.engine._data import ArrayDataset
+from sktune.engine._random import seeded
 
 #: default lr_decay of each schedule that uses one
 DEFAULT_LR_DECAY = {"step": 0.1, "exponential": 0.95, "plateau": 0.2}
-
-
-@contextmanager
-def seeded(seed, device="cpu"):
-    """Seed torch for this block and restore the caller's random state afterwards."""
-    dev = torch.device(device)
-    devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 @dataclass

@@ -24,6 +24,25 @@ def n_rows(X):
     return (X[0] if isinstance(X, tuple) else X).shape[0]
 
 
+def first_row(X):
+    """The first sample of ``X`` as a batch of one (each part of a tuple)."""
+    return map_arrays(lambda a: a[:1], X)
+
+
+#: inference and validation batches hold about this many input values at most (~64 MB
+#: of float32), and at most 1024 rows: fewer, larger calls than training batches
+INFERENCE_ELEMENTS = 2**24
+
+
+def inference_batch_size(batch_size, X):
+    """Rows per inference batch over ``X`` (an array, sparse matrix or tuple; the first
+    part's row size counts): up to 1024 rows within :data:`INFERENCE_ELEMENTS`, never
+    fewer than the training ``batch_size``. The single and stacked loops share it."""
+    part = X[0] if isinstance(X, tuple) else X
+    row_size = int(np.prod(part.shape[1:]))
+    return max(batch_size, min(1024, INFERENCE_ELEMENTS // max(row_size, 1)))
+
+
 def _as_tensor(array):
     """Float32/int64 numpy array -> tensor without copying writable data."""
     if isinstance(array, tuple):

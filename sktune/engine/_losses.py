@@ -65,8 +65,33 @@ class SampleLoss(nn.Module):
         return (output.exp() - y * output + torch.xlogy(y, y) - y).sum(1)
 
     def forward(self, output, y, weight=None):
-        if weight is None:
-            if self.kind == "log_loss":  # the fused kernel: no per-sample tensor
-                return F.cross_entropy(output, y)
-            return self.per_sample(output, y).mean()
-        return (self.per_sample(output, y) * weight).sum() / weight.sum().clamp_min(1e-12)
+        if weight is None and self.kind == "log_loss":  # the fused kernel: no per-sample tensor
+            return F.cross_entropy(output, y)
+        return weighted_mean(self.per_sample(output, y), weight)
+
+
+def weighted_mean(values, weight=None, dim=None):
+    """``sum(w * v) / sum(w)`` over ``dim`` (all of ``values`` when None); the plain mean
+    without weights. The stacked loop takes each copy's mean over its rows (``dim=1``)."""
+    if weight is None:
+        return values.mean() if dim is None else values.mean(dim)
+    if dim is None:
+        return (values * weight).sum() / weight.sum().clamp_min(1e-12)
+    return (values * weight).sum(dim) / weight.sum(dim).clamp_min(1e-12)
+
+
+# ---- penalties: one rule for which tensors L1 and L2 apply to ----------------------
+def is_penalized(param, copies=False):
+    """Whether ``alpha`` and ``l1`` apply to ``param``: weight matrices and kernels, not
+    biases or normalisation layers (scikit-learn's rule). ``copies``: the tensor has a
+    leading copy axis (a stacked network's parameter)."""
+    return param.ndim > 1 + bool(copies)
+
+
+def norm(params, p, copies=False):
+    """Sum of ``|W|`` (p=1) or ``W²`` (p=2) over the penalized tensors of ``params``: a
+    scalar, or one value per copy ``(K,)`` with ``copies``."""
+    terms = [w.abs() if p == 1 else w.square() for w in params if is_penalized(w, copies)]
+    if not terms:
+        return 0.0
+    return sum(t.flatten(1).sum(1) if copies else t.sum() for t in terms)

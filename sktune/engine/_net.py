@@ -24,19 +24,22 @@ from skorch.exceptions import DeviceWarning
 from skorch.utils import to_device
 
 from sktune.engine._callbacks import EpochLog
-from sktune.engine._data import ArrayDataset, TensorBatches, map_arrays, n_rows
+from sktune.engine._data import (
+    ArrayDataset, TensorBatches, first_row, inference_batch_size, map_arrays, n_rows,
+)
+from sktune.engine._losses import is_penalized, norm
 from sktune.engine._persist import (
     module_to_state,
     numpy_to_tensors,
     state_to_module,
     tensors_to_numpy,
 )
+from sktune.engine._random import forked_rng
 from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
 from sktune.exceptions import TrainingDivergedError
 from sktune.nn._protocols import LayerwiseLR, SparseInput
 
 ROW_ALIGNMENT = 32
-INFERENCE_ELEMENTS = 2**24
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
@@ -131,7 +134,7 @@ class Engine(NeuralNet):
                    if self.lr_scales and isinstance(self.module_, LayerwiseLR) else None)
         groups = {}
         for name, p in named_parameters:
-            key = (part_of(name) if part_of else None, bool(self.weight_decay) and p.ndim > 1)
+            key = (part_of(name) if part_of else None, bool(self.weight_decay) and is_penalized(p))
             groups.setdefault(key, []).append(p)
         param_groups = []
         for (part, decay), params in groups.items():
@@ -149,10 +152,7 @@ class Engine(NeuralNet):
             return TensorBatches(dataset, self.batch_size, shuffle=self.shuffle,
                                  generator=self.generator_, device=self.device,
                                  sparse_batches=self._sparse_batches())
-        # inference/validation: up to 1024 rows, but no more than ~64 MB of dense input
-        row_size = int(np.prod((dataset.X[0] if isinstance(dataset.X, tuple)
-                                else dataset.X).shape[1:]))
-        size = max(self.batch_size, min(1024, INFERENCE_ELEMENTS // max(row_size, 1)))
+        size = inference_batch_size(self.batch_size, dataset.X)
         return TensorBatches(dataset, size, shuffle=False, device=self.device,
                              sparse_batches=self._sparse_batches())
 
@@ -187,14 +187,8 @@ class Engine(NeuralNet):
         ``stop_reason_ == "interrupted"``; the unfinished epoch leaves no history row.
         ``epochs_done_`` counts the epochs this call completed.
         """
-        if not self.initialized_:
-            self.initialize()
-        if self.optimizer_ is None:  # unpickled without its optimizer state
-            self.initialize_optimizer()
-        self.stop_reason_ = None
-        self.epochs_done_ = 0
-        self.max_epochs_this_call_ = self.max_epochs if epochs is None else epochs
-        with torch_threads(self._step_threads(X)), self._random_state():
+        self.begin_call(self.max_epochs if epochs is None else epochs)
+        with torch_threads(self.step_threads(X)), self._random_state():
             self.notify("on_train_begin", X=X, y=y)
             try:
                 self.fit_loop(X, y, epochs=self.max_epochs_this_call_)
@@ -208,27 +202,37 @@ class Engine(NeuralNet):
             self.notify("on_train_end", X=X, y=y)
         return self
 
-    def _step_threads(self, dataset):
-        """Intra-op threads for this net's training steps (see :mod:`._threads`)."""
+    def begin_call(self, epochs):
+        """Reset the per-call state of a training call of ``epochs`` epochs (every loop
+        that trains this net, single or stacked, starts with it)."""
+        if not self.initialized_:
+            self.initialize()
+        if self.optimizer_ is None:  # unpickled without its optimizer state
+            self.initialize_optimizer()
+        self.stop_reason_ = None
+        self.epochs_done_ = 0
+        self.max_epochs_this_call_ = epochs
+        self.start_loss_ = None
+
+    def step_threads(self, dataset, copies=1):
+        """Intra-op threads for training steps of this net, or of ``copies`` stacked copies
+        of it, on ``dataset`` (see :mod:`._threads`)."""
         if torch.device(self.device).type != "cpu" or not isinstance(dataset, ArrayDataset):
             return None
         if self.macs_per_sample_ is None:
             try:
-                sample = dataset.subset([0]).X
                 sample = map_arrays(lambda a: torch.from_numpy(a.toarray()) if sp.issparse(a)
-                                    else a, sample)
+                                    else a, first_row(dataset.X))
                 self.macs_per_sample_ = macs_per_sample(self.module_, sample)
             except Exception:  # an exotic module: count its parameters instead
                 self.macs_per_sample_ = sum(p.numel() for p in self.module_.parameters())
-        return threads_for(6 * self.macs_per_sample_ * self.batch_size, self.device)
+        return threads_for(6 * self.macs_per_sample_ * self.batch_size * copies, self.device)
 
     @contextmanager
     def _random_state(self):
         """torch's random state for this call: seeded on the first call, continued after;
         the caller's own random state is restored on exit."""
-        dev = torch.device(self.device)
-        devices = [dev.index or 0] if dev.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with forked_rng(self.device) as devices:
             if self.rng_state_ is None:
                 torch.manual_seed(int(self.seed or 0))
             else:
@@ -250,19 +254,48 @@ class Engine(NeuralNet):
         iterator_valid = None
         if dataset_valid is not None:
             iterator_valid = self.get_iterator(dataset_valid, training=False)
-        self.start_loss_ = None
         for _ in range(epochs):
             self.notify("on_epoch_begin", **kwargs)
             self.run_single_epoch(iterator_train, training=True, prefix="train",
                                   step_fn=self.train_step)
-            self.samples_seen_ += len(dataset_train)
             self.run_single_epoch(iterator_valid, training=False, prefix="valid",
                                   step_fn=self.validation_step)
-            self.epochs_done_ += 1
-            self.notify("on_epoch_end", **kwargs)
+            self.end_epoch(len(dataset_train), **kwargs)
             if self.stop_reason_ is not None:
                 break
         return self
+
+    # ---- what every loop does after a pass and an epoch (single and stacked) ----------
+    def end_pass(self, prefix, loss, batch_count, rows, *, first_loss=None, score=None,
+                 summary=True):
+        """Record a pass over the training (``prefix="train"``) or validation rows —
+        ``prefix_loss``, ``prefix_batch_count`` and, with ``summary``, one batch row for
+        skorch callbacks that read per-batch entries — and check it for divergence.
+        ``loss`` is the mean batch loss; a training pass adds the L2 term to it, as
+        scikit-learn reports its loss; ``first_loss`` is the pass's first batch loss (the
+        reference of the divergence check); ``score`` goes in ``prefix_score``."""
+        training = prefix == "train"
+        if training and self.start_loss_ is None:
+            self.start_loss_ = first_loss
+        if training and self.l2_penalty:
+            with torch.no_grad():
+                loss += 0.5 * self.l2_penalty * float(norm(self.module_.parameters(), 2))
+        self.history.record(prefix + "_loss", loss)
+        self.history.record(prefix + "_batch_count", batch_count)
+        if summary:
+            self.history.new_batch()
+            self.history.record_batch(prefix + "_loss", loss)
+            self.history.record_batch(prefix + "_batch_size", rows)
+        if score is not None:
+            self.history.record(prefix + "_score", score)
+        self.check_divergence(prefix, loss, score)
+
+    def end_epoch(self, n_train, **kwargs):
+        """Count the epoch (``n_train`` training rows) and run the ``on_epoch_end``
+        callbacks: the schedule, the stopping rule, the history's last entries."""
+        self.samples_seen_ += n_train
+        self.epochs_done_ += 1
+        self.notify("on_epoch_end", **kwargs)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -287,26 +320,14 @@ class Engine(NeuralNet):
         # one device->host read per epoch: the size-weighted mean of the batch losses
         weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
         stacked = torch.stack(losses)
-        loss = float(stacked @ weights / weights.sum())
-        if training and self.start_loss_ is None:
-            self.start_loss_ = float(stacked[0])
-        if training and self.l2_penalty:
-            with torch.no_grad():
-                loss += 0.5 * self.l2_penalty * float(sum(
-                    p.square().sum() for p in self.module_.parameters() if p.ndim > 1))
-        self.history.record(prefix + "_loss", loss)
-        self.history.record(prefix + "_batch_count", len(iterator))
-        if "on_batch_end" not in hooks:
-            # one summary row in place of per-batch rows, for skorch callbacks that read them
-            self.history.new_batch()
-            self.history.record_batch(prefix + "_loss", loss)
-            self.history.record_batch(prefix + "_batch_size", int(weights.sum()))
+        loss, first = torch.stack([stacked @ weights / weights.sum(), stacked[0]]).tolist()
         score = None
         if outputs is not None:
             data = iterator.dataset
             score = self.score_fn(torch.cat(outputs), data.y, data.sample_weight)
-            self.history.record(prefix + "_score", score)
-        self.check_divergence(prefix, loss, score)
+        # per-batch rows were written for callbacks that read them; else one summary row
+        self.end_pass(prefix, loss, len(iterator), int(weights.sum()), first_loss=first,
+                      score=score, summary="on_batch_end" not in hooks)
 
     def check_divergence(self, prefix, loss, score=None):
         """Raise :class:`TrainingDivergedError` on a non-finite loss or score, or on a
@@ -357,8 +378,7 @@ class Engine(NeuralNet):
         y, weight = y_true
         loss = self.criterion_(y_pred, y, weight)
         if training and self.l1:
-            l1 = sum(p.abs().sum() for p in self.module_.parameters() if p.ndim > 1)
-            loss = loss + self.l1 * l1 / len(y_pred)
+            loss = loss + self.l1 * norm(self.module_.parameters(), 1) / len(y_pred)
         return loss
 
     # ---- persistence ---------------------------------------------------------------

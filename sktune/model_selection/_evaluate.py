@@ -8,7 +8,7 @@ A fused chunk (:func:`fit_and_score_fused`) does for each pair what ``_fit_and_s
 does — set the parameters on a clone, split the data, fit, score with the same scorer,
 report with the same messages — except that the fits are prepared first
 (``_begin_fit``), trained together where they can be
-(:func:`~sktune.model_selection._fused_train.train_fused`), and committed
+(the engine's :func:`~sktune.engine.train_stacked`), and committed
 (``_end_fit``) one by one as they finish. In a Pipeline the preprocessing steps are
 fitted once per split and distinct preprocessing setting and shared by the pairs that
 use them. A pair's ``fit_time`` is its own preparation and commit time plus its share
@@ -32,8 +32,8 @@ from sktune._compat import (
     _check_method_params, _fit_and_score, _MultimetricScorer, _num_samples, _safe_split,
     _score,
 )
-from sktune.model_selection._fused_data import same
-from sktune.model_selection._fused_train import train_fused
+from sktune.engine import train_stacked
+from sktune.engine._stacked_data import same
 from sktune.model_selection._fusion import (
     _activation_bytes, cache_chunk, copy_bytes, final_estimator, fusion_signature, memory_budget,
     memory_chunks, sample_weight_key,
@@ -266,7 +266,7 @@ class _Chunk:
                     self._failed(item, outcome.error)
                 self.finish(item)
 
-            train_fused(runs, on_done=done)
+            train_stacked(runs, on_done=done)
 
     def _failed(self, item, exc):
         if self.settings.error_score == "raise":

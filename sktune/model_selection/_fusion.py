@@ -9,9 +9,9 @@ twice:
 1. :func:`plan_key`, on parameters alone, before any data is touched: pairs with equal
    keys are sent to the same worker (a pair with no key takes scikit-learn's own path,
    one fit each);
-2. :func:`fusion_signature`, on the prepared fits
-   inside the worker: the exact check (shapes after preprocessing, the module's own
-   :class:`~sktune.nn.Stackable` signature). Fits whose signature is unique train alone.
+2. :func:`fusion_signature`, on the prepared fits inside the worker: the engine's exact
+   check (:func:`~sktune.engine.stack_key`: shapes after preprocessing, the module's
+   own :class:`~sktune.nn.Stackable` signature). Fits whose signature is unique train alone.
 
 Groups are cut into chunks whose estimated memory stays under a budget
 (:func:`fusion_config`) and, on the CPU, whose step activations stay within the
@@ -28,12 +28,8 @@ import torch
 from joblib import hash as joblib_hash
 from sklearn import get_config
 from sklearn.pipeline import Pipeline
-from skorch.callbacks import EpochTimer, GradientNormClipping
 
-from sktune.engine import Convergence, EpochLog, LRSchedule, SampleLoss
-from sktune.engine._data import ArrayDataset, HoldOut
-from sktune.model_selection._fused_optim import solver_of
-from sktune.nn._protocols import Stackable
+from sktune.engine import stack_key
 
 #: estimator parameters that may differ between the copies of one fused network
 PER_COPY_PARAMS = frozenset({
@@ -45,38 +41,13 @@ PER_COPY_PARAMS = frozenset({
     "class_weight", "divergence_threshold", "keep_optimizer_state", "max_fun", "warm_start",
 })
 
-#: the engine callbacks a fused copy runs per epoch (anything else needs one network)
-FUSIBLE_CALLBACKS = (EpochTimer, LRSchedule, Convergence, GradientNormClipping, EpochLog)
-_SOLVER_ORDER = {"adam": 0, "adamw": 1, "sgd": 2, "rmsprop": 3}
-
-
 def fusion_signature(run):
-    """A hashable key: runs with equal keys can train as one stacked network (None:
-    this run needs its own). Equal keys mean equal network structure (the module's
-    :meth:`~sktune.nn.Stackable.stack_signature`), batch size, loss, dtype and device,
-    and feature/target shapes; every other setting may differ per copy."""
-    est, net, data = run.estimator, run.net, run.dataset
-    module = getattr(net, "module_", None)
-    if run.incremental or getattr(est, "solver", None) == "lbfgs" or \
-            not isinstance(module, Stackable) or not isinstance(data, ArrayDataset) or \
-            not isinstance(data.X, torch.Tensor) or not data.X.is_floating_point():
+    """A hashable key for a prepared fit: runs with equal keys can train as one stacked
+    network (the engine's :func:`~sktune.engine.stack_key`); None for a fit that trains
+    on its own (``partial_fit``, L-BFGS, or what the stacked loop cannot reproduce)."""
+    if run.incremental or getattr(run.estimator, "solver", None) == "lbfgs":
         return None
-    for _, callback in net.callbacks_:
-        if not isinstance(callback, FUSIBLE_CALLBACKS) or (
-                isinstance(callback, GradientNormClipping) and
-                callback.gradient_clip_norm_type != 2):
-            return None
-    criterion = net.criterion_
-    if not isinstance(criterion, SampleLoss) or solver_of(net.optimizer_) is None or \
-            not (net.train_split is None or isinstance(net.train_split, HoldOut)):
-        return None
-    signature = module.stack_signature()
-    if signature is None:
-        return None
-    y = data.y
-    return (signature, net.batch_size, str(net.device), str(data.X.dtype),
-            tuple(data.X.shape[1:]), None if y is None else (str(y.dtype), tuple(y.shape[1:])),
-            criterion.kind, criterion.huber_delta)
+    return stack_key(run.net, run.dataset)
 
 
 _CONFIG = threading.local()

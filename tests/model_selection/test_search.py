@@ -58,13 +58,13 @@ def _same_results(ours, theirs, rtol=1e-7):
 def fused_calls(monkeypatch):
     """How many fused chunks ran, and how many pairs each held."""
     calls = []
-    original = _evaluate.train_fused
+    original = _evaluate.train_stacked
 
     def spy(runs, on_done=None):
         calls.append(len(runs))
         return original(runs, on_done)
 
-    monkeypatch.setattr(_evaluate, "train_fused", spy)
+    monkeypatch.setattr(_evaluate, "train_stacked", spy)
     return calls
 
 

@@ -1,4 +1,4 @@
-"""Fused training reproduces each copy's unfused fit (sktune/model_selection/_fused_train.py)."""
+"""Fused training reproduces each copy's unfused fit (sktune/engine/_stacked.py)."""
 
 import pickle
 
@@ -11,7 +11,7 @@ from sklearn.datasets import make_classification, make_regression
 from skorch.callbacks import Callback
 
 from sktune import MLPClassifier, MLPRegressor, RNNClassifier, TrainingDivergedError
-from sktune.model_selection._fused_train import train_fused
+from sktune.engine import train_stacked
 from sktune.model_selection._fusion import fusion_signature
 
 X_C, Y_C = make_classification(n_samples=230, n_features=6, n_informative=4, n_classes=3,
@@ -48,7 +48,7 @@ def _fit_both(base, candidates, data):
     fused = [clone(base).set_params(**c) for c in candidates]
     runs = [est._begin_fit(*d) for est, d in zip(fused, data)]
     assert len({fusion_signature(r) for r in runs}) == 1
-    outcomes = train_fused(runs)
+    outcomes = train_stacked(runs)
     for est, run, outcome in zip(fused, runs, outcomes):
         if outcome.error is None:
             est._end_fit(run)
@@ -117,7 +117,7 @@ def test_fused_copies_run_torchs_fused_optimizer_kernels(monkeypatch):
     fused = [clone(MLPClassifier(**BASE)).set_params(**c) for c in CLASSIFIER_CANDIDATES[:4]]
     runs = [est._begin_fit(X_C, Y_C) for est in fused]
     calls.clear()
-    train_fused(runs)
+    train_stacked(runs)
     assert set(calls) == {"_fused_adam_", "_fused_adamw_", "_fused_sgd_"}
     for est, run, c in zip(fused, runs, CLASSIFIER_CANDIDATES):
         est._end_fit(run)
@@ -195,7 +195,7 @@ def test_outcomes_share_the_group_time_and_report_progress():
     done = []
     runs = [clone(MLPClassifier(**BASE)).set_params(max_iter=m)._begin_fit(X_C, Y_C)
             for m in (2, 4)]
-    outcomes = train_fused(runs, on_done=lambda i, o: done.append(i))
+    outcomes = train_stacked(runs, on_done=lambda i, o: done.append(i))
     assert done == [0, 1]  # the 2-epoch copy finishes first
     assert 0 < outcomes[0].seconds < outcomes[1].seconds
 

@@ -1,10 +1,14 @@
-"""Training many prepared fits as one stacked network.
+"""The engine's second loop: many prepared training calls as one stacked network.
 
-A fit is a transaction (:mod:`sktune._training`): ``_begin_fit`` prepares a
-:class:`~sktune._training.FitRun` — a staged estimator, an initialised engine whose
-module holds the estimator's own initial weights, the dataset — and ``_end_fit``
-commits what the engine recorded. :func:`train_fused` replaces the middle step for K
-runs at once. The copies' modules are stacked (:class:`~sktune.nn.Stackable`) and every
+A fit is a transaction (:mod:`sktune._training`): ``_begin_fit`` prepares a run — an
+initialised :class:`~sktune.engine.Engine` whose module holds the estimator's own
+initial weights, and its dataset — and ``_end_fit`` commits what the engine recorded.
+:meth:`Engine.partial_fit <sktune.engine.Engine.partial_fit>` trains one run;
+:func:`train_stacked` trains K runs at once, and both share the engine's per-call,
+per-pass and per-epoch steps (:meth:`~sktune.engine.Engine.begin_call`,
+:meth:`~sktune.engine.Engine.end_pass`, :meth:`~sktune.engine.Engine.end_epoch`), its
+L1/L2 rule (:func:`~sktune.engine._losses.norm`), inference chunking, thread policy
+and seeding, so that a stacked copy cannot drift from its single fit. The copies' modules are stacked (:class:`~sktune.nn.Stackable`) and every
 step runs once for all copies, while each copy keeps what makes its fit its own:
 
 - its rows and their order: its own training set and hold-out split (the engine's own
@@ -12,7 +16,7 @@ step runs once for all copies, while each copy keeps what makes its fit its own:
   batches — the batches of its unfused fit;
 - its loss (weighted mean, L1 on its batch, its sample and class weights), gradient
   clipping and optimizer maths with its own hyperparameters
-  (:class:`~sktune.model_selection._fused_optim.StackedOptimizer`);
+  (:class:`~sktune.engine._stacked_optim.StackedOptimizer`);
 - everything per epoch, run by its *own* engine and callbacks: the learning-rate
   schedule, the history row, the divergence check, the stopping rule with patience and
   best-weight restore. The copy's module holds views of the stacked weights, so its
@@ -26,19 +30,34 @@ Without dropout a fused copy reproduces its unfused fit up to float rounding.
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from sktune.engine._net import INFERENCE_ELEMENTS, _close_progress
-from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
-from sktune.model_selection._fused_data import Rows, SharedData
-from sktune.model_selection._fused_optim import StackedOptimizer, solver_of
+
+from sktune.engine._data import inference_batch_size
+from sktune.engine._losses import norm, weighted_mean
+from sktune.engine._net import _close_progress
+from sktune.engine._random import seeded
+from sktune.engine._stacked_data import Rows, SharedData
+from sktune.engine._stacked_optim import StackedOptimizer, solver_of
+from sktune.engine._threads import torch_threads
+
+
+@runtime_checkable
+class TrainingCall(Protocol):
+    """What the stacked loop needs of a prepared call (a ``FitRun`` is one): the engine
+    to train, its :class:`~sktune.engine.ArrayDataset` and the epochs to run."""
+
+    net: object
+    dataset: object
+    epochs: int
+
 
 @dataclass
-class FusedOutcome:
-    """How one run of :func:`train_fused` ended.
+class StackedOutcome:
+    """How one run of :func:`train_stacked` ended.
 
     Attributes
     ----------
@@ -53,9 +72,9 @@ class FusedOutcome:
     seconds: float = 0.0
 
 
-def train_fused(runs, on_done=None):
-    """Train ``runs`` (FitRuns with equal
-    :func:`~sktune.model_selection._fusion.fusion_signature`) as one network.
+def train_stacked(runs, on_done=None):
+    """Train ``runs`` (:class:`TrainingCall` objects with equal
+    :func:`~sktune.engine.stack_key`) as one network.
 
     Each run's engine ends as its unfused ``partial_fit`` would leave it: trained
     weights, history, ``epochs_done_``, ``stop_reason_``, ``samples_seen_``, callback
@@ -63,16 +82,16 @@ def train_fused(runs, on_done=None):
 
     Parameters
     ----------
-    runs : list of FitRun
+    runs : list of TrainingCall
     on_done : callable, default=None
         Called as ``on_done(i, outcome)`` when run ``i`` finishes or fails.
 
     Returns
     -------
-    outcomes : list of FusedOutcome
+    outcomes : list of StackedOutcome
         One per run, in order.
     """
-    outcomes = [FusedOutcome() for _ in runs]
+    outcomes = [StackedOutcome() for _ in runs]
     if not runs:
         return outcomes
     start = time.perf_counter()
@@ -91,7 +110,8 @@ def train_fused(runs, on_done=None):
     for copy in copies:
         outcomes[copy.index].seconds += setup
     group = None
-    with _seeded_dropout(copies[0].net):
+    # torch's random state (dropout masks) for the group, seeded from its first copy
+    with seeded(copies[0].net.seed, device):
         try:
             group = _Group(copies, data, outcomes, on_done)
             with torch_threads(group.threads()):
@@ -135,16 +155,6 @@ def _call(on_done, i, outcome):
         raise _Abort(exc) from exc
 
 
-@contextmanager
-def _seeded_dropout(net):
-    """torch's random state (dropout masks) for the group, seeded from its first copy;
-    the caller's random state is restored on exit."""
-    dev = torch.device(net.device)
-    with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
-        torch.manual_seed(int(net.seed or 0))
-        yield
-
-
 @dataclass(eq=False)
 class _Copy:
     """One run inside a fused group: its engine, rows and per-copy settings."""
@@ -157,9 +167,7 @@ class _Copy:
     def __post_init__(self):
         net, dataset = self.run.net, self.run.dataset
         self.net = net
-        net.stop_reason_ = None
-        net.epochs_done_ = 0
-        net.max_epochs_this_call_ = self.run.epochs
+        net.begin_call(self.run.epochs)
         net.check_training_readiness()
         offset = self.data.add(dataset)
         n = len(dataset)
@@ -172,7 +180,6 @@ class _Copy:
                            torch.from_numpy(np.asarray(valid, dtype=np.int64) + offset))
         self.weighted = dataset.sample_weight is not None
         net.notify("on_train_begin", X=dataset, y=None)
-        net.start_loss_ = None
         clip = dict(net.callbacks_).get("grad_clip")
         self.clip = math.inf if clip is None or clip.gradient_clip_value is None \
             else float(clip.gradient_clip_value)
@@ -218,11 +225,9 @@ class _Group:
         nets = [c.net for c in self.copies]
         self.l1 = torch.tensor([float(n.l1) for n in nets], dtype=like.dtype, device=self.device)
         self.use_l1 = any(float(n.l1) for n in nets)
-        self.l2 = [float(n.l2_penalty) for n in nets]
         clips = [c.clip for c in self.copies]
         self.clip = None if all(math.isinf(c) for c in clips) else torch.tensor(
             clips, dtype=like.dtype, device=self.device)
-        self.decayed = [p for _, p in self.module.named_parameters() if p.ndim > 2]
         n = torch.tensor([c.n_train for c in self.copies], device=self.device)
         width = int(n.max())
         self.train_mask = torch.arange(width, device=self.device) < n.unsqueeze(1)
@@ -251,15 +256,10 @@ class _Group:
             self.module = None
 
     def threads(self):
-        """Intra-op threads for the fused steps: the engine's policy applied to the work
-        of all copies together (see :mod:`sktune.engine._threads`)."""
-        if torch.device(self.device).type != "cpu":
-            return None
-        try:
-            macs = macs_per_sample(self.copies[0].net.module_, self.data.X[:1])
-        except Exception:
-            macs = sum(p.numel() for p in self.copies[0].net.module_.parameters())
-        return threads_for(6 * macs * self.batch_size * len(self.copies), self.device)
+        """Intra-op threads for the stacked steps: the engine's policy applied to the
+        work of all copies together (see :mod:`sktune.engine._threads`)."""
+        first = self.copies[0]
+        return first.net.step_threads(first.run.dataset, copies=len(self.copies))
 
     # ---- the loop ------------------------------------------------------------------
     def train(self):
@@ -304,30 +304,22 @@ class _Group:
     def _end_epoch(self, copy, losses, valid, seconds):
         """What the engine's ``fit_loop`` does after an epoch, on the copy's own engine;
         the epoch's duration (``dur``) is the copy's share of the group's time."""
-        net, history = copy.net, copy.net.history
-        loss, first, l2 = losses
-        if net.start_loss_ is None:
-            net.start_loss_ = first
-        if net.l2_penalty:
-            loss += 0.5 * net.l2_penalty * l2
-        _record(history, "train", loss, -(-copy.n_train // self.batch_size), copy.n_train)
-        net.check_divergence("train", loss, None)
-        net.samples_seen_ += copy.n_train
+        net = copy.net
+        loss, first = losses
+        net.end_pass("train", loss, -(-copy.n_train // self.batch_size), copy.n_train,
+                     first_loss=first)
         if valid is not None:
             v_loss, batches, score = valid
-            _record(history, "valid", v_loss, batches, len(copy.valid_rows))
-            history.record("valid_score", score)
-            net.check_divergence("valid", v_loss, score)
-        net.epochs_done_ += 1
-        net.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
-        history.record("dur", seconds)
+            net.end_pass("valid", v_loss, batches, len(copy.valid_rows), score=score)
+        net.end_epoch(copy.n_train, dataset_train=None, dataset_valid=None)
+        net.history.record("dur", seconds)
         if net.stop_reason_ is not None or net.epochs_done_ >= copy.run.epochs:
             net.notify("on_train_end", X=copy.run.dataset, y=None)
             copy.active = False
 
     def _train_epoch(self):
-        """One epoch of every copy; returns per copy ``(epoch loss, first batch loss,
-        sum of squared weights)`` as floats."""
+        """One epoch of every copy; returns per copy ``(epoch loss, first batch loss)``
+        as floats."""
         copies, bs = self.copies, self.batch_size
         K = len(copies)
         width = self.train_mask.shape[1]
@@ -352,10 +344,7 @@ class _Group:
         losses = torch.stack(losses)
         sizes = torch.as_tensor(counts, dtype=losses.dtype, device=self.device)
         epoch = (losses * sizes).sum(0) / sizes.sum(0)
-        with torch.no_grad():
-            l2 = sum(p.square().flatten(1).sum(1) for p in self.decayed) if self.decayed \
-                else torch.zeros_like(epoch)
-        return torch.stack([epoch, losses[0], l2.to(epoch.dtype)], 1).tolist()
+        return torch.stack([epoch, losses[0]], 1).tolist()
 
     def _step(self, index, mask, counts):
         """One training step of every copy on rows ``index`` ``(K, b)``; ``mask`` marks
@@ -363,10 +352,9 @@ class _Group:
         data = self.data
         out = self.module(data.X[index], mask)
         loss = self._loss(out, index, mask)
-        if self.use_l1:
+        if self.use_l1:  # the engine's L1 term (Engine.get_loss), per copy
             rows = torch.as_tensor(counts, dtype=out.dtype, device=self.device).clamp_min(1)
-            penalty = sum(p.abs().flatten(1).sum(1) for p in self.decayed)
-            loss = loss + self.l1 * penalty / rows
+            loss = loss + self.l1 * norm(self.module.parameters(), 1, copies=True) / rows
         self.module.zero_grad(set_to_none=True)
         loss.sum().backward()
         if self.clip is not None:
@@ -380,13 +368,11 @@ class _Group:
         y = self.data.y[index]
         per = self.criterion.per_sample(out.reshape(K * b, -1),
                                         y.reshape((K * b,) + y.shape[2:])).view(K, b)
-        if mask is None and self.data.w is None:
-            return per.mean(1)
         weight = self.data.w[index] if self.data.w is not None else None
         if mask is not None:
             m = mask.to(per.dtype)
             weight = m if weight is None else weight * m
-        return (per * weight).sum(1) / weight.sum(1).clamp_min(1e-12)
+        return weighted_mean(per, weight, dim=1)
 
     @torch.no_grad()
     def _clip_gradients(self):
@@ -416,8 +402,7 @@ class _Group:
             index[k, len(rows):] = rows[0]
         n = torch.tensor(sizes, device=self.device)
         mask = torch.arange(width, device=self.device) < n.unsqueeze(1)
-        row_size = int(np.prod(data.X.shape[1:]))
-        chunk = max(self.batch_size, min(1024, INFERENCE_ELEMENTS // max(row_size, 1)))
+        chunk = inference_batch_size(self.batch_size, data.X)
         self.module.eval()
         losses, counts, outputs = [], [], []
         for start in range(0, width, chunk):
@@ -440,11 +425,3 @@ class _Group:
             result[k] = (loss[k], -(-len(rows) // chunk), score)
         return result
 
-
-def _record(history, prefix, loss, batches, rows):
-    """The history entries of one pass, as the engine's ``run_single_epoch`` writes them."""
-    history.record(prefix + "_loss", loss)
-    history.record(prefix + "_batch_count", batches)
-    history.new_batch()
-    history.record_batch(prefix + "_loss", loss)
-    history.record_batch(prefix + "_batch_size", rows)
