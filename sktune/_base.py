@@ -81,6 +81,9 @@ class BaseNeuralEstimator(BaseEstimator):
         "divergence_threshold": [Interval(Real, 1, None, closed="neither"), None],
         "keep_optimizer_state": ["boolean"],
     }
+    #: the parameters a family builds its network from (``_build_module`` reads them):
+    #: a fit that continues the network after one of them changed rebuilds it
+    _module_parameters = frozenset()
     #: what ``dtype="auto"`` trains in: "input" follows scikit-learn (float32 input in
     #: float32, any other input in float64, on the CPU); "float32" always float32
     _auto_dtype = "float32"
@@ -158,6 +161,7 @@ class BaseNeuralEstimator(BaseEstimator):
             net = _training.make_engine(est, batch_size, device, n_samples)
         elif incremental:
             net = copy.deepcopy(self.net_)
+            _training.continue_module(est, net)
         else:
             net = _training.make_engine(est, batch_size, device, n_samples, previous=self.net_)
         _training.configure_run(est, net, incremental, batch_size)

@@ -136,6 +136,7 @@ class _CNNMixin:
     """How a CNN reads its input and is built from it; shared by classifier and regressor."""
 
     _X_checks = {"dtype": np.float32, "allow_nd": True}
+    _module_parameters = frozenset(_CNN_CONSTRAINTS)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

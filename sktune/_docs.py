@@ -66,6 +66,10 @@ TRAINING_PARAMETERS = """\
         (plain lines otherwise, e.g. in a log file).
     warm_start : bool, default=False
         ``fit`` continues from the current weights instead of re-initialising them.
+        After a change of a parameter the network is built from (``activation``,
+        ``dropout``...), the network is rebuilt as the parameters describe it and holds
+        the fitted weights; a change the weights cannot follow (other layer sizes,
+        ``batch_norm`` added) raises ``ValueError``. ``partial_fit`` does the same.
     momentum : float, default=0.9
         Momentum of ``"sgd"``.
     nesterovs_momentum : bool, default=True

@@ -184,6 +184,7 @@ class _FineTuneMixin(TransformerMixin):
     """Backbone loading, input preparation and freezing; shared by both tasks."""
 
     _X_checks = {"dtype": np.float32, "allow_nd": True}
+    _module_parameters = frozenset(_FINETUNE_CONSTRAINTS)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

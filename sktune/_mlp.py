@@ -51,6 +51,7 @@ class _MLPMixin:
     """How an MLP is built from the data, and scikit-learn's view of its weights."""
 
     _auto_dtype = "input"
+    _module_parameters = frozenset(_MLP_CONSTRAINTS)
 
     def _validate_params(self):
         super()._validate_params()

@@ -91,6 +91,8 @@ AUTO_EMBEDDING_DIM = 32
 class _RNNMixin:
     """How an RNN reads sequences and is built from them; shared by both tasks."""
 
+    _module_parameters = frozenset(_RNN_CONSTRAINTS)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
+import torch
+from joblib import hash as joblib_hash
 from sklearn.exceptions import ConvergenceWarning
 
 from sktune.engine import (
@@ -119,10 +121,11 @@ def make_engine(est, batch_size, device, n_samples, previous=None):
     if est.verbose:
         callbacks.append(("epoch_log", EpochLog(int(est.verbose))))
     if previous is not None:
-        module = copy.deepcopy(previous.module_)
+        module = continued_module(est, previous.module_, device)
     else:
         with seeded(est._seed_, device):
             module = est._new_module()
+        est._module_params_ = module_params(est)
     net = Engine(
         module=module, criterion=est._criterion(), optimizer=optimizer,
         lr=est.learning_rate_init, max_epochs=est.max_iter, batch_size=batch_size,
@@ -141,6 +144,69 @@ def make_engine(est, batch_size, device, n_samples, previous=None):
         new, old = dict(net.callbacks_)["convergence"], dict(previous.callbacks_)["convergence"]
         new.best_, new.best_score_, new.misses_ = old.best_, old.best_score_, old.misses_
     return net
+
+
+def module_params(est):
+    """The values of the parameters ``est``'s network is built from (its family's
+    ``_module_parameters``), as recorded by a fresh fit."""
+    return {name: getattr(est, name) for name in sorted(est._module_parameters)}
+
+
+def _changed(est):
+    """The module parameters whose values differ from those the network was built with."""
+    built = getattr(est, "_module_params_", None)
+    if built is None:  # pickled before the record existed: continue as it was
+        return []
+    current = module_params(est)
+    return [name for name in current if not _same_value(current[name], built.get(name))]
+
+
+def _same_value(a, b):
+    if a is b:
+        return True
+    try:
+        return joblib_hash(a) == joblib_hash(b)
+    except Exception:  # an unhashable object (a module, an estimator): identity only
+        return False
+
+
+def continued_module(est, fitted, device, caller="warm_start=True"):
+    """The network a ``warm_start`` fit continues: a copy of the fitted one, or — after a
+    parameter it was built from changed (``activation``, ``dropout``...) — a network
+    built from the current parameters holding the fitted weights, as scikit-learn's MLP
+    continues its weights under a new activation. Raises ``ValueError`` when the
+    fitted weights do not fit the new network (other layer sizes, batch norm added)."""
+    changed = _changed(est)
+    if not changed:
+        return copy.deepcopy(fitted)
+    with seeded(est._seed_, device):
+        module = est._new_module().to(device)
+    tensors, new = list(fitted.state_dict().values()), list(module.state_dict().values())
+    if [t.shape for t in tensors] != [t.shape for t in new]:
+        settings = ", ".join(f"{n}={getattr(est, n)!r} (fitted with "
+                             f"{est._module_params_.get(n)!r})" for n in changed)
+        raise ValueError(
+            f"{caller} continues the fitted network, but its weights do not fit the "
+            f"network that {settings} describes. Train a new network (fit with "
+            "warm_start=False), or set the parameter back.")
+    with torch.no_grad():
+        for target, value in zip(new, tensors):
+            target.copy_(value)
+    est._module_params_ = module_params(est)
+    return module
+
+
+def continue_module(est, net):
+    """``partial_fit``'s copy of the fitted engine, its network rebuilt as
+    :func:`continued_module` does when a module parameter changed; the optimizer keeps
+    its state (same parameter shapes, same order)."""
+    if not _changed(est):
+        return
+    state = net.optimizer_.state_dict() if net.optimizer_ is not None else None
+    net.module = net.module_ = continued_module(est, net.module_, net.device, "partial_fit")
+    net.initialize_optimizer()
+    if state is not None:
+        net.optimizer_.load_state_dict(state)
 
 
 def _user_callbacks(callbacks):

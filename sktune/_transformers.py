@@ -106,6 +106,8 @@ def _check_model_location(model):
 class _TransformerMixin(TransformerMixin):
     """Tokenisation inside the estimator; the encoder as the backbone."""
 
+    _module_parameters = frozenset(_TEXT_CONSTRAINTS)
+
     def _validate_params(self):
         super()._validate_params()
         check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)

@@ -1,0 +1,66 @@
+"""How one call trains (sktune/_training.py): continuing a network after its parameters
+changed."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from sktune import CNNClassifier, MLPClassifier, RNNClassifier
+
+from .conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def warm(clf_data):
+    return MLPClassifier(max_iter=3, warm_start=True, **FAST).fit(*clf_data)
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+@pytest.mark.parametrize("change, layers", [
+    ({"activation": "tanh"}, ["Linear", "Tanh", "Linear"]),
+    ({"dropout": 0.5}, ["Linear", "ReLU", "Dropout", "Linear"]),
+])
+def test_a_continued_fit_rebuilds_the_network_it_describes_with_the_fitted_weights(
+        warm, clf_data, how, change, layers):
+    est = copy.deepcopy(warm).set_params(**change)
+    fitted = [w.copy() for w in est.coefs_]
+    if how == "fit":  # a negligible learning rate: the weights stay where they started
+        est.set_params(solver="sgd", learning_rate_init=1e-12).fit(*clf_data)
+        for w, f in zip(est.coefs_, fitted):
+            np.testing.assert_allclose(w, f, atol=1e-9)
+    else:  # partial_fit keeps its optimizer: one more epoch from the fitted weights
+        initial = MLPClassifier(max_iter=1, **FAST)._begin_fit(*clf_data).net.module_
+        est.partial_fit(*clf_data)
+        after = est.coefs_[0]
+        assert np.abs(after - fitted[0]).mean() < np.abs(
+            after - initial[0].weight.detach().numpy().T).mean()
+    assert [type(m).__name__ for m in est.net_.module_] == layers
+    assert est.n_iter_ == (3 if how == "fit" else 1)
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+@pytest.mark.parametrize("change, named", [
+    ({"hidden_layer_sizes": (32,)}, r"hidden_layer_sizes=\(32,\) \(fitted with \(16,\)\)"),
+    ({"batch_norm": True}, r"batch_norm=True \(fitted with False\)"),
+])
+def test_a_continued_fit_refuses_weights_that_do_not_fit_and_changes_nothing(
+        warm, clf_data, how, change, named):
+    est = copy.deepcopy(warm).set_params(**change)
+    before = est.predict_proba(clf_data[0])
+    with pytest.raises(ValueError, match=named):
+        getattr(est, how)(*clf_data)
+    np.testing.assert_array_equal(est.predict_proba(clf_data[0]), before)
+    assert len(est.net_.module_) == 3
+
+
+def test_other_families_rebuild_too(clf_data):
+    X, y = clf_data
+    cnn = CNNClassifier(channels=(4,), max_iter=2, warm_start=True, **FAST).fit(X, y)
+    assert cnn.net_.module_.pools == [None]  # signals: no pooling between blocks by default
+    assert cnn.set_params(pooling="avg").fit(X, y).net_.module_.pools == ["avg"]
+    with pytest.raises(ValueError, match="kernel_size=5"):
+        cnn.set_params(kernel_size=5).fit(X, y)
+    rnn = RNNClassifier(hidden_size=4, max_iter=2, warm_start=True, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="cell='gru' \\(fitted with 'lstm'\\)"):
+        rnn.set_params(cell="gru").fit(X, y)
