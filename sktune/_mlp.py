@@ -21,7 +21,8 @@ _ARCHITECTURE_DOC = """\
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
     batch_norm : bool, default=False
-        Batch normalisation after each hidden linear layer.
+        Batch normalisation after each hidden linear layer. A last training batch of
+        one row joins the batch before it (one row has no batch statistics).
 """
 
 _MLP_CONSTRAINTS = {

@@ -29,6 +29,27 @@ def first_row(X):
     return map_arrays(lambda a: a[:1], X)
 
 
+#: what a training step over one row of a batch-normalised network says (torch refuses it)
+ONE_ROW_BATCH = ("A training batch of 1 sample cannot be batch-normalised: batch statistics "
+                 "need at least 2 rows. Train on at least 2 rows per call (partial_fit "
+                 "included), or set batch_norm=False.")
+
+
+def batch_bounds(n, batch_size, min_rows=1):
+    """``[(start, stop), ...]``: the contiguous training batches of ``n`` (shuffled) rows.
+
+    A last batch smaller than ``min_rows`` joins the one before it (a network with batch
+    norm gets ``min_rows=2``: a one-row batch has no batch statistics), so every row
+    trains in every epoch whatever ``n`` is. Both training loops cut their batches here.
+    """
+    starts = list(range(0, n, batch_size))
+    bounds = [(s, min(s + batch_size, n)) for s in starts]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < min_rows:
+        last = bounds.pop()
+        bounds[-1] = (bounds[-1][0], last[1])
+    return bounds
+
+
 #: inference and validation batches hold about this many input values at most (~64 MB
 #: of float32), and at most 1024 rows: fewer, larger calls than training batches
 INFERENCE_ELEMENTS = 2**24
@@ -116,9 +137,10 @@ class TensorBatches:
     """
 
     def __init__(self, dataset, batch_size=128, shuffle=False, seed=None, device="cpu",
-                 sparse_batches=False, generator=None):
+                 sparse_batches=False, generator=None, min_rows=1):
         self.dataset = dataset.to(device)
         self.batch_size = batch_size
+        self.bounds = batch_bounds(len(self.dataset), batch_size, min_rows)
         self.shuffle = shuffle
         self.device = device
         self.sparse_batches = sparse_batches
@@ -129,10 +151,10 @@ class TensorBatches:
         self.generator = generator
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return len(self.bounds)
 
     def __iter__(self):
-        ds, bs, n = self.dataset, self.batch_size, len(self.dataset)
+        ds, n = self.dataset, len(self.dataset)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         if sp.issparse(ds.X):
             yield from self._sparse_batches(order)
@@ -142,15 +164,13 @@ class TensorBatches:
             order = order.to(self.device)
             X, y, w = map_arrays(lambda a: a[order], X), _take(y, order), _take(w, order)
         tuple_x = isinstance(X, tuple)
-        for start in range(0, n, bs):
-            stop = start + bs
+        for start, stop in self.bounds:
             xb = tuple(a[start:stop] for a in X) if tuple_x else X[start:stop]
             yield xb, (_slice(y, start, stop), _slice(w, start, stop))
 
     def _sparse_batches(self, order):
-        ds, bs, n = self.dataset, self.batch_size, len(self.dataset)
-        for start in range(0, n, bs):
-            stop = min(start + bs, n)
+        ds = self.dataset
+        for start, stop in self.bounds:
             rows = np.arange(start, stop) if order is None else order[start:stop].numpy()
             xb = _sparse_rows(ds.X, rows) if self.sparse_batches else \
                 torch.from_numpy(ds.X[rows].toarray())

@@ -25,7 +25,8 @@ from skorch.utils import to_device
 
 from sktune.engine._callbacks import EpochLog
 from sktune.engine._data import (
-    ArrayDataset, TensorBatches, first_row, inference_batch_size, map_arrays, n_rows,
+    ONE_ROW_BATCH, ArrayDataset, TensorBatches, first_row, inference_batch_size, map_arrays,
+    n_rows,
 )
 from sktune.engine._losses import is_penalized, norm
 from sktune.engine._persist import (
@@ -37,6 +38,7 @@ from sktune.engine._persist import (
 from sktune.engine._random import forked_rng
 from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
 from sktune.exceptions import TrainingDivergedError
+from sktune.nn._layers import batch_statistics
 from sktune.nn._protocols import LayerwiseLR, SparseInput
 
 ROW_ALIGNMENT = 32
@@ -151,10 +153,16 @@ class Engine(NeuralNet):
         if training:
             return TensorBatches(dataset, self.batch_size, shuffle=self.shuffle,
                                  generator=self.generator_, device=self.device,
-                                 sparse_batches=self._sparse_batches())
+                                 sparse_batches=self._sparse_batches(),
+                                 min_rows=self.min_batch_rows())
         size = inference_batch_size(self.batch_size, dataset.X)
         return TensorBatches(dataset, size, shuffle=False, device=self.device,
                              sparse_batches=self._sparse_batches())
+
+    def min_batch_rows(self):
+        """Fewest rows a training batch may have: 2 for a network with batch norm (a
+        last batch of one row joins the one before), else 1. Both loops apply it."""
+        return 2 if batch_statistics(self.module_) else 1
 
     def _sparse_batches(self):
         return isinstance(self.module_, SparseInput) and bool(self.module_.accepts_sparse)
@@ -353,7 +361,12 @@ class Engine(NeuralNet):
     def train_step(self, batch, **fit_params):
         Xi, yi = batch
         self.optimizer_.zero_grad(set_to_none=True)
-        y_pred = self.infer(Xi)
+        try:
+            y_pred = self.infer(Xi)
+        except ValueError as exc:  # torch's "Expected more than 1 value per channel..."
+            if "more than 1 value per channel" in str(exc):
+                raise ValueError(ONE_ROW_BATCH) from exc
+            raise
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         if "on_grad_computed" in self._hooks_:

@@ -36,7 +36,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from sktune.engine._data import inference_batch_size
+from sktune.engine._data import ONE_ROW_BATCH, batch_bounds, inference_batch_size
 from sktune.engine._losses import norm, weighted_mean
 from sktune.engine._net import _close_progress
 from sktune.engine._random import seeded
@@ -201,15 +201,15 @@ class _Group:
             copy.train_rows = copy.train_rows.to(self.device)
             if copy.valid_rows is not None:
                 copy.valid_rows = copy.valid_rows.to(self.device)
+        self.min_rows = first.min_batch_rows()  # the single loop's batching rule
+        for copy in copies:
+            copy.batches = batch_bounds(copy.n_train, self.batch_size, self.min_rows)
         self.module = None
         self._stack()
-        if self.module.needs_two_rows:  # torch refuses a one-row batch-norm batch
+        if self.module.needs_two_rows:  # one row alone: what torch refuses unstacked
             for copy in list(self.copies):
-                if copy.n_train % self.batch_size == 1 or copy.n_train == 1:
-                    self._fail(copy, ValueError(
-                        "Expected more than 1 value per channel when training: a "
-                        f"training batch of one row ({copy.n_train} rows, batch_size="
-                        f"{self.batch_size}) cannot be batch-normalised."))
+                if copy.n_train == 1:
+                    self._fail(copy, ValueError(ONE_ROW_BATCH))
             self._compact()
 
     # ---- stacking -----------------------------------------------------------------
@@ -228,9 +228,26 @@ class _Group:
         clips = [c.clip for c in self.copies]
         self.clip = None if all(math.isinf(c) for c in clips) else torch.tensor(
             clips, dtype=like.dtype, device=self.device)
-        n = torch.tensor([c.n_train for c in self.copies], device=self.device)
-        width = int(n.max())
-        self.train_mask = torch.arange(width, device=self.device) < n.unsqueeze(1)
+        self._plan_steps()
+
+    def _plan_steps(self):
+        """The training steps of an epoch: step ``s`` trains batch ``s`` of every copy
+        (``Copy.batches``, cut as the single loop cuts them), over index columns
+        ``[start, start + width)``; ``counts[s, k]`` rows of copy ``k`` are real (0: the
+        copy has no batch left) and ``masks[s]`` marks them (None when all are)."""
+        self.width = max(c.n_train for c in self.copies)
+        n_steps = max(len(c.batches) for c in self.copies)
+        self.counts = np.zeros((n_steps, len(self.copies)), dtype=np.int64)
+        for k, copy in enumerate(self.copies):
+            for s, (start, stop) in enumerate(copy.batches):
+                self.counts[s, k] = stop - start
+        self.steps, self.masks = [], []
+        for s in range(n_steps):
+            width = int(self.counts[s].max())
+            self.steps.append((s * self.batch_size, width))
+            full = bool((self.counts[s] == width).all())
+            self.masks.append(None if full else torch.arange(width, device=self.device) <
+                              torch.as_tensor(self.counts[s], device=self.device)[:, None])
 
     def _compact(self):
         """Drop finished copies: they get their own storage, the rest are re-stacked."""
@@ -306,7 +323,7 @@ class _Group:
         the epoch's duration (``dur``) is the copy's share of the group's time."""
         net = copy.net
         loss, first = losses
-        net.end_pass("train", loss, -(-copy.n_train // self.batch_size), copy.n_train,
+        net.end_pass("train", loss, len(copy.batches), copy.n_train,
                      first_loss=first)
         if valid is not None:
             v_loss, batches, score = valid
@@ -320,9 +337,8 @@ class _Group:
     def _train_epoch(self):
         """One epoch of every copy; returns per copy ``(epoch loss, first batch loss)``
         as floats."""
-        copies, bs = self.copies, self.batch_size
-        K = len(copies)
-        width = self.train_mask.shape[1]
+        copies = self.copies
+        K, width = len(copies), self.width
         index = torch.empty((K, width), dtype=torch.long, device=self.device)
         for k, copy in enumerate(copies):
             order = (torch.randperm(copy.n_train, generator=copy.net.generator_)
@@ -330,19 +346,12 @@ class _Group:
             rows = copy.train_rows[order.to(self.device)]
             index[k, :copy.n_train] = rows
             index[k, copy.n_train:] = rows[0]
-        n = np.array([c.n_train for c in copies])
-        starts = np.arange(0, width, bs)
-        counts = np.clip(n[None, :] - starts[:, None], 0, bs)            # (steps, K)
         self.module.train()
         losses = []
-        for s, start in enumerate(starts):
-            stop = min(start + bs, width)
-            full = bool((counts[s] == stop - start).all())
-            losses.append(self._step(index[:, start:stop],
-                                     None if full else self.train_mask[:, start:stop],
-                                     counts[s]))
+        for (start, step_width), mask, counts in zip(self.steps, self.masks, self.counts):
+            losses.append(self._step(index[:, start:start + step_width], mask, counts))
         losses = torch.stack(losses)
-        sizes = torch.as_tensor(counts, dtype=losses.dtype, device=self.device)
+        sizes = torch.as_tensor(self.counts, dtype=losses.dtype, device=self.device)
         epoch = (losses * sizes).sum(0) / sizes.sum(0)
         return torch.stack([epoch, losses[0]], 1).tolist()
 

@@ -27,6 +27,12 @@ def make_activation(name):
         ) from None
 
 
+def batch_statistics(module):
+    """Whether ``module`` normalises with batch statistics (has a batch-norm layer): its
+    training batches then need at least two rows."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
 def make_head(width, hidden_layer_sizes, n_outputs, dropout=0.0, activation="relu"):
     """Dense head ``[Dropout] -> Linear -> activation`` per hidden size, then the output
     ``[Dropout] -> Linear``; the layer that fine-tuning replaces."""

@@ -21,6 +21,40 @@ def _dataset(n=10, sparse=False):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
+def test_a_one_row_last_batch_joins_the_one_before_when_asked(sparse):
+    batches = list(TensorBatches(_dataset(9, sparse), batch_size=4, min_rows=2))
+    assert [len(xb) for xb, _ in batches] == [4, 5]
+    assert [len(xb) for xb, _ in TensorBatches(_dataset(9, sparse), batch_size=4)] == [4, 4, 1]
+    assert len(TensorBatches(_dataset(1, sparse), batch_size=4, min_rows=2)) == 1
+
+
+@pytest.mark.parametrize("n, batch_size", [(201, "auto"), (33, 32), (5, 2)])
+def test_batch_norm_trains_on_any_number_of_rows(n, batch_size):
+    from sktune import MLPClassifier
+
+    X = np.random.RandomState(0).randn(n, 3)
+    y = np.arange(n) % 2
+    clf = MLPClassifier(hidden_layer_sizes=(4,), batch_norm=True, batch_size=batch_size,
+                        max_iter=2, random_state=0, device="cpu").fit(X, y)
+    bs = 200 if batch_size == "auto" else batch_size
+    assert clf.history_[-1]["train_batch_count"] == n // bs
+    assert clf.t_ == 2 * n  # every row trained in every epoch
+
+
+def test_batch_norm_on_a_single_row_says_what_to_do():
+    from sktune import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(4,), batch_norm=True, device="cpu")
+    with pytest.raises(ValueError, match="batch of 1 sample cannot be batch-normalised"):
+        clf.partial_fit(np.ones((1, 3)), [0], classes=[0, 1])
+    assert not hasattr(clf, "net_")
+    clf.partial_fit(np.random.RandomState(0).randn(4, 3), [0, 1, 0, 1], classes=[0, 1])
+    with pytest.raises(ValueError, match="at least 2 rows per call"):
+        clf.partial_fit(np.ones((1, 3)), [0])
+    assert clf.t_ == 4
+
+
+@pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_batches_cover_every_row_once_and_keep_rows_aligned(sparse, shuffle):
     batches = list(TensorBatches(_dataset(10, sparse), batch_size=4, shuffle=shuffle, seed=0))

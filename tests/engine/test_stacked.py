@@ -158,13 +158,25 @@ def test_batch_norm_copies_keep_their_own_statistics():
             int(u.net_.module_[1].num_batches_tracked)
 
 
-def test_a_batch_norm_copy_with_a_one_row_batch_fails_like_its_unfused_fit():
+def test_batch_norm_copies_merge_a_one_row_last_batch_as_their_unfused_fits_do():
+    """97 rows in batches of 32: the last row joins the third batch, in both loops."""
     base = MLPClassifier(batch_norm=True, **BASE)
     fused, unfused, outcomes = _fit_both(base, [{}, {}], [(X_C[:97], Y_C[:97]), (X_C, Y_C)])
-    assert isinstance(unfused[0], ValueError) and "more than 1 value" in str(unfused[0])
-    assert isinstance(outcomes[0].error, ValueError)
-    assert "more than 1 value" in str(outcomes[0].error)
-    _assert_same_fit(fused[1], unfused[1], atol=BN_ATOL)
+    assert all(o.error is None for o in outcomes)
+    assert [row["train_batch_count"] for row in unfused[0].history_] == [3] * 5
+    for f, u in zip(fused, unfused):
+        _assert_same_fit(f, u, atol=BN_ATOL)
+
+
+def test_a_batch_norm_copy_of_one_row_fails_like_its_unfused_fit():
+    """Early stopping leaves one training row of three (the other two validate)."""
+    base = MLPRegressor(batch_norm=True, **{**BASE, "batch_size": 3})
+    candidates = [{"early_stopping": True, "validation_fraction": 0.6}, {}]
+    fused, unfused, outcomes = _fit_both(base, candidates, [(X_R[:3], Y_R[:3]), (X_R, Y_R)])
+    assert isinstance(unfused[0], ValueError) and "batch of 1 sample" in str(unfused[0])
+    assert str(outcomes[0].error) == str(unfused[0])
+    # the other copy trains on (statistics of 3-row batches amplify rounding: 1e-7)
+    _assert_same_fit(fused[1], unfused[1], rtol=1e-5, atol=1e-6)
 
 
 def test_a_diverging_copy_fails_alone():
