@@ -392,8 +392,10 @@ def write_outputs(search, best, X, y, folder):
     """Leaderboard CSV, best model (joblib) and the two plots, in ``folder``.
 
     ``X, y`` are the rows the search was fitted on (the learning curves refit on them).
-    Each file is written on its own: one that cannot be made (a missing package, a
-    failing plot) is reported and the others are still written. The folder is only
+    Each file is written on its own, atomically (:func:`_write_atomically`): one that
+    cannot be made (a missing package, a failing plot, a full disk) is reported, the
+    file of a previous run stays as it was, and the others are still written. Without a
+    new ``best_model.joblib`` the command fails (exit status 1). The folder is only
     created when there is something to put in it.
     """
     import joblib
@@ -420,18 +422,38 @@ def write_outputs(search, best, X, y, folder):
     writers = {"leaderboard.csv": leaderboard_csv,
                "best_model.joblib": lambda path: joblib.dump(best, path),
                "scores.png": scores_png, "learning_curves.png": curves_png}
+    existed = folder.exists()
     written = []
     for name, write in writers.items():
-        folder.mkdir(parents=True, exist_ok=True)
         try:
-            write(folder / name)
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomically(folder / name, write)
             written.append(name)
         except Exception as exc:  # noqa: BLE001 - write the others, say what went wrong
-            (folder / name).unlink(missing_ok=True)
-            print(f"sktune: could not write {name}: {type(exc).__name__}: {exc}",
+            kept = " (the previous one is kept)" if (folder / name).exists() else ""
+            print(f"sktune: could not write {name}{kept}: {type(exc).__name__}: {exc}",
                   file=sys.stderr)
-    if not written:
+    if not written and not existed:
         with contextlib.suppress(OSError):
             folder.rmdir()  # only if empty: never leave an empty folder behind
+    if written:
+        print(f"wrote {', '.join(written)} to {folder}")
+    if not written:
         raise DataError(f"nothing could be written to {folder}")
-    print(f"wrote {', '.join(written)} to {folder}")
+    if "best_model.joblib" not in written:
+        raise DataError(f"the best model could not be written to {folder}")
+
+
+def _write_atomically(path, write):
+    """``write(temporary path)`` in the same folder, then rename it to ``path``: a reader
+    (or a later run) sees the old file or the new one, never a partial one, and a
+    failure leaves the old file as it was. The temporary name keeps the suffix (the
+    plots' format is read from it)."""
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    try:
+        write(temporary)
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

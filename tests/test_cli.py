@@ -189,6 +189,35 @@ def test_output_folder_is_not_left_empty(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("sktune: error: nothing")
 
 
+def test_a_full_disk_keeps_the_previous_model_and_fails(tmp_path, monkeypatch, capsys):
+    """joblib.dump fails half-way (ENOSPC): best_model.joblib of the previous run stays
+    whole, no partial file is left, and the exit status says the model was not written."""
+    import errno
+
+    import joblib
+
+    out_dir = tmp_path / "out"
+    args = ["--dataset", "iris", "--quick", "--n-iter", "1", "--output", str(out_dir)]
+    assert main(args) == 0
+    before = (out_dir / "best_model.joblib").read_bytes()
+    real_dump = joblib.dump
+
+    def full_disk(value, path, *a, **k):
+        real_dump(value, path, *a, **k)
+        with open(path, "r+b") as f:
+            f.truncate(10)  # what reached the disk before it filled up
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("joblib.dump", full_disk)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "could not write best_model.joblib (the previous one is kept)" in err
+    assert "the best model could not be written" in err
+    assert (out_dir / "best_model.joblib").read_bytes() == before
+    assert joblib.load(out_dir / "best_model.joblib").predict([[5.1, 3.5, 1.4, 0.2]]).shape == (1,)
+    assert not [p.name for p in out_dir.iterdir() if "partial" in p.name]
+
+
 def test_verbose_prints_one_line_per_fit_with_its_score(capsys):
     run(["--dataset", "iris", "--quick", "--n-iter", "2", "--verbose"])
     out = capsys.readouterr().out
