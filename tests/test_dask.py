@@ -137,3 +137,64 @@ def test_many_machines_recipe_on_loopback(clf_data):
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
+
+
+def test_a_search_whose_workers_all_die_finishes_on_restarted_ones(clf_data):
+    """Both workers SIGKILLed at once: their nannies restart them and the fits run again."""
+    X, y = clf_data
+    with dask_client(n_workers=2, threads_per_worker=1) as c:
+        victims = list(c.run(os.getpid).values())
+        killed = threading.Event()
+
+        def kill_all_once_busy():
+            for _ in range(600):
+                if any(c.processing().values()):
+                    for pid in victims:
+                        os.kill(pid, signal.SIGKILL)
+                    killed.set()
+                    return
+                time.sleep(0.05)
+
+        threading.Thread(target=kill_all_once_busy, daemon=True).start()
+        est = MLPClassifier(**{**EST, "max_iter": 100, "n_iter_no_change": np.inf})
+        with parallel_config("dask-resilient", no_workers_timeout=60):
+            search = GridSearchCV(est, GRID, cv=2, error_score="raise").fit(X, y)
+        assert killed.is_set()
+        assert not set(victims) & set(c.run(os.getpid).values())
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_a_search_left_without_any_worker_raises_in_bounded_time(clf_data):
+    """The workers go away for good (here: scaled to zero, as a lost machine): the search
+    raises after no_workers_timeout instead of waiting for a worker forever."""
+    from sktune.model_selection import GridSearchCV as FusedGridSearchCV
+
+    X, y = clf_data
+    with dask_client(n_workers=2, threads_per_worker=1) as c:  # 1 worker: joblib runs
+        cluster = c.cluster                                   # the fits in this process
+
+        def remove_workers_once_busy():
+            for _ in range(600):
+                if any(c.processing().values()):
+                    cluster.scale(0)
+                    return
+                time.sleep(0.05)
+
+        threading.Thread(target=remove_workers_once_busy, daemon=True).start()
+        est = MLPClassifier(**{**EST, "max_iter": 2000, "n_iter_no_change": np.inf})
+        outcome = []
+
+        def search():  # in a thread, so that a search that never returns fails the test
+            try:
+                with parallel_config("dask-resilient", no_workers_timeout=2):
+                    FusedGridSearchCV(est, GRID, cv=2, n_jobs=2).fit(X, y)
+                outcome.append(None)
+            except Exception as exc:  # noqa: BLE001 - the test reads it
+                outcome.append(exc)
+
+        runner = threading.Thread(target=search, daemon=True)
+        runner.start()
+        runner.join(timeout=60)
+        assert outcome, "the search was still waiting for a worker after 60 s"
+        assert isinstance(outcome[0], RuntimeError)
+        assert "has had no worker for 2 s" in str(outcome[0])

@@ -8,14 +8,20 @@ two pieces of care around that:
   indices) to one worker. Scattered data has no lineage, so when that worker dies the
   search fails (dask/distributed#3149). The ``"dask-resilient"`` backend sends each
   task's arguments with the task instead; dask then simply re-runs the fits of a dead
-  worker elsewhere.
+  worker elsewhere. And when *every* worker is gone (killed with its nanny, a lost
+  machine), dask keeps the tasks waiting for a worker that may never come: the backend
+  then fails the search after ``no_workers_timeout`` seconds without a worker, instead
+  of waiting forever; workers that come back in time (a nanny restarting them) finish
+  it.
 - a ``LocalCluster`` sets ``OMP_NUM_THREADS=1`` (and the MKL / OpenBLAS equivalents) in
   the *client's* environment when it spawns its workers, which would silently make
   every later process started from the client single-threaded; :func:`dask_client`
   puts them back.
 """
 
+import asyncio
 import os
+import time
 from contextlib import contextmanager
 from functools import cache
 
@@ -98,6 +104,13 @@ def dask_client(address=None, *, n_workers=2, threads_per_worker=1, **cluster_kw
         _restore(saved)
 
 
+class _LostCluster:
+    """The outcome handed to joblib for a task whose cluster has no worker left."""
+
+    def __init__(self, error):
+        self.error = error
+
+
 @cache
 def _resilient_backend_class():
     from sktune._compat import dask_backend_class
@@ -109,13 +122,59 @@ def _resilient_backend_class():
         one dies. Explicit ``scatter=[X, y]`` still broadcasts (a copy per worker).
         """
 
+        def __init__(self, *args, no_workers_timeout=60.0, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.no_workers_timeout = float(no_workers_timeout)
+
         def start_call(self):
             super().start_call()
             self.call_data_futures = None  # disables joblib's automatic scatter
+            self._watching = True
+            self.client.loop.add_callback(self._watch)
 
         def stop_call(self):
+            self._watching = False
             self.call_data_futures = {}
             super().stop_call()
+
+        async def _watch(self):
+            """Fail the pending tasks once the scheduler has had no worker (or has been
+            unreachable) for ``no_workers_timeout`` seconds."""
+            gone_since = None
+            while self._watching:
+                try:
+                    workers = len((await self.client.scheduler.identity()).get("workers", {}))
+                except Exception:  # noqa: BLE001 - an unreachable scheduler has no workers
+                    workers = 0
+                now = time.monotonic()
+                gone_since = None if workers else (gone_since or now)
+                if gone_since is not None and now - gone_since >= self.no_workers_timeout \
+                        and self._results:
+                    self._fail_pending(now - gone_since)
+                    return
+                await asyncio.sleep(min(1.0, self.no_workers_timeout / 4))
+
+        def _fail_pending(self, seconds):
+            error = RuntimeError(
+                f"The Dask cluster has had no worker for {seconds:.0f} s (all of them died "
+                "or were stopped), so the search stops instead of waiting for one. Start "
+                "workers (or give them a nanny that restarts them) and run it again; "
+                "parallel_config('dask-resilient', no_workers_timeout=...) sets the wait.")
+            # joblib learns a task's outcome through its callback (the future alone
+            # would leave it waiting): hand each pending task the error
+            for dask_future, future in list(self._results.items()):
+                callback = self._callbacks.pop(dask_future, None)
+                if not future.done():
+                    future.set_exception(error)
+                if callback is not None:
+                    callback(_LostCluster(error))
+            self._results.clear()
+            self.abort_everything()
+
+        def retrieve_result_callback(self, out):
+            if isinstance(out, _LostCluster):
+                raise out.error
+            return super().retrieve_result_callback(out)
 
     return ResilientDaskBackend
 
@@ -126,7 +185,10 @@ def resilient_dask_backend(**kwargs):
     Use it like joblib's own: ``with parallel_config("dask-resilient"): search.fit(X, y)``
     inside a ``dask.distributed.Client`` (or with ``scheduler_host=``). Prefer it over
     ``"dask"`` when workers may be lost (preemptible machines, memory kills); for data
-    of many MB, add ``scatter=[X, y]`` to broadcast it to every worker once.
+    of many MB, add ``scatter=[X, y]`` to broadcast it to every worker once. The fits of
+    a dead worker run again on the others; when no worker is left for
+    ``no_workers_timeout`` seconds (default 60), the search raises ``RuntimeError``
+    instead of waiting forever.
     """
     return _resilient_backend_class()(**kwargs)
 
