@@ -35,8 +35,8 @@ from sktune._compat import (
 from sktune.engine import train_stacked
 from sktune.engine._stacked_data import same
 from sktune.model_selection._fusion import (
-    _activation_bytes, cache_chunk, copy_bytes, final_estimator, fusion_signature, memory_budget,
-    memory_chunks, sample_weight_key,
+    _activation_bytes, cache_chunk, chunk_sizes, copy_bytes, final_estimator, fusion_signature,
+    memory_budget, plan_key, sample_weight_key,
 )
 
 _HAS_CALLBACKS = "callback_ctx" in signature(_fit_and_score).parameters
@@ -143,23 +143,12 @@ def fit_and_score_fused(base_estimator, X, y, pairs, settings, progress=None):
         One per pair (in no particular order).
     """
     chunk = _Chunk(base_estimator, X, y, settings, progress)
-    items = [chunk.prepare(pair) for pair in pairs]
-    groups, singles = defaultdict(list), []
-    for item in items:
-        if item.error is None:
-            key = fusion_signature(item.run)
-            (singles if key is None else groups[key]).append(item)
-    for key, members in list(groups.items()):
-        if len(members) == 1:
-            singles += members
-            del groups[key]
-    for item in singles:
-        chunk.train_single(item)
-    for members in groups.values():
-        chunk.train_group(members)
-    for item in items:  # fits that failed before training
-        if item.pair.position not in chunk.records:
-            chunk.finish(item)
+    groups = defaultdict(list)  # pairs whose parameters may fuse, in order
+    for pair in pairs:
+        est = clone(base_estimator).set_params(**clone(pair.params, safe=False))
+        groups[plan_key(est, settings.fit_params)].append(pair)
+    for group in groups.values():
+        chunk.evaluate_group(group)
     return list(chunk.records.values())
 
 
@@ -239,6 +228,60 @@ class _Chunk:
         known.append(dataset)
 
     # ---- training ---------------------------------------------------------------------
+    def evaluate_group(self, pairs):
+        """Prepare, train, commit and score ``pairs`` one memory chunk at a time: a chunk
+        is trained as soon as it is prepared and its copies are released as they are
+        committed, so that memory holds one chunk, whatever the number of candidates.
+        Fits that cannot stack with the others train on their own; prepared fits of
+        another stacking signature (other shapes after preprocessing) wait for the end."""
+        sizes, key, ready, others = [], None, [], defaultdict(list)
+        for position, pair in enumerate(pairs):
+            item = self.prepare(pair)
+            if item.error is not None:  # failed before training
+                self.finish(item)
+                continue
+            signature = fusion_signature(item.run)
+            if signature is None:
+                self.train_single(item)
+                continue
+            if key is None:
+                key, sizes = signature, self._chunk_sizes(item.run, len(pairs) - position)
+            if signature != key:
+                others[signature].append(item)
+                continue
+            ready.append(item)
+            if len(ready) >= sizes[0]:
+                self._train_chunk(ready)
+                ready = []
+                sizes = sizes[1:] or [len(pairs)]
+        if ready:
+            self._train_chunk(ready)
+        for members in others.values():
+            self.train_group(members)
+
+    def _chunk_sizes(self, run, n):
+        """Chunk sizes for ``n`` copies like ``run``: within the memory budget and, on the
+        CPU, the cache bound (:mod:`~sktune.model_selection._fusion`)."""
+        budget = memory_budget(run.net.device, self.settings.max_memory)
+        activations = _activation_bytes(run)  # one forward pass serves both bounds
+        return chunk_sizes(n, copy_bytes(run, activations), budget,
+                           cache_chunk(run, activations))
+
+    def _train_chunk(self, members):
+        if len(members) == 1:
+            self.train_single(members[0])
+            return
+        runs = [item.run for item in members]
+
+        def done(i, outcome):
+            item = members[i]
+            item.seconds += outcome.seconds
+            if outcome.error is not None:
+                self._failed(item, outcome.error)
+            self.finish(item)
+
+        train_stacked(runs, on_done=done)
+
     def train_single(self, item):
         start = time.time()
         try:
@@ -252,21 +295,11 @@ class _Chunk:
         self.finish(item)
 
     def train_group(self, members):
-        run = members[0].run
-        budget = memory_budget(run.net.device, self.settings.max_memory)
-        activations = _activation_bytes(run)  # one forward pass serves both bounds
-        for part in memory_chunks(members, copy_bytes(run, activations), budget,
-                                  cache_chunk(run, activations)):
-            runs = [item.run for item in part]
-
-            def done(i, outcome, part=part):
-                item = part[i]
-                item.seconds += outcome.seconds
-                if outcome.error is not None:
-                    self._failed(item, outcome.error)
-                self.finish(item)
-
-            train_stacked(runs, on_done=done)
+        """Prepared fits of one stacking signature, in chunks of :meth:`_chunk_sizes`."""
+        sizes = self._chunk_sizes(members[0].run, len(members))
+        for size in sizes:
+            part, members = members[:size], members[size:]
+            self._train_chunk(part)
 
     def _failed(self, item, exc):
         if self.settings.error_score == "raise":

@@ -210,10 +210,11 @@ def cache_chunk(run, activations=None):
     return max(1, cache_bytes() // max(step, 1))
 
 
-def memory_chunks(items, per_copy, budget, most=None):
-    """Split a group into consecutive chunks of near-equal sizes, each under ``budget``
-    bytes at ``per_copy`` bytes a copy and of at most ``most`` copies (at least one copy
-    per chunk)."""
-    size = max(1, min(len(items), budget // max(per_copy, 1), most or len(items)))
-    n_chunks = -(-len(items) // size)
-    return [list(c) for c in np.array_split(np.array(items, dtype=object), n_chunks)]
+def chunk_sizes(n, per_copy, budget, most=None):
+    """Sizes of the consecutive chunks a group of ``n`` copies is trained in: near-equal,
+    each under ``budget`` bytes at ``per_copy`` bytes a copy and of at most ``most``
+    copies (at least one copy per chunk)."""
+    size = max(1, min(n, budget // max(per_copy, 1), most or n))
+    n_chunks = -(-n // size)
+    return [n // n_chunks + (1 if i < n % n_chunks else 0) for i in range(n_chunks)]
+

@@ -62,3 +62,31 @@ def test_a_fused_search_over_a_fine_tuner_runs_its_member_step(ensemble_scratch)
                                theirs.cv_results_["mean_test_score"])
     member = ours.best_estimator_.scratch_
     assert (member is None) == (ensemble_scratch is False)
+
+
+def test_a_fused_search_holds_one_chunk_of_prepared_fits_at_a_time(monkeypatch):
+    """Fits are prepared chunk by chunk and released when committed, so that memory
+    follows the chunk (here two copies), not the number of candidates (here 12 fits)."""
+    from sktune.model_selection import _evaluate, fusion_config
+    from sktune.model_selection._fusion import copy_bytes
+
+    live, most = set(), [0]
+    prepare, finish = _evaluate._Chunk.prepare, _evaluate._Chunk.finish
+
+    def counted_prepare(self, pair):
+        item = prepare(self, pair)
+        live.add(pair.position)
+        most[0] = max(most[0], len(live))
+        return item
+
+    def counted_finish(self, item):
+        live.discard(item.pair.position)
+        return finish(self, item)
+
+    monkeypatch.setattr(_evaluate._Chunk, "prepare", counted_prepare)
+    monkeypatch.setattr(_evaluate._Chunk, "finish", counted_finish)
+    per_copy = copy_bytes(MLPClassifier(**NET)._begin_fit(X[:60], Y[:60]))
+    grid = {"alpha": [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]}
+    with fusion_config(max_memory=2 * per_copy + 1):
+        search = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
+    assert len(search.cv_results_["params"]) == 6 and most[0] == 2

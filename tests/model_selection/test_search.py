@@ -253,10 +253,20 @@ def test_a_memory_budget_splits_groups_into_chunks(fused_calls):
     grid = {"learning_rate_init": [1e-3, 1e-2, 0.1]}
     whole = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
     assert fused_calls == [6]
-    with fusion_config(max_memory=1):  # one copy per chunk
+    with fusion_config(max_memory=1):  # one copy per chunk: each fit trains on its own
         split = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
-    assert fused_calls[1:] == [1] * 6
+    assert fused_calls[1:] == []
     _same_results(split, whole)
+    with fusion_config(max_memory=2 * _per_copy_bytes() + 1):  # two copies per chunk
+        pairs = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
+    assert fused_calls[1:] == [2, 2, 2]
+    _same_results(pairs, whole)
+
+
+def _per_copy_bytes():
+    from sktune.model_selection._fusion import copy_bytes
+
+    return copy_bytes(MLPClassifier(**NET)._begin_fit(X[:75], Y[:75]))
 
 
 def test_cpu_chunks_keep_a_steps_activations_within_the_cache(fused_calls, monkeypatch):
