@@ -231,6 +231,8 @@ class BaseNeuralEstimator(BaseEstimator):
     def _check_data(self, X, y, *, reset):
         """Validate ``X`` and ``y`` for fit; families reshape X in ``_prepare_X``."""
         self._require_y(y)
+        if self._y_numeric:
+            reject_dates(y, "y")
         X, y = validate_data(self, X, y, reset=reset, multi_output=True,
                              y_numeric=self._y_numeric, **self._X_checks)
         return self._prepare_X(X, reset=reset), y
@@ -266,6 +268,8 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _check_target(self, X, y):
         """Validate ``y`` against an already converted X (sequences, token ids...)."""
+        if self._y_numeric:
+            reject_dates(y, "y")
         y = check_array(y, ensure_2d=False, dtype="numeric" if self._y_numeric else None,
                         input_name="y")
         check_consistent_length(X[0] if isinstance(X, tuple) else X, y)
@@ -330,6 +334,34 @@ def _require_X(est, X):
     if X is None:
         raise ValueError(f"{type(est).__name__} got X=None; expected an array-like of shape "
                          "(n_samples, n_features) (or the input its family documents).")
+    reject_dates(X, "X")
+
+
+def reject_dates(data, name):
+    """Refuse datetime64 / timedelta64 values (a numpy array, or pandas columns): numpy
+    and scikit-learn would turn them into integer nanoseconds and train on those."""
+    kinds = getattr(data, "dtypes", None)  # a DataFrame: one dtype per column
+    if kinds is not None and not isinstance(kinds, np.dtype):
+        columns = [str(c) for c, d in zip(data.columns, kinds) if _is_date_dtype(d)]
+    else:
+        dtype = getattr(data, "dtype", None)
+        if dtype is None and isinstance(data, (list, tuple)) and len(data):
+            dtype = getattr(data[0], "dtype", None)  # a list of rows or sequences
+            if dtype is None and not isinstance(data[0], str):
+                first = np.asarray(data[0], dtype=object).ravel()[:1]
+                dtype = np.asarray(first.tolist()).dtype if len(first) else None
+        columns = ["all"] if dtype is not None and _is_date_dtype(dtype) else []
+    if columns:
+        where = "" if columns == ["all"] else f" (columns {columns[:5]})"
+        raise ValueError(
+            f"{name} holds datetime or timedelta values{where}, which a network would read "
+            "as integer nanoseconds. Turn them into numbers first: parts of the date (year, "
+            "month, day of week...), or a duration in seconds.")
+
+
+def _is_date_dtype(dtype):
+    kind = getattr(dtype, "kind", None)
+    return kind in ("M", "m")
 
 
 def _is_float32(X):

@@ -62,6 +62,9 @@ def _numeric(seq, i):
         arr = np.asarray(seq)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"sequence {i} is not numeric: {exc}") from None
+    if arr.dtype.kind in "mM":
+        raise ValueError(f"sequence {i} holds datetime or timedelta values, which a network "
+                         "would read as integer nanoseconds; turn them into numbers first.")
     if np.iscomplexobj(arr):
         raise ValueError(f"sequence {i} holds complex values; complex data is not "
                          "supported (split real and imaginary parts into features).")

@@ -140,6 +140,20 @@ class TextSequencer(TransformerMixin, BaseEstimator):
 def _documents(X):
     if isinstance(X, str):
         raise ValueError("Iterable over raw text documents expected, string object received.")
+    columns = getattr(X, "columns", None)
+    if columns is not None and len(columns) != 1:  # iterating would give the column names
+        raise ValueError(
+            f"Got a DataFrame with columns {list(columns)[:5]}; pass one text column (a "
+            "Series such as df['text']), or put the text column through a "
+            "ColumnTransformer(..., [('text', TextSequencer(), 'text')]) — a single column "
+            "name, not a list, selects it as a Series.")
+    if columns is not None:
+        X = X.iloc[:, 0]
+    elif getattr(X, "ndim", 1) == 2:
+        if X.shape[1] != 1:
+            raise ValueError(f"Got a 2-D array of shape {X.shape}; pass one text per sample "
+                             "(a 1-D array, a list or a Series of strings).")
+        X = X[:, 0]
     docs = list(X)
     bad = next((i for i, d in enumerate(docs) if not isinstance(d, str)), None)
     if bad is not None:

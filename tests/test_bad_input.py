@@ -61,6 +61,12 @@ CASES = [
     ("X with a string", lambda e, X, y: e.fit(_with(X, 3, 2, "Paris"), y), ValueError,
      "could not convert string to float|not numeric"),
     ("complex X", lambda e, X, y: e.fit(X + 1j, y), ValueError, "[Cc]omplex"),
+    ("datetime X", lambda e, X, y: e.fit(np.datetime64("2024-01-01") + X.astype(int), y),
+     ValueError, "datetime or timedelta values"),
+    ("timedelta X", lambda e, X, y: e.fit(X.astype("timedelta64[s]"), y), ValueError,
+     "datetime or timedelta values"),
+    ("fitted: predict datetime X", lambda e, X, y: e.predict(
+        np.datetime64("2024-01-01") + X.astype(int)), ValueError, "integer nanoseconds"),
     ("no rows", lambda e, X, y: e.fit(X[:0], y[:0]), ValueError, "0 sample"),
     ("no columns", lambda e, X, y: e.fit(X[:, :0], y), ValueError, "0 feature"),
     ("1-D X", lambda e, X, y: e.fit(X[:, 0], y), ValueError, "2D array|2-D|1-D|reshape"),
@@ -96,6 +102,8 @@ REGRESSOR_ONLY = [
     ("string y for a regressor", lambda e, X, y: e.fit(X, np.array(["a"] * len(X))),
      ValueError, "convert|numeric|string"),
     ("y with inf", lambda e, X, y: e.fit(X, np.r_[np.inf, y[1:]]), ValueError, "infinity"),
+    ("timedelta y", lambda e, X, y: e.fit(X, (y * 100).astype("timedelta64[s]")), ValueError,
+     "y holds datetime or timedelta values"),
 ]
 CLASSIFIER_ONLY = [
     ("continuous y for a classifier", lambda e, X, y: e.fit(X, np.linspace(0, 1, len(X))),
@@ -151,6 +159,15 @@ def test_bad_input_raises_a_clear_error_and_changes_nothing(name, case, call, ex
 
 def test_the_suite_is_large_enough():
     assert len(list(_cases())) >= 150
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_a_dataframe_with_a_date_column_names_the_column(name):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X_GOOD, columns=[f"x{i}" for i in range(6)])
+    frame["when"] = pd.date_range("2024-01-01", periods=len(frame))
+    with pytest.raises(ValueError, match=r"columns \['when'\]"):
+        clone(ESTIMATORS[name]).fit(frame, _target(ESTIMATORS[name]))
 
 
 @pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])

@@ -95,6 +95,10 @@ SEQUENCER_CASES = [
      "'max_len' parameter"),
     ("min_df=-1", lambda s: s.set_params(min_df=-1).fit(DOCS), InvalidParameterError,
      "'min_df' parameter"),
+    ("a DataFrame of two columns", lambda s: s.fit(__import__("pandas").DataFrame(
+        {"text": DOCS, "n": range(len(DOCS))})), ValueError, "pass one text column"),
+    ("a 2-D array of two columns", lambda s: s.fit(np.array([DOCS, DOCS]).T), ValueError,
+     "one text per sample"),
 ]
 
 
@@ -146,3 +150,12 @@ def test_transformer_bad_input():
         TransformerClassifier("/no/such/model/dir").fit(["a", "b"], [0, 1])
     with pytest.raises(ValueError, match="model is required"):
         TransformerClassifier().fit(["a", "b"], [0, 1])
+
+
+def test_a_one_column_frame_or_array_of_texts_is_read_as_its_column():
+    pd = pytest.importorskip("pandas")
+    expected = TextSequencer().fit_transform(DOCS)
+    frame = pd.DataFrame({"text": DOCS})
+    np.testing.assert_array_equal(TextSequencer().fit_transform(frame), expected)
+    np.testing.assert_array_equal(TextSequencer().fit_transform(np.array(DOCS)[:, None]),
+                                  expected)
