@@ -10,6 +10,8 @@ named model, names its pretrained weights (downloaded only if the user asks for 
 """
 
 import copy
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -18,19 +20,61 @@ from torch import nn
 from sktune.nn import Headed, strip_head
 
 
-def load_state_dict(path):
-    """Read a state dict from ``.safetensors`` or a torch file (``weights_only=True``)."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"weights file {str(path)!r} does not exist.")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+_WEIGHTS_FORMATS = ("a .safetensors file, or a torch state dict saved with "
+                    "torch.save(module.state_dict(), path)")
 
-        return load_file(str(path), device="cpu")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"{str(path)!r} does not hold a state dict.")
+
+def load_state_dict(path):
+    """Read a state dict from ``.safetensors`` or a torch file (``weights_only=True``: a
+    file that needs unpickling arbitrary objects is refused, never loaded)."""
+    path = Path(path)
+    name = str(path)
+    if not path.exists():
+        raise ValueError(f"weights file {name!r} does not exist.")
+    if not path.is_file():
+        raise ValueError(f"weights={name!r} is a folder, not a weights file: pass "
+                         f"{_WEIGHTS_FORMATS}.")
+    if path.stat().st_size == 0:
+        raise ValueError(f"weights file {name!r} is empty (0 bytes): an interrupted "
+                         "download or copy? Pass " + _WEIGHTS_FORMATS + ".")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(name, device="cpu")
+        else:
+            with warnings.catch_warnings():  # the error below says more than this note
+                warnings.filterwarnings("ignore", message="Detected pickle protocol")
+                state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(
+            f"weights file {name!r} holds pickled Python objects beyond tensors (a whole "
+            "model, or a training checkpoint), which sktune does not unpickle: unpickling "
+            "can run arbitrary code. Save the weights alone, with "
+            "torch.save(module.state_dict(), path), or as .safetensors.") from None
+    except Exception as exc:  # noqa: BLE001 - the readers' messages name no file
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        raise ValueError(
+            f"weights file {name!r} could not be read as "
+            f"{'safetensors' if path.suffix == '.safetensors' else 'a torch state dict'}: "
+            f"it is truncated, or in another format ({type(exc).__name__}: {first}). "
+            f"Pass {_WEIGHTS_FORMATS}.") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise ValueError(f"{name!r} does not hold a state dict (a mapping of names to "
+                         f"tensors); pass {_WEIGHTS_FORMATS}.")
     return state
+
+
+def load_weights(module, path):
+    """Load the state dict at ``path`` into ``module``; a mismatch names the file."""
+    state = load_state_dict(path)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        lines = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        raise ValueError(f"weights file {str(path)!r} does not fit the backbone module: "
+                         f"{'; '.join(lines)[:400]}") from None
 
 
 def _named_model(name, weights):
@@ -89,5 +133,5 @@ def resolve_backbone(spec, weights=None):
     else:
         raise ValueError(f"backbone={spec!r} is not an estimator, module, callable or name.")
     if weights is not None:
-        module.load_state_dict(load_state_dict(weights))
+        load_weights(module, weights)
     return module, {}, None

@@ -21,7 +21,9 @@ from sklearn.utils.validation import (
 )
 
 from sktune import _training
-from sktune._compat import Interval, Options, StrOptions, check_sample_weight
+from sktune._compat import (
+    Interval, InvalidParameterError, Options, StrOptions, check_sample_weight,
+)
 from sktune._training import FitRun
 from sktune.engine import SOLVERS, ArrayDataset, resolve_device
 from sktune.engine._data import n_rows
@@ -87,6 +89,10 @@ class BaseNeuralEstimator(BaseEstimator):
     #: what ``dtype="auto"`` trains in: "input" follows scikit-learn (float32 input in
     #: float32, any other input in float64, on the CPU); "float32" always float32
     _auto_dtype = "float32"
+
+    def _validate_params(self):
+        super()._validate_params()
+        _check_callbacks(self.callbacks)
 
     def _store_init_params(self, params):
         """Assign the ``__init__`` arguments, unchanged (sklearn's rule for ``__init__``)."""
@@ -233,8 +239,12 @@ class BaseNeuralEstimator(BaseEstimator):
         self._require_y(y)
         if self._y_numeric:
             reject_dates(y, "y")
+        if not reset:
+            self._check_sample_shape(X)
         X, y = validate_data(self, X, y, reset=reset, multi_output=True,
                              y_numeric=self._y_numeric, **self._X_checks)
+        if reset:
+            self._sample_shape_ = tuple(X.shape[1:]) if X.ndim > 2 else None
         return self._prepare_X(X, reset=reset), y
 
     def _to_training_dtype(self, X):
@@ -277,8 +287,22 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _check_X(self, X):
         """Validate ``X`` for prediction, against what fit saw."""
+        self._check_sample_shape(X)
         X = validate_data(self, X, reset=False, **self._X_checks)
         return self._prepare_X(X, reset=False)
+
+    def _check_sample_shape(self, X):
+        """n-d input (images, signals) must come in the per-sample shape fit saw: say so,
+        rather than scikit-learn's "X has 3 features" about the second axis alone."""
+        fitted, shape = getattr(self, "_sample_shape_", None), getattr(X, "shape", None)
+        if fitted is None or shape is None or len(shape) < 3 or tuple(shape[1:]) == fitted:
+            return
+        hint = (" It has the same axes in another order: pass X in the layout of fit "
+                "(channels first or channels last)."
+                if sorted(shape[1:]) == sorted(fitted) else "")
+        raise ValueError(f"X has samples of shape {tuple(shape[1:])}, but "
+                         f"{type(self).__name__} was fitted on samples of shape {fitted}."
+                         + hint)
 
     def _prepare_X(self, X, *, reset):
         """Family hook: turn validated X into what the network takes (default: as is)."""
@@ -328,6 +352,20 @@ class BaseNeuralEstimator(BaseEstimator):
         if "net_" in state:
             state["net_"].keep_optimizer_state = self.keep_optimizer_state
         return state
+
+
+def _check_callbacks(callbacks):
+    """Each entry of ``callbacks`` is a skorch callback or a ``(name, callback)`` pair."""
+    from skorch.callbacks import Callback
+
+    for i, item in enumerate(callbacks or ()):
+        callback = item[1] if isinstance(item, tuple) and len(item) == 2 and \
+            isinstance(item[0], str) else item
+        if not isinstance(callback, Callback):
+            raise InvalidParameterError(
+                f"callbacks[{i}] is {type(callback).__name__!r}, not a skorch callback: pass "
+                "instances of skorch.callbacks.Callback (EpochScoring, Checkpoint, your own "
+                "subclass...) or (name, callback) pairs.")
 
 
 def _require_X(est, X):

@@ -71,6 +71,8 @@ CASES = [
     ("no columns", lambda e, X, y: e.fit(X[:, :0], y), ValueError, "0 feature"),
     ("1-D X", lambda e, X, y: e.fit(X[:, 0], y), ValueError, "2D array|2-D|1-D|reshape"),
     ("X None", lambda e, X, y: e.fit(None, y), (ValueError, TypeError), "None"),
+    ("callbacks=[object()]", lambda e, X, y: e.set_params(callbacks=[object()]).fit(X, y),
+     ValueError, r"callbacks\[0\] is 'object', not a skorch callback"),
     ("y None", lambda e, X, y: e.fit(X, None), ValueError, "requires y"),
     ("lengths differ", lambda e, X, y: e.fit(X, y[:-3]), ValueError,
      "inconsistent numbers of samples"),
@@ -159,6 +161,54 @@ def test_bad_input_raises_a_clear_error_and_changes_nothing(name, case, call, ex
 
 def test_the_suite_is_large_enough():
     assert len(list(_cases())) >= 150
+
+
+def test_images_in_another_layout_than_fit_say_so():
+    X = rng.rand(20, 8, 8, 3).astype(np.float32)
+    cnn = CNNClassifier(channels=(4,), **_SMALL).fit(X, np.arange(20) % 2)
+    with pytest.raises(ValueError, match=r"samples of shape \(3, 8, 8\), but CNNClassifier was "
+                                         r"fitted on samples of shape \(8, 8, 3\).*another order"):
+        cnn.predict(X.transpose(0, 3, 1, 2))
+
+
+WEIGHTS_FILES = {  # name -> (write(path), message)
+    "empty": (lambda p: p.write_bytes(b""), "is empty"),
+    "truncated": (lambda p: p.write_bytes(_state_bytes()[:60]), "truncated, or in another"),
+    "folder": (lambda p: p.mkdir(), "is a folder"),
+    "a pickle": (lambda p: p.write_bytes(__import__("pickle").dumps({"w": object()})),
+                 "does not unpickle"),
+    "a whole module": (lambda p: __import__("torch").save(nn.Linear(6, 8), p),
+                       "does not unpickle"),
+    "a pickle named .safetensors": (
+        lambda p: p.with_suffix(".safetensors").write_bytes(_state_bytes()),
+        "could not be read as safetensors"),
+    "other shapes": (lambda p: __import__("torch").save(nn.Linear(3, 8).state_dict(), p),
+                     "does not fit the backbone"),
+}
+
+
+def _state_bytes():
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(nn.Linear(6, 8).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("case", list(WEIGHTS_FILES))
+def test_bad_weights_files_name_the_file_and_the_problem(case, tmp_path):
+    write, message = WEIGHTS_FILES[case]
+    path = tmp_path / "weights.pt"
+    write(path)
+    if case.endswith(".safetensors"):
+        path = path.with_suffix(".safetensors")
+    est = FineTuneClassifier(nn.Sequential(nn.Linear(6, 8), nn.ReLU()), weights=path, **_SMALL)
+    with pytest.raises(ValueError, match=message) as info:
+        est.fit(X_GOOD, Y_CLASS)
+    assert str(path) in str(info.value) and not hasattr(est, "net_")
+    assert "weights_only=False" not in str(info.value)  # never advise unpickling
 
 
 @pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
