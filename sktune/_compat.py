@@ -45,8 +45,25 @@ SKORCH_OVERRIDDEN = (
     "partial_fit", "fit_loop", "run_single_epoch", "train_step", "validation_step",
     "evaluation_step", "infer", "get_loss", "get_iterator", "get_params_for_optimizer",
     "initialize", "initialize_callbacks", "notify", "__getstate__", "__setstate__",
-    "on_epoch_begin",
+    "on_epoch_begin", "predict", "predict_proba",
 )
+
+#: scikit-learn methods whose steps the fused searches repeat themselves around a
+#: network's fit (sktune/model_selection/_wrappers.py): ``TransformedTargetRegressor.fit``
+#: up to its regressor's fit, through its private ``_fit_transformer`` and
+#: ``_training_dim``. tests/test_compat.py records a digest of each one's source.
+SKLEARN_REPLICATED = ("TransformedTargetRegressor.fit",
+                      "TransformedTargetRegressor._fit_transformer")
+#: the scikit-learn releases those steps were read in; on others a target transformer
+#: trains through its own fit (unfused), and the digest test does not apply
+SKLEARN_REPLICATED_IN = ("1.9",)
+
+
+def replicated_steps_apply():
+    """Whether this scikit-learn is one whose :data:`SKLEARN_REPLICATED` steps were read."""
+    import sklearn
+
+    return ".".join(sklearn.__version__.split(".")[:2]) in SKLEARN_REPLICATED_IN
 
 
 def check_sample_weight(sample_weight, X):

@@ -54,6 +54,63 @@ def _r2(output, y, weight, poisson):
     return float(r2.mean())
 
 
+class ClassifierOutputs:
+    """How a classifier of ``kind`` ("multiclass", "binary", "single", "multilabel")
+    reads its network's outputs: probabilities (the columns of ``predict_proba``),
+    predictions in the encoded label space (class indices, or an indicator matrix), and
+    the encoded targets as scorers take them (the engine's :class:`TaskOutputs`)."""
+
+    estimator_type = "classifier"
+
+    def __init__(self, kind, n_classes):
+        self.kind = kind
+        self.classes = np.arange(2 if kind in ("binary", "single") else n_classes)
+
+    def proba(self, output):
+        if self.kind == "multiclass":
+            return torch.softmax(output, dim=1)
+        if self.kind == "single":
+            return torch.ones_like(output)
+        proba = torch.sigmoid(output)
+        if self.kind == "binary":
+            return torch.cat([1 - proba, proba], dim=1)
+        return proba
+
+    def predict(self, output):
+        if self.kind == "multiclass":
+            return output.argmax(dim=1)
+        if self.kind == "single":
+            return torch.zeros(len(output), dtype=torch.long, device=output.device)
+        labels = (output > 0).long()
+        return labels[:, 0] if self.kind == "binary" else labels
+
+    def targets(self, y):
+        if self.kind in ("binary", "single"):
+            return y[:, 0].long()
+        return y.long() if self.kind == "multilabel" else y
+
+
+class RegressorOutputs:
+    """How a regressor reads its network's outputs (``exp`` for the Poisson loss's log
+    link) and targets: one column is returned 1-D, as ``predict`` returns it."""
+
+    estimator_type = "regressor"
+    classes = None
+
+    def __init__(self, poisson):
+        self.poisson = poisson
+
+    def proba(self, output):
+        return output.exp() if self.poisson else output
+
+    def predict(self, output):
+        values = self.proba(output)
+        return values[:, 0] if values.shape[1] == 1 else values
+
+    def targets(self, y):
+        return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+
+
 def _has_stochastic_solver(est):
     """partial_fit exists for the mini-batch solvers only, as in scikit-learn."""
     if est.solver == "lbfgs":
@@ -185,15 +242,11 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
     def _score_fn(self):
         return partial(_accuracy, kind=self._target_kind_)
 
+    def _outputs(self):
+        return ClassifierOutputs(self._target_kind_, len(self.classes_))
+
     def _transform_output(self, output):
-        if self._target_kind_ == "multiclass":
-            return torch.softmax(output, dim=1)
-        if self._target_kind_ == "single":
-            return torch.ones_like(output)
-        proba = torch.sigmoid(output)
-        if self._target_kind_ == "binary":
-            return torch.cat([1 - proba, proba], dim=1)
-        return proba
+        return self._outputs().proba(output)
 
 
     def predict_proba(self, X):
@@ -297,8 +350,11 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
     def _score_fn(self):
         return partial(_r2, poisson=self.loss == "poisson")
 
+    def _outputs(self):
+        return RegressorOutputs(self.loss == "poisson")
+
     def _transform_output(self, output):
-        return output.exp() if self.loss == "poisson" else output
+        return self._outputs().proba(output)
 
 
     def predict(self, X):

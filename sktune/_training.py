@@ -134,6 +134,7 @@ def make_engine(est, batch_size, device, n_samples, previous=None):
         l2_penalty=0.0 if decoupled else weight_decay, shuffle=est.shuffle,
         seed=est._seed_, train_split=None, divergence_threshold=est.divergence_threshold,
         loss_floor=est._loss_floor_, keep_optimizer_state=est.keep_optimizer_state,
+        outputs=est._outputs(),
         **est._engine_kwargs(), **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
     ).initialize()
     if previous is not None:

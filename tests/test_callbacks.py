@@ -87,3 +87,57 @@ def test_joblib_round_trip_with_callbacks(clf_data, tmp_path):
     clf = MLPClassifier(max_iter=2, callbacks=[EpochCounter()], **FAST).fit(X, y)
     joblib.dump(clf, tmp_path / "m.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict(X), clf.predict(X))
+
+
+def test_epoch_scoring_scores_the_estimators_own_predictions(clf_data):
+    """skorch's EpochScoring, as its docs use it: a scorer name on the validation or the
+    training batches. On the validation rows its accuracy is the engine's valid_score."""
+    from skorch.callbacks import EpochScoring
+
+    X, y = clf_data
+    clf = MLPClassifier(max_iter=4, early_stopping=True, n_iter_no_change=np.inf, callbacks=[
+        EpochScoring("accuracy", name="valid_acc", lower_is_better=False),
+        EpochScoring("accuracy", name="train_acc", on_train=True, lower_is_better=False),
+        EpochScoring("f1_macro", name="train_f1", on_train=True, lower_is_better=False),
+    ], **FAST).fit(X, y)
+    for row in clf.history_:
+        assert row["valid_acc"] == pytest.approx(row["valid_score"])
+        assert 0.0 <= row["train_acc"] <= 1.0 and 0.0 <= row["train_f1"] <= 1.0
+        assert isinstance(row["valid_acc_best"], bool)
+    assert clf.history_[-1]["train_acc"] > 1 / 3  # learned something in 4 epochs
+
+
+def test_epoch_scoring_with_probabilities_binary_labels_and_a_regressor(reg_data):
+    from skorch.callbacks import EpochScoring
+
+    from sktune import MLPRegressor
+
+    X, y = reg_data
+    rng = np.random.RandomState(0)
+    labels = np.where(X[:, 0] + 0.3 * rng.randn(len(X)) > 0, "yes", "no")
+    clf = MLPClassifier(max_iter=5, early_stopping=True, callbacks=[
+        EpochScoring("roc_auc", lower_is_better=False)], **FAST).fit(X, labels)
+    assert clf.history_[-1]["roc_auc"] > 0.7
+    reg = MLPRegressor(max_iter=5, callbacks=[
+        EpochScoring("r2", on_train=True, lower_is_better=False)], **FAST).fit(X, y)
+    assert reg.history_[-1]["r2"] > reg.history_[0]["r2"]
+
+
+def test_checkpoint_default_monitor_and_load_init_state_resume_training(clf_data, tmp_path):
+    """Checkpoint() monitors valid_loss_best, which the engine records every epoch;
+    LoadInitState starts a later fit from the checkpoint's weights and history."""
+    import torch
+    from skorch.callbacks import LoadInitState
+
+    X, y = clf_data
+    checkpoint = Checkpoint(dirname=str(tmp_path), f_optimizer=None)  # weights, history
+    first = MLPClassifier(max_iter=6, early_stopping=True, n_iter_no_change=np.inf,
+                          callbacks=[checkpoint], **FAST).fit(X, y)
+    assert all(isinstance(row["valid_loss_best"], bool) for row in first.history_)
+    saved = torch.load(tmp_path / "params.pt")
+    best = max(i for i, row in enumerate(first.history_) if row["valid_loss_best"])
+    resumed = MLPClassifier(max_iter=1, early_stopping=True,
+                            callbacks=[checkpoint, LoadInitState(checkpoint)],
+                            **{**FAST, "learning_rate_init": 1e-9}).fit(X, y)
+    np.testing.assert_allclose(resumed.coefs_[0], saved["0.weight"].numpy().T, atol=1e-6)
+    assert len(resumed.history_) == best + 2  # the checkpoint's epochs, then this one

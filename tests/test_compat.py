@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import skorch
 
-from sktune._compat import SKORCH_OVERRIDDEN, SKORCH_TESTED
+from sktune._compat import SKLEARN_REPLICATED, SKORCH_OVERRIDDEN, SKORCH_TESTED
 
 #: sha256 (first 16 hex digits) of each method's source in skorch 1.4.0
 DIGESTS = {
@@ -35,6 +35,13 @@ DIGESTS = {
     "__getstate__": "9d204c0cd36c4181",
     "__setstate__": "c2e42c6714707cc5",
     "on_epoch_begin": "c6f604d445737641",
+    "predict": "d493c2349a940a17",
+    "predict_proba": "873fae1abd923da7",
+}
+#: the same, for scikit-learn 1.9's methods whose steps the fused searches repeat
+SKLEARN_DIGESTS = {
+    "TransformedTargetRegressor.fit": "25308e9409265721",
+    "TransformedTargetRegressor._fit_transformer": "f81a3a09f637c5bf",
 }
 
 
@@ -45,6 +52,28 @@ def test_overridden_skorch_method_is_unchanged(name):
     assert digest == DIGESTS[name], (
         f"skorch {skorch.__version__} changed NeuralNet.{name} (digest {digest}); re-read "
         f"sktune.engine.Engine's use of it before accepting the new digest.")
+
+
+@pytest.mark.parametrize("name", SKLEARN_REPLICATED)
+def test_replicated_scikit_learn_method_is_unchanged(name):
+    import sklearn.compose
+
+    from sktune._compat import replicated_steps_apply
+
+    if not replicated_steps_apply():  # another release: those steps are not repeated
+        from sklearn.compose import TransformedTargetRegressor
+
+        from sktune import MLPRegressor
+        from sktune.model_selection._wrappers import fit_path
+
+        assert fit_path(TransformedTargetRegressor(MLPRegressor())) is None
+        return
+    cls, method = name.split(".")
+    source = inspect.getsource(getattr(getattr(sklearn.compose, cls), method))
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    assert digest == SKLEARN_DIGESTS[name], (
+        f"scikit-learn changed {name} (digest {digest}); re-read "
+        "sktune/model_selection/_wrappers.py, which repeats its steps, before accepting it.")
 
 
 def test_pyproject_pins_the_tested_skorch_range():

@@ -69,9 +69,11 @@ class Convergence(Callback):
         signed = score if self.lower_is_better else -score
         # scikit-learn's comparisons, to the letter (a NaN score raises in the engine)
         self.misses_ = self.misses_ + 1 if signed > self.best_ - self.tol else 0
-        if signed < self.best_:
+        improved = signed < self.best_
+        # True or False every epoch, as skorch's scoring callbacks record "<key>_best"
+        net.history.record(self.monitor + "_best", bool(improved))
+        if improved:
             self.best_, self.best_score_ = signed, score
-            net.history.record(self.monitor + "_best", True)
             self.best_state_ = clone_state(net.module_)
         if self.misses_ > self.n_iter_no_change:
             self._on_plateau(net)
@@ -95,6 +97,26 @@ class Convergence(Callback):
         if self.best_state_ is not None and (self.restore_best or interrupted):
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # never pickled with the net: the weights travel once
+
+
+class LossMarks(Callback):
+    """Record ``train_loss_best`` and ``valid_loss_best`` (True or False) every epoch, as
+    skorch's default ``PassthroughScoring`` callbacks do, so that skorch callbacks that
+    monitor them (``Checkpoint``'s default ``monitor="valid_loss_best"``) work; the
+    losses themselves are the engine's (not recomputed from the batch rows)."""
+
+    def initialize(self):
+        self.best_ = {}
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        for key in ("train_loss", "valid_loss"):
+            if key in row:
+                improved = row[key] < self.best_.get(key, math.inf)
+                net.history.record(key + "_best", bool(improved))
+                if improved:
+                    self.best_[key] = row[key]
 
 
 class LRSchedule(Callback):

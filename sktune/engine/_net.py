@@ -14,6 +14,7 @@ import math
 import warnings
 from contextlib import contextmanager
 from functools import partial
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,7 +24,7 @@ from skorch.callbacks import Callback, EpochTimer
 from skorch.exceptions import DeviceWarning
 from skorch.utils import to_device
 
-from sktune.engine._callbacks import EpochLog
+from sktune.engine._callbacks import EpochLog, LossMarks
 from sktune.engine._data import (
     ONE_ROW_BATCH, ArrayDataset, TensorBatches, first_row, inference_batch_size, map_arrays,
     n_rows,
@@ -43,6 +44,29 @@ from sktune.nn._protocols import LayerwiseLR, SparseInput
 
 ROW_ALIGNMENT = 32
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+@runtime_checkable
+class TaskOutputs(Protocol):
+    """How a task reads a network's outputs, for skorch callbacks that score the net: the
+    estimators' ``ClassifierOutputs`` and ``RegressorOutputs`` (sktune._supervised).
+
+    ``proba(output)`` -> probabilities or values; ``predict(output)`` -> predictions in
+    the encoded label space (class indices); ``targets(y)`` -> the engine's encoded
+    targets as scorers compare them with ``predict`` (1-D class indices...);
+    ``estimator_type`` ("classifier" or "regressor") and ``classes`` (the encoded
+    classes, or None) make the engine look to scikit-learn's scorers like the task's
+    estimator, so that ``"roc_auc"`` reads the positive class's column.
+    """
+
+    estimator_type: str
+    classes: object
+
+    def proba(self, output): ...
+
+    def predict(self, output): ...
+
+    def targets(self, y): ...
 
 
 class Engine(NeuralNet):
@@ -81,11 +105,15 @@ class Engine(NeuralNet):
         model then continues ``partial_fit``/``warm_start`` exactly where it stopped.
         Without it the pickle holds the weights once and training after loading
         starts a fresh optimizer state.
+    outputs : TaskOutputs, default=None
+        How the task reads the network's outputs (probabilities, predictions in the
+        encoded label space) and targets, for skorch callbacks that score the net
+        (``EpochScoring``): ``predict`` / ``predict_proba`` return them. None: skorch's.
     """
 
     def __init__(self, *args, score_fn=None, l1=0.0, weight_decay=0.0, shuffle=True, seed=None,
                  lr_scales=None, divergence_threshold=1e4, loss_floor=0.0, l2_penalty=0.0,
-                 keep_optimizer_state=False, **kwargs):
+                 keep_optimizer_state=False, outputs=None, **kwargs):
         kwargs.setdefault("iterator_train", TensorBatches)
         kwargs.setdefault("iterator_valid", TensorBatches)
         kwargs.setdefault("dataset", ArrayDataset)
@@ -100,10 +128,11 @@ class Engine(NeuralNet):
         self.loss_floor = loss_floor
         self.l2_penalty = l2_penalty
         self.keep_optimizer_state = keep_optimizer_state
+        self.outputs = outputs
 
     @property
     def _default_callbacks(self):
-        return [("epoch_timer", EpochTimer())]
+        return [("epoch_timer", EpochTimer()), ("loss_marks", LossMarks())]
 
     def initialize(self):
         super().initialize()
@@ -314,7 +343,8 @@ class Engine(NeuralNet):
         outputs = [] if not training and self.score_fn is not None else None
         for batch in iterator:
             if "on_batch_begin" in hooks:
-                self.notify("on_batch_begin", batch=batch, training=training)
+                self.notify("on_batch_begin", batch=self._skorch_batch(batch),
+                            training=training)
             step = step_fn(batch)
             losses.append(step["loss"].detach())
             sizes.append(n_rows(batch[0]))
@@ -324,7 +354,8 @@ class Engine(NeuralNet):
                 self.history.new_batch()
                 self.history.record_batch(prefix + "_loss", float(losses[-1]))
                 self.history.record_batch(prefix + "_batch_size", sizes[-1])
-                self.notify("on_batch_end", batch=batch, training=training, **step)
+                self.notify("on_batch_end", batch=self._skorch_batch(batch),
+                            training=training, **step)
         # one device->host read per epoch: the size-weighted mean of the batch losses
         weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
         stacked = torch.stack(losses)
@@ -336,6 +367,47 @@ class Engine(NeuralNet):
         # per-batch rows were written for callbacks that read them; else one summary row
         self.end_pass(prefix, loss, len(iterator), int(weights.sum()), first_loss=first,
                       score=score, summary="on_batch_end" not in hooks)
+
+    def _skorch_batch(self, batch):
+        """A batch as skorch's callbacks expect it, ``(X, y)``: the targets alone (the
+        engine's batches carry ``(y, sample_weight)``), as the task's scorers read them."""
+        Xi, (yi, _) = batch
+        if yi is not None and self.outputs is not None:
+            yi = self.outputs.targets(yi)
+        return Xi, yi
+
+    @property
+    def classes_(self):
+        """The encoded classes (``0 .. n_classes - 1``) of a classifier's engine."""
+        classes = getattr(self.outputs, "classes", None)
+        if classes is None:
+            raise AttributeError("classes_: this engine does not classify")
+        return classes
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+
+        kind = getattr(self.outputs, "estimator_type", None)
+        return Tags(estimator_type=kind, target_tags=TargetTags(required=True),
+                    input_tags=InputTags(),
+                    classifier_tags=ClassifierTags() if kind == "classifier" else None,
+                    regressor_tags=RegressorTags() if kind == "regressor" else None)
+
+    def predict_proba(self, X):
+        """The task's probabilities (or values) of ``X``, as numpy: what a skorch scoring
+        callback's scorer reads. The estimators' own ``predict_proba`` is theirs."""
+        if self.outputs is None:
+            return super().predict_proba(X)
+        return np.concatenate([self.outputs.proba(out).detach().cpu().numpy()
+                               for out in self.forward_iter(X)])
+
+    def predict(self, X):
+        """Predictions of ``X`` in the engine's encoded label space (class indices) or the
+        target's units, as numpy, for skorch's scoring callbacks."""
+        if self.outputs is None:
+            return super().predict(X)
+        return np.concatenate([self.outputs.predict(out).detach().cpu().numpy()
+                               for out in self.forward_iter(X)])
 
     def check_divergence(self, prefix, loss, score=None):
         """Raise :class:`TrainingDivergedError` on a non-finite loss or score, or on a

@@ -10,9 +10,9 @@ other setting may differ per copy. Planning which calls to bring together
 """
 
 import torch
-from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScoring
+from skorch.callbacks import EpochTimer, GradientNormClipping
 
-from sktune.engine._callbacks import Convergence, EpochLog, LRSchedule
+from sktune.engine._callbacks import Convergence, EpochLog, LossMarks, LRSchedule
 from sktune.engine._data import ArrayDataset, HoldOut
 from sktune.engine._losses import SampleLoss
 from sktune.engine._stacked_optim import solver_of
@@ -20,8 +20,8 @@ from sktune.nn._protocols import Stackable
 
 #: the callbacks a stacked copy runs per epoch, as its own engine would (a call with any
 #: other callback trains on its own)
-STACKABLE_CALLBACKS = (EpochTimer, PassthroughScoring, LRSchedule, Convergence,
-                       GradientNormClipping, EpochLog)
+STACKABLE_CALLBACKS = (EpochTimer, LossMarks, LRSchedule, Convergence, GradientNormClipping,
+                       EpochLog)
 
 
 def stack_key(net, dataset):

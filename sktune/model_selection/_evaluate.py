@@ -20,6 +20,7 @@ import traceback
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from inspect import signature
 
 from joblib import hash as joblib_hash
@@ -35,9 +36,10 @@ from sktune._compat import (
 from sktune.engine import train_stacked
 from sktune.engine._stacked_data import same
 from sktune.model_selection._fusion import (
-    _activation_bytes, cache_chunk, chunk_sizes, copy_bytes, final_estimator, fusion_signature,
-    memory_budget, plan_key, sample_weight_key,
+    _activation_bytes, cache_chunk, chunk_sizes, copy_bytes, fusion_signature, memory_budget,
+    plan_key,
 )
+from sktune.model_selection._wrappers import commit, fit_path, prepare_input
 
 _HAS_CALLBACKS = "callback_ctx" in signature(_fit_and_score).parameters
 
@@ -172,12 +174,12 @@ class _Chunk:
         item.data = self._split(est, pair)
         fit_params = item.data["fit_params"]
         X_train, y_train = item.data["X_train"], item.data["y_train"]
-        final, step = final_estimator(est)
-        item.final = final
+        path = fit_path(est)
         _task_begin(pair, s, X_train, y_train, fit_params)
         try:
-            Xt = X_train if step is None else self._preprocess(item, step, X_train, y_train)
-            item.run = final._begin_fit(Xt, y_train, fit_params.get(sample_weight_key(step)))
+            preprocess = partial(self._preprocess, item, path.prefix)
+            item.final, Xt, yt = prepare_input(est, X_train, y_train, preprocess)
+            item.run = item.final._begin_fit(Xt, yt, fit_params.get(path.weight_key))
             self._share_dataset(item)
         except Exception as exc:
             self._failed(item, exc)
@@ -198,22 +200,21 @@ class _Chunk:
                 score_test=_check_method_params(X, params=s.score_params, indices=pair.test))
         return self.splits[pair.split]
 
-    def _preprocess(self, item, step, X_train, y_train):
-        """The pipeline's preprocessing, fitted once per split and setting: pairs whose
-        parameters for the other steps are equal share it."""
-        est = item.estimator
+    def _preprocess(self, item, final_prefix, pipeline, depth, X, y):
+        """A pipeline's preprocessing, fitted once per split and setting: pairs whose
+        parameters outside the network (``final_prefix``) are equal share it."""
         setting = {k: v for k, v in item.pair.params.items()
-                   if k != step and not k.startswith(step + "__")}
-        item.prep_key = (item.pair.split, joblib_hash(setting))
+                   if k != final_prefix[:-2] and not k.startswith(final_prefix)}
+        item.prep_key = (item.pair.split, depth, joblib_hash(setting))
         cached = self.preprocessed.get(item.prep_key)
         if cached is None:
             start = time.time()
-            prefix = est[:-1]
-            Xt = prefix.fit_transform(X_train, y_train)
-            cached = self.preprocessed[item.prep_key] = [prefix.steps, Xt,
+            steps = pipeline[:-1]
+            Xt = steps.fit_transform(X, y)
+            cached = self.preprocessed[item.prep_key] = [steps.steps, Xt,
                                                          time.time() - start, 0]
         cached[3] += 1
-        est.steps = list(cached[0]) + [est.steps[-1]]
+        pipeline.steps = list(cached[0]) + [pipeline.steps[-1]]
         return cached[1]
 
     def _share_dataset(self, item):
@@ -316,6 +317,7 @@ class _Chunk:
             try:
                 with _ConvergenceCounter() as counter:
                     item.final._end_fit(item.run)
+                commit(item.estimator)
                 not_converged = counter.count > 0
             except Exception as exc:
                 self._failed(item, exc)

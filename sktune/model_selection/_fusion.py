@@ -27,9 +27,8 @@ import numpy as np
 import torch
 from joblib import hash as joblib_hash
 from sklearn import get_config
-from sklearn.pipeline import Pipeline
-
 from sktune.engine import stack_key
+from sktune.model_selection._wrappers import fit_path
 
 #: estimator parameters that may differ between the copies of one fused network
 PER_COPY_PARAMS = frozenset({
@@ -94,35 +93,17 @@ def fusion_config(*, enabled=None, max_memory=None):
         _CONFIG.values = saved
 
 
-def final_estimator(estimator):
-    """``(sktune estimator, step name or None)`` that a fit of ``estimator`` trains: the
-    estimator itself, or the last step of a Pipeline; ``(None, None)`` otherwise."""
-    from sktune._base import BaseNeuralEstimator
-
-    if isinstance(estimator, BaseNeuralEstimator):
-        return estimator, None
-    if isinstance(estimator, Pipeline) and estimator.steps:
-        name, last = estimator.steps[-1]
-        if isinstance(last, BaseNeuralEstimator):
-            return last, name
-    return None, None
-
-
-def sample_weight_key(step):
-    """The fit parameter that carries sample weights to the network."""
-    return "sample_weight" if step is None else f"{step}__sample_weight"
-
-
 def plan_key(estimator, fit_params):
     """A hashable key for a configured (cloned, parameters set) pair estimator: equal keys
     may fuse. None: this pair runs on its own (not an sktune network, an L-BFGS or
     warm-start fit, user callbacks, fit parameters other than sample weights, metadata
     routing)."""
-    est, step = final_estimator(estimator)
-    if est is None or get_config().get("enable_metadata_routing"):
+    path = fit_path(estimator)
+    if path is None or get_config().get("enable_metadata_routing"):
         return None
-    if set(fit_params) - {sample_weight_key(step)}:
+    if set(fit_params) - {path.weight_key}:
         return None
+    est = path.final
     if est.solver == "lbfgs" or est.callbacks:
         return None
     shared = {k: v for k, v in est.get_params(deep=False).items() if k not in PER_COPY_PARAMS}

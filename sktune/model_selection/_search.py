@@ -38,7 +38,8 @@ from sktune._compat import (
 from sktune.model_selection._evaluate import (
     Pair, Settings, _ConvergenceCounter, fit_and_score_fused, fit_and_score_single,
 )
-from sktune.model_selection._fusion import final_estimator, get_fusion_config, plan_key
+from sktune.model_selection._fusion import get_fusion_config, plan_key
+from sktune.model_selection._wrappers import fit_path
 from sktune.model_selection._progress import SearchProgress, warn_not_converged
 
 
@@ -65,7 +66,7 @@ class _FusedSearchCV(BaseSearchCV):
             The fitted search.
         """
         if not FUSED_SEARCH_SUPPORTED or not get_fusion_config()["enabled"] or \
-                final_estimator(self.estimator)[0] is None:
+                fit_path(self.estimator) is None:
             return super().fit(X, y, **params)
         return self._fit_fused(X, y, params)
 

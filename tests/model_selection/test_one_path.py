@@ -90,3 +90,47 @@ def test_a_fused_search_holds_one_chunk_of_prepared_fits_at_a_time(monkeypatch):
     with fusion_config(max_memory=2 * per_copy + 1):
         search = GridSearchCV(MLPClassifier(**NET), grid, cv=2).fit(X, Y)
     assert len(search.cv_results_["params"]) == 6 and most[0] == 2
+
+
+def _ttr_models():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sktune import MLPRegressor
+
+    net = MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, batch_size=32, random_state=0,
+                       device="cpu")
+    return {
+        "ttr(mlp)": (TransformedTargetRegressor(net, transformer=StandardScaler()),
+                     {"regressor__alpha": [1e-4, 1e-2]}),
+        "ttr(pipeline)": (TransformedTargetRegressor(make_pipeline(StandardScaler(), net),
+                                                     transformer=StandardScaler()),
+                          {"regressor__mlpregressor__learning_rate_init": [1e-3, 1e-2],
+                           "transformer__with_mean": [True, False]}),
+        "pipeline(ttr)": (make_pipeline(StandardScaler(), TransformedTargetRegressor(
+            net, func=np.log1p, inverse_func=np.expm1)),
+            {"transformedtargetregressor__regressor__alpha": [1e-4, 1e-2]}),
+    }
+
+
+@pytest.mark.parametrize("name", list(_ttr_models()))
+def test_target_transformers_fuse_and_equal_scikit_learns_search(name, monkeypatch):
+    from sklearn.datasets import make_regression
+
+    from sktune.model_selection import _evaluate
+
+    calls = []
+    stacked = _evaluate.train_stacked
+    monkeypatch.setattr(_evaluate, "train_stacked", lambda runs, on_done=None: (
+        calls.append(len(runs)), stacked(runs, on_done))[1])
+    model, grid = _ttr_models()[name]
+    X, y = make_regression(n_samples=90, n_features=4, noise=1.0, random_state=0)
+    y = 50 + 20 * y  # far from unit scale: the transformer matters
+    ours = GridSearchCV(model, grid, cv=2, error_score="raise").fit(X, np.abs(y))
+    theirs = sk.GridSearchCV(model, grid, cv=2, error_score="raise").fit(X, np.abs(y))
+    assert calls and sum(calls) == len(ours.cv_results_["params"]) * 2  # every fit fused
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
+                               theirs.cv_results_["mean_test_score"], rtol=1e-6)
+    np.testing.assert_allclose(ours.best_estimator_.predict(X[:5]),
+                               theirs.best_estimator_.predict(X[:5]), rtol=1e-6)
