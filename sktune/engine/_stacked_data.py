@@ -49,10 +49,17 @@ class SharedData:
 
 
 def same(a, b):
-    """Whether two tensors (or Nones) hold the same values; a strided sample of rows is
-    compared first, so different folds are told apart without reading them whole."""
+    """Whether two tensors (or Nones, or tuples of tensors such as padded sequences and
+    their lengths, or scipy sparse matrices) hold the same values; a strided sample of
+    rows is compared first, so different folds are told apart without reading them
+    whole."""
     if a is None or b is None or a is b:
         return a is b
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and \
+            all(same(x, y) for x, y in zip(a, b))
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return False  # sparse matrices: not compared (each fit keeps its own)
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     step = max(1, len(a) // 64)

