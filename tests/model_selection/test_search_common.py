@@ -5,11 +5,11 @@ feature, few samples, integer or read-only data, pandas, sample weights...), whi
 go through the fused path here.
 """
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import pytest
 
 from sktune import MLPClassifier, MLPRegressor
 from sktune.model_selection import GridSearchCV
-from tests.test_common import EXPECTED_FAILED
+from tests.test_common import EXPECTED_FAILED, checks
 
 # scikit-learn's searches copy their estimator's classifier/regressor tags but not
 # target_tags.multi_output, so the check expects a DataConversionWarning that a
@@ -32,6 +32,6 @@ def _expected_failed(search):
     return EXPECTED_FAILED
 
 
-@parametrize_with_checks(SEARCHES, expected_failed_checks=_expected_failed)
+@pytest.mark.parametrize("estimator, check", list(checks(SEARCHES, _expected_failed)))
 def test_fused_searches_pass_scikit_learns_checks(estimator, check):
     check(estimator)
