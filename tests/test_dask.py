@@ -22,6 +22,9 @@ from sklearn.model_selection import (
 from sktune import MLPClassifier, dask_client, preserve_thread_env
 
 distributed = pytest.importorskip("distributed")
+# one test process runs them all: they share the module's cluster, and each cluster
+# costs worker processes that import torch
+pytestmark = pytest.mark.xdist_group("dask")
 from distributed import Client, get_task_stream  # noqa: E402
 
 GRID = {"alpha": [1e-4, 1e-2], "dropout": [0.0, 0.2]}
@@ -139,39 +142,40 @@ def test_many_machines_recipe_on_loopback(clf_data):
             proc.wait(timeout=30)
 
 
-def test_a_search_whose_workers_all_die_finishes_on_restarted_ones(clf_data):
+def test_a_search_whose_workers_all_die_finishes_on_restarted_ones(client, clf_data):
     """Both workers SIGKILLed at once: their nannies restart them and the fits run again."""
     X, y = clf_data
-    with dask_client(n_workers=2, threads_per_worker=1) as c:
-        victims = list(c.run(os.getpid).values())
-        killed = threading.Event()
+    victims = list(client.run(os.getpid).values())
+    killed = threading.Event()
 
-        def kill_all_once_busy():
-            for _ in range(600):
-                if any(c.processing().values()):
-                    for pid in victims:
-                        os.kill(pid, signal.SIGKILL)
-                    killed.set()
-                    return
-                time.sleep(0.05)
+    def kill_all_once_busy():
+        for _ in range(600):
+            if any(client.processing().values()):
+                for pid in victims:
+                    os.kill(pid, signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.05)
 
-        threading.Thread(target=kill_all_once_busy, daemon=True).start()
-        est = MLPClassifier(**{**EST, "max_iter": 100, "n_iter_no_change": np.inf})
-        with parallel_config("dask-resilient", no_workers_timeout=60):
-            search = GridSearchCV(est, GRID, cv=2, error_score="raise").fit(X, y)
-        assert killed.is_set()
-        assert not set(victims) & set(c.run(os.getpid).values())
+    threading.Thread(target=kill_all_once_busy, daemon=True).start()
+    est = MLPClassifier(**{**EST, "max_iter": 40, "n_iter_no_change": np.inf})
+    with parallel_config("dask-resilient", no_workers_timeout=120):
+        search = GridSearchCV(est, GRID, cv=2, error_score="raise").fit(X, y)
+    assert killed.is_set()
+    client.wait_for_workers(2, timeout=120)  # the other tests of the module use them
+    assert not set(victims) & set(client.run(os.getpid).values())
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
 def test_a_search_left_without_any_worker_raises_in_bounded_time(clf_data):
-    """The workers go away for good (here: scaled to zero, as a lost machine): the search
-    raises after no_workers_timeout instead of waiting for a worker forever."""
+    """The workers go away for good (here: the cluster scaled to zero, as a lost machine
+    would leave it): the search raises after no_workers_timeout instead of waiting for a
+    worker forever."""
     from sktune.model_selection import GridSearchCV as FusedGridSearchCV
 
     X, y = clf_data
-    with dask_client(n_workers=2, threads_per_worker=1) as c:  # 1 worker: joblib runs
-        cluster = c.cluster                                   # the fits in this process
+    with dask_client(n_workers=2, threads_per_worker=1) as c:  # 1 worker: joblib would
+        cluster = c.cluster                                   # run the fits in-process
 
         def remove_workers_once_busy():
             for _ in range(600):
