@@ -27,6 +27,7 @@ from sktune._compat import (
 from sktune._training import FitRun
 from sktune.engine import SOLVERS, ArrayDataset, resolve_device
 from sktune.engine._data import n_rows
+from sktune.engine._precision import PRECISIONS, check_precision
 
 #: learning_rate schedules: sklearn's three plus sktune's.
 LEARNING_RATES = {"constant", "invscaling", "adaptive", "step", "exponential", "cosine", "plateau"}
@@ -82,6 +83,7 @@ class BaseNeuralEstimator(BaseEstimator):
         "callbacks": [list, None],
         "divergence_threshold": [Interval(Real, 1, None, closed="neither"), None],
         "keep_optimizer_state": ["boolean"],
+        "precision": [StrOptions(set(PRECISIONS))],
     }
     #: the parameters a family builds its network from (``_build_module`` reads them):
     #: a fit that continues the network after one of them changed rebuilds it
@@ -161,6 +163,8 @@ class BaseNeuralEstimator(BaseEstimator):
         est._early_stopping_ = est._resolve_early_stopping(n_samples)
         batch_size = _training.batch_size_for(est, n_samples)
         device = resolve_device(self.device)
+        check_precision(self.precision, device, torch.float64 if est._dtype_ == np.float64
+                        else torch.float32)
         if not continuing:
             est._seed_ = _training.new_seed(self.random_state)
             est._loss_floor_ = est._loss_floor(y_enc)
@@ -265,6 +269,8 @@ class BaseNeuralEstimator(BaseEstimator):
     def _resolve_dtype(self, input_dtype):
         if self.dtype != "auto":
             return np.dtype(self.dtype)
+        if self.precision != "full":  # mixed precision keeps float32 master weights
+            return np.dtype(np.float32)
         on_cpu = torch.device(resolve_device(self.device)).type == "cpu"
         if self._auto_dtype == "input" and on_cpu and input_dtype != np.float32:
             return np.dtype(np.float64)

@@ -103,6 +103,15 @@ TRAINING_PARAMETERS = """\
         ``"auto"`` follows scikit-learn for the MLPs on the CPU (float32 input trains in
         float32, anything else in float64) and is float32 for the other families and on
         GPUs; ``"float32"`` is about twice as fast as float64 on a CPU.
+    precision : {"full", "bf16-mixed", "16-mixed"}, default="full"
+        Arithmetic of the training steps. ``"full"`` computes in ``dtype``.
+        ``"bf16-mixed"`` runs each step's forward and backward pass under autocast to
+        bfloat16 (matrix products and convolutions on a CPU's AVX512-BF16/AMX units or
+        a GPU's tensor cores) while the weights, gradients, optimizer state and loss stay
+        float32; validation and predictions use the float32 weights. ``"16-mixed"``
+        (CUDA only) does the same in float16 with loss scaling. Lightning's names for
+        these recipes; mini-batch solvers only; a device without native bfloat16 gets a
+        warning.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra :mod:`skorch.callbacks` run by the training loop: checkpoints, loggers
         (TensorBoard, MLflow...), custom stopping rules (call

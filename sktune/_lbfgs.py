@@ -90,6 +90,10 @@ def train_lbfgs(run):
     """Minimise ``run``'s objective with L-BFGS-B; the run's net ends as a trained one
     (weights, one history row per iteration, ``epochs_done_``)."""
     est, net = run.estimator, run.net
+    if est.precision != "full":
+        raise ValueError(f"solver='lbfgs' minimises the full-batch loss in the network's own "
+                         f"precision; precision={est.precision!r} applies to the mini-batch "
+                         "solvers ('adam', 'sgd'...).")
     _check_deterministic(net.module_, est.l1)
     net.module_.train()
     objective = FullBatchObjective(run)

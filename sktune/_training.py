@@ -29,6 +29,7 @@ from sktune.engine import (
     optimizer_spec,
 )
 from sktune.engine._data import ArrayDataset
+from sktune.engine._precision import loss_scaler
 from sktune.engine._random import seeded
 
 #: default lr_decay of each schedule that uses one
@@ -134,7 +135,7 @@ def make_engine(est, batch_size, device, n_samples, previous=None):
         l2_penalty=0.0 if decoupled else weight_decay, shuffle=est.shuffle,
         seed=est._seed_, train_split=None, divergence_threshold=est.divergence_threshold,
         loss_floor=est._loss_floor_, keep_optimizer_state=est.keep_optimizer_state,
-        outputs=est._outputs(),
+        outputs=est._outputs(), precision=est.precision,
         **est._engine_kwargs(), **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
     ).initialize()
     if previous is not None:
@@ -223,6 +224,9 @@ def _user_callbacks(callbacks):
 def configure_run(est, net, incremental, batch_size):
     """Per-call settings: partial_fit is one epoch on all data (no hold-out), as in
     scikit-learn; fit monitors the validation score with early stopping."""
+    if net.precision != est.precision:  # partial_fit continues an engine: the new setting
+        net.precision = est.precision
+        net.scaler_ = loss_scaler(net.device, net.precision)
     early = est._early_stopping_ and not incremental and est.solver != "lbfgs"
     monitor, lower = ("valid_score", False) if early else ("train_loss", True)
     net.train_split = HoldOut(est.validation_fraction, est._seed_) if early else None

@@ -30,6 +30,7 @@ from sktune.engine._data import (
     n_rows,
 )
 from sktune.engine._losses import is_penalized, norm
+from sktune.engine._precision import autocast, loss_scaler
 from sktune.engine._persist import (
     module_to_state,
     numpy_to_tensors,
@@ -105,6 +106,11 @@ class Engine(NeuralNet):
         model then continues ``partial_fit``/``warm_start`` exactly where it stopped.
         Without it the pickle holds the weights once and training after loading
         starts a fresh optimizer state.
+    precision : {"full", "bf16-mixed", "16-mixed"}, default="full"
+        The arithmetic of training steps' forward passes (see
+        :mod:`sktune.engine._precision`): the network's own dtype, or autocast to
+        bfloat16 / float16 with float32 weights, gradients, optimizer state and loss.
+        Validation and predictions use the float32 weights.
     outputs : TaskOutputs, default=None
         How the task reads the network's outputs (probabilities, predictions in the
         encoded label space) and targets, for skorch callbacks that score the net
@@ -113,7 +119,7 @@ class Engine(NeuralNet):
 
     def __init__(self, *args, score_fn=None, l1=0.0, weight_decay=0.0, shuffle=True, seed=None,
                  lr_scales=None, divergence_threshold=1e4, loss_floor=0.0, l2_penalty=0.0,
-                 keep_optimizer_state=False, outputs=None, **kwargs):
+                 keep_optimizer_state=False, precision="full", outputs=None, **kwargs):
         kwargs.setdefault("iterator_train", TensorBatches)
         kwargs.setdefault("iterator_valid", TensorBatches)
         kwargs.setdefault("dataset", ArrayDataset)
@@ -128,6 +134,7 @@ class Engine(NeuralNet):
         self.loss_floor = loss_floor
         self.l2_penalty = l2_penalty
         self.keep_optimizer_state = keep_optimizer_state
+        self.precision = precision
         self.outputs = outputs
 
     @property
@@ -143,6 +150,7 @@ class Engine(NeuralNet):
         self.samples_seen_ = 0
         self.stop_reason_ = None
         self.macs_per_sample_ = None
+        self.scaler_ = loss_scaler(self.device, self.precision)
         return self
 
     def initialize_callbacks(self):
@@ -434,17 +442,27 @@ class Engine(NeuralNet):
         Xi, yi = batch
         self.optimizer_.zero_grad(set_to_none=True)
         try:
-            y_pred = self.infer(Xi)
+            with autocast(self.device, self.precision):
+                y_pred = self.infer(Xi)
         except ValueError as exc:  # torch's "Expected more than 1 value per channel..."
             if "more than 1 value per channel" in str(exc):
                 raise ValueError(ONE_ROW_BATCH) from exc
             raise
+        if self.precision != "full":  # the loss in the weights' float32, not bfloat16
+            y_pred = y_pred.float()
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        scaler = self.scaler_
+        (loss if scaler is None else scaler.scale(loss)).backward()
         if "on_grad_computed" in self._hooks_:
+            if scaler is not None:  # clipping and penalties see the true gradients
+                scaler.unscale_(self.optimizer_)
             self.notify("on_grad_computed", named_parameters=list(self.get_all_learnable_params()),
                         batch=batch, training=True)
-        self.optimizer_.step()
+        if scaler is None:
+            self.optimizer_.step()
+        else:  # skips a step whose float16 gradients overflowed, then adapts the scale
+            scaler.step(self.optimizer_)
+            scaler.update()
         return {"loss": loss, "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
@@ -492,6 +510,8 @@ class Engine(NeuralNet):
         return state
 
     def __setstate__(self, state):
+        for name, default in (("precision", "full"), ("scaler_", None), ("outputs", None)):
+            state.setdefault(name, default)  # pickled before these existed
         device = state.get("device", "cpu")
         if torch.device(device).type == "cuda" and not torch.cuda.is_available():
             warnings.warn(f"Requested to load data to CUDA ({device!r}) but no CUDA devices "

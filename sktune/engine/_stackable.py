@@ -40,6 +40,8 @@ def stack_key(net, dataset):
     if not isinstance(criterion, SampleLoss) or solver_of(net.optimizer_) is None or \
             not (net.train_split is None or isinstance(net.train_split, HoldOut)):
         return None
+    if net.precision == "16-mixed":  # its loss scaler skips steps per network, not per copy
+        return None
     signature = module.stack_signature()
     if signature is None:
         return None
@@ -47,4 +49,4 @@ def stack_key(net, dataset):
     return (signature, net.batch_size, str(net.device), str(dataset.X.dtype),
             tuple(dataset.X.shape[1:]),
             None if y is None else (str(y.dtype), tuple(y.shape[1:])),
-            criterion.kind, criterion.huber_delta)
+            criterion.kind, criterion.huber_delta, net.precision)

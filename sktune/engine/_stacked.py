@@ -39,6 +39,7 @@ import torch
 from sktune.engine._data import ONE_ROW_BATCH, batch_bounds, inference_batch_size
 from sktune.engine._losses import norm, weighted_mean
 from sktune.engine._net import _close_progress
+from sktune.engine._precision import autocast
 from sktune.engine._random import seeded
 from sktune.engine._stacked_data import Rows, SharedData
 from sktune.engine._stacked_optim import StackedOptimizer, solver_of
@@ -196,7 +197,7 @@ class _Group:
         self.copies, self.data, self.outcomes, self.on_done = copies, data, outcomes, on_done
         first = copies[0].net
         self.batch_size, self.device = first.batch_size, first.device
-        self.criterion = first.criterion_
+        self.criterion, self.precision = first.criterion_, first.precision
         for copy in copies:
             copy.train_rows = copy.train_rows.to(self.device)
             if copy.valid_rows is not None:
@@ -359,7 +360,10 @@ class _Group:
         """One training step of every copy on rows ``index`` ``(K, b)``; ``mask`` marks
         real rows when some copy has fewer than ``b`` (None: all real)."""
         data = self.data
-        out = self.module(data.X[index], mask)
+        with autocast(self.device, self.precision):  # the engine's train_step does the same
+            out = self.module(data.X[index], mask)
+        if self.precision != "full":
+            out = out.float()
         loss = self._loss(out, index, mask)
         if self.use_l1:  # the engine's L1 term (Engine.get_loss), per copy
             rows = torch.as_tensor(counts, dtype=out.dtype, device=self.device).clamp_min(1)

@@ -56,7 +56,10 @@ class MLPModule(nn.Sequential):
     def forward(self, x):
         if x.layout != torch.strided:
             first = self[0]
-            x = torch.addmm(first.bias, x, first.weight.t())
+            # sparse products have no reduced-precision kernels: in the weights' dtype,
+            # whatever autocast says (mixed precision resumes after the first layer)
+            with torch.autocast(x.device.type, enabled=False):
+                x = torch.addmm(first.bias, x, first.weight.t())
             for layer in list(self)[1:]:
                 x = layer(x)
             return x
