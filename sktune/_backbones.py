@@ -34,6 +34,9 @@ def load_state_dict(path):
     if not path.is_file():
         raise ValueError(f"weights={name!r} is a folder, not a weights file: pass "
                          f"{_WEIGHTS_FORMATS}.")
+    if path.suffix in (".npy", ".npz"):
+        raise ValueError(f"weights file {name!r} is a numpy file, not a state dict: pass "
+                         f"{_WEIGHTS_FORMATS}.")
     if path.stat().st_size == 0:
         raise ValueError(f"weights file {name!r} is empty (0 bytes): an interrupted "
                          "download or copy? Pass " + _WEIGHTS_FORMATS + ".")

@@ -7,6 +7,7 @@ training itself is the engine's (:class:`sktune.engine.Engine`).
 """
 
 import copy
+import datetime
 from numbers import Integral, Real
 
 import numpy as np
@@ -94,7 +95,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _validate_params(self):
         super()._validate_params()
-        _check_callbacks(self.callbacks)
+        _check_callbacks(self)
 
     def _store_init_params(self, params):
         """Assign the ``__init__`` arguments, unchanged (sklearn's rule for ``__init__``)."""
@@ -171,7 +172,7 @@ class BaseNeuralEstimator(BaseEstimator):
             net = _training.make_engine(est, batch_size, device, n_samples)
         elif incremental:
             net = copy.deepcopy(self.net_)
-            _training.continue_module(est, net)
+            _training.refresh_engine(est, net, batch_size)
         else:
             net = _training.make_engine(est, batch_size, device, n_samples, previous=self.net_)
         _training.configure_run(est, net, incremental, batch_size)
@@ -248,7 +249,7 @@ class BaseNeuralEstimator(BaseEstimator):
         X, y = validate_data(self, X, y, reset=reset, multi_output=True,
                              y_numeric=self._y_numeric, **self._X_checks)
         if reset:
-            self._sample_shape_ = tuple(X.shape[1:]) if X.ndim > 2 else None
+            self._sample_shape_ = tuple(X.shape[1:])
         return self._prepare_X(X, reset=reset), y
 
     def _to_training_dtype(self, X):
@@ -301,11 +302,15 @@ class BaseNeuralEstimator(BaseEstimator):
         """n-d input (images, signals) must come in the per-sample shape fit saw: say so,
         rather than scikit-learn's "X has 3 features" about the second axis alone."""
         fitted, shape = getattr(self, "_sample_shape_", None), getattr(X, "shape", None)
-        if fitted is None or shape is None or len(shape) < 3 or tuple(shape[1:]) == fitted:
+        if fitted is None or shape is None or len(shape) < 2 or tuple(shape[1:]) == fitted \
+                or (len(shape) == 2 and len(fitted) == 1):  # tables: scikit-learn's message
             return
-        hint = (" It has the same axes in another order: pass X in the layout of fit "
-                "(channels first or channels last)."
-                if sorted(shape[1:]) == sorted(fitted) else "")
+        hint = ""
+        if sorted(shape[1:]) == sorted(fitted):
+            hint = (" It has the same axes in another order: pass X in the layout of fit "
+                    "(channels first or channels last).")
+        elif int(np.prod(shape[1:])) == int(np.prod(fitted)):
+            hint = f" Reshape X to (n_samples, {', '.join(map(str, fitted))}), as in fit."
         raise ValueError(f"X has samples of shape {tuple(shape[1:])}, but "
                          f"{type(self).__name__} was fitted on samples of shape {fitted}."
                          + hint)
@@ -360,18 +365,46 @@ class BaseNeuralEstimator(BaseEstimator):
         return state
 
 
-def _check_callbacks(callbacks):
-    """Each entry of ``callbacks`` is a skorch callback or a ``(name, callback)`` pair."""
-    from skorch.callbacks import Callback
+#: the names of the engine's own callbacks (a user's callback may not take one)
+RESERVED_CALLBACK_NAMES = frozenset({"epoch_timer", "loss_marks", "lr_schedule",
+                                     "convergence", "grad_clip", "epoch_log", "unfreeze",
+                                     "linear_probe", "l2_sp", "wise_ft"})
 
-    for i, item in enumerate(callbacks or ()):
-        callback = item[1] if isinstance(item, tuple) and len(item) == 2 and \
-            isinstance(item[0], str) else item
+
+def _check_callbacks(est):
+    """Each entry of ``callbacks`` is a skorch callback or a ``(name, callback)`` pair
+    that this estimator's training can run (see the messages)."""
+    from skorch.callbacks import Callback, EpochScoring, LRScheduler
+
+    for i, item in enumerate(est.callbacks or ()):
+        named = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+        callback = item[1] if named else item
         if not isinstance(callback, Callback):
             raise InvalidParameterError(
                 f"callbacks[{i}] is {type(callback).__name__!r}, not a skorch callback: pass "
                 "instances of skorch.callbacks.Callback (EpochScoring, Checkpoint, your own "
                 "subclass...) or (name, callback) pairs.")
+        if named and item[0] in RESERVED_CALLBACK_NAMES:
+            raise InvalidParameterError(
+                f"callbacks[{i}] is named {item[0]!r}, the name of one of the engine's own "
+                "callbacks; give it another name.")
+        if isinstance(callback, EpochScoring) and callback.use_caching is False:
+            raise InvalidParameterError(
+                f"callbacks[{i}]: EpochScoring(use_caching=False) re-reads its targets from "
+                "skorch datasets, which the engine does not train on; keep use_caching=True "
+                "(the default: it scores the epoch's own predictions).")
+        if isinstance(callback, LRScheduler) and (est.learning_rate != "constant" or
+                                                  est.warmup_epochs):
+            raise InvalidParameterError(
+                f"callbacks[{i}] is skorch's LRScheduler, which sets the learning rate "
+                f"itself, while learning_rate={est.learning_rate!r} (warmup_epochs="
+                f"{est.warmup_epochs}) sets it too: use learning_rate='constant' and no "
+                "warm-up with it, or drop it and choose a learning_rate schedule.")
+    if est.callbacks and est.solver == "lbfgs":
+        raise InvalidParameterError(
+            "solver='lbfgs' runs scipy's L-BFGS over the full batch, not the engine's epoch "
+            "loop, so callbacks would never run: use a mini-batch solver ('adam', 'sgd'...) "
+            "with them, or callbacks=None.")
 
 
 def _require_X(est, X):
@@ -381,22 +414,31 @@ def _require_X(est, X):
     reject_dates(X, "X")
 
 
+#: Python objects that stand for dates or durations (pandas' Timestamp and Timedelta
+#: subclass the first two; Period is recognised by its type name)
+_DATE_OBJECTS = (datetime.date, datetime.time, datetime.timedelta, np.datetime64,
+                 np.timedelta64)
+
+
 def reject_dates(data, name):
-    """Refuse datetime64 / timedelta64 values (a numpy array, or pandas columns): numpy
-    and scikit-learn would turn them into integer nanoseconds and train on those."""
-    kinds = getattr(data, "dtypes", None)  # a DataFrame: one dtype per column
-    if kinds is not None and not isinstance(kinds, np.dtype):
-        columns = [str(c) for c, d in zip(data.columns, kinds) if _is_date_dtype(d)]
+    """Refuse dates and durations — datetime64 / timedelta64 arrays, pandas date columns,
+    and date objects inside object arrays or lists: numpy and scikit-learn would turn them
+    into integer nanoseconds (or raise a raw ``float()`` error) and train on those."""
+    columns = getattr(data, "columns", None)  # a DataFrame: one dtype per column
+    if columns is not None and hasattr(data, "dtypes"):
+        found = [str(c) for c, d in zip(columns, data.dtypes) if _is_date_dtype(d)]
+        found += [str(c) for c, d in zip(columns, data.dtypes)
+                  if getattr(d, "kind", None) == "O" and _holds_dates(data[c].to_numpy())]
     else:
         dtype = getattr(data, "dtype", None)
-        if dtype is None and isinstance(data, (list, tuple)) and len(data):
-            dtype = getattr(data[0], "dtype", None)  # a list of rows or sequences
-            if dtype is None and not isinstance(data[0], str):
-                first = np.asarray(data[0], dtype=object).ravel()[:1]
-                dtype = np.asarray(first.tolist()).dtype if len(first) else None
-        columns = ["all"] if dtype is not None and _is_date_dtype(dtype) else []
-    if columns:
-        where = "" if columns == ["all"] else f" (columns {columns[:5]})"
+        if dtype is not None and _is_date_dtype(dtype):
+            found = ["all"]
+        elif dtype is not None and getattr(dtype, "kind", None) != "O":
+            found = []  # a numeric (or string) array or Series
+        else:  # an object array, a list of rows or of sequences
+            found = ["all"] if _holds_dates(data) else []
+    if found:
+        where = "" if found == ["all"] else f" (columns {found[:5]})"
         raise ValueError(
             f"{name} holds datetime or timedelta values{where}, which a network would read "
             "as integer nanoseconds. Turn them into numbers first: parts of the date (year, "
@@ -405,7 +447,24 @@ def reject_dates(data, name):
 
 def _is_date_dtype(dtype):
     kind = getattr(dtype, "kind", None)
-    return kind in ("M", "m")
+    return kind in ("M", "m") or type(dtype).__name__ in ("DatetimeTZDtype", "PeriodDtype")
+
+
+def _holds_dates(data):
+    """Whether an object array or a list (of rows, of sequences) holds a date anywhere."""
+    try:
+        values = np.asarray(data)  # numbers convert natively (no Python loop below)
+    except (ValueError, TypeError):  # ragged: one sequence at a time
+        return any(_holds_dates(part) for part in data)
+    if values.dtype.kind != "O":
+        return values.dtype.kind in "mM"
+    for value in values.ravel():
+        if isinstance(value, _DATE_OBJECTS) or type(value).__name__ == "Period":
+            return True
+        if isinstance(value, np.ndarray) and value.dtype.kind in "mMO" and value.ndim:
+            if value.dtype.kind != "O" or _holds_dates(value):
+                return True
+    return False
 
 
 def _is_float32(X):

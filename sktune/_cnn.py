@@ -129,7 +129,7 @@ AUTO_EMBEDDING_DIM = 32
 
 
 def _as_tuple(value):
-    return (int(value),) if np.isscalar(value) else tuple(int(v) for v in value)
+    return (int(value),) if np.ndim(value) == 0 else tuple(int(v) for v in value)
 
 
 class _CNNMixin:
@@ -148,6 +148,7 @@ class _CNNMixin:
         check_layer_sizes(self, "channels", allow_empty=False)
         check_layer_sizes(self, "kernel_size", allow_empty=False)
         check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
+        check_layer_sizes(self, "input_shape", allow_empty=False, allow_none=True)
 
     # ---- reading X ---------------------------------------------------------------
     def _check_data(self, X, y, *, reset):

@@ -1,5 +1,6 @@
 """Fine-tuning a pretrained backbone under a new head, as scikit-learn estimators."""
 
+import os
 from functools import partial
 from numbers import Integral, Real
 
@@ -9,11 +10,10 @@ from sklearn.base import TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from sktune._backbones import resolve_backbone
-from sktune._compat import Interval, StrOptions
+from sktune._compat import Interval, InvalidParameterError, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._probe import (
     LinearProbe,
-    ScheduleEnd,
     StartingPointPenalty,
     WeightInterpolation,
     probe_classifier,
@@ -206,6 +206,14 @@ class _FineTuneMixin(TransformerMixin):
     def _validate_params(self):
         super()._validate_params()
         check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
+        for name in ("input_shape", "input_size"):
+            check_layer_sizes(self, name, allow_empty=False, allow_none=True)
+        check_layer_sizes(self, "unfreeze_at", allow_empty=True)  # 1-based epochs
+        if self.weights is not None and not isinstance(self.weights, (str, os.PathLike)):
+            raise InvalidParameterError(
+                f"The 'weights' parameter of {type(self).__name__} must be a path to a "
+                "weights file, the name of a named model's weights (such as 'DEFAULT') or "
+                f"None. Got {self.weights!r} instead.")
 
     def _check_data(self, X, y, *, reset):
         source = _source_estimator(self.backbone)
@@ -266,8 +274,6 @@ class _FineTuneMixin(TransformerMixin):
             callbacks.append(("l2_sp", StartingPointPenalty(self.l2_sp)))
         if self.wise_ft < 1:
             callbacks.append(("wise_ft", WeightInterpolation(self.wise_ft)))
-        if self.learning_rate == "cosine":
-            callbacks.append(("schedule_end", ScheduleEnd()))
         return callbacks
 
     def _probe_applies(self):

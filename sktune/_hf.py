@@ -64,7 +64,34 @@ def check_model_location(model):
         raise ValueError(f"model={name!r} is not a Hugging Face model folder: it has no "
                          f"config.json (it holds {found or 'nothing'}). Pass the folder that "
                          "holds config.json, the weights and the tokenizer files.")
+    for config in ("config.json", "tokenizer_config.json"):
+        if "auto_map" in _read_json(os.path.join(path, config)):
+            # transformers would run the named classes' code with trust_remote_code=True,
+            # or silently load a stock class in their place without it
+            raise ValueError(_REMOTE_CODE.format(location=name) + f" ({config})")
+    if not any(os.path.exists(os.path.join(path, f)) for f in _TOKENIZER_FILES):
+        raise ValueError(f"model={name!r} holds no tokenizer files (one of "
+                         f"{', '.join(_TOKENIZER_FILES)}): without them every word would be "
+                         "unknown. Copy the model's tokenizer files into the folder.")
     return path
+
+
+#: files one of which a Hugging Face tokenizer is read from
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model",
+                    "spiece.model", "sentencepiece.bpe.model")
+
+
+def _read_json(path):
+    import json
+
+    try:
+        with open(path) as f:
+            content = json.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path!r} is not readable JSON ({exc}).") from None
+    return content if isinstance(content, dict) else {}
 
 
 _REMOTE_CODE = ("model={location!r} asks to run Python code of its own (its config names "
@@ -88,11 +115,15 @@ def _load(kind, cls, location, local_files_only, **kwargs):
                 "Hugging Face cache, and local_files_only=True forbids downloading it (set "
                 "local_files_only=False to allow that).") from exc
         raise _explained(kind, location, exc) from exc
+    except Exception as exc:  # noqa: BLE001 - e.g. safetensors' error on a truncated file
+        raise _explained(kind, location, exc) from exc
 
 
 def _explained(kind, location, exc):
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ValueError(f"model={location!r}: its {kind} could not be loaded ({first})")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return ValueError(f"model={location!r}: its {kind} could not be loaded: a file is "
+                      f"missing, truncated or of another version ({type(exc).__name__}: "
+                      f"{first[:200]})")
 
 
 def load_tokenizer(model, local_files_only):

@@ -61,7 +61,7 @@ class _MLPMixin:
 
     def _build_module(self, n_features, n_outputs):
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
+        sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
         self.n_layers_ = len(sizes) + 2
         module = MLPModule(n_features, [int(s) for s in sizes], n_outputs,
                            activation=self.activation, dropout=self.dropout,

@@ -160,15 +160,3 @@ class WeightInterpolation(Callback):
                     v.copy_(torch.lerp(self.start_[k], v, self.mix))
         self.start_ = None
 
-
-class ScheduleEnd(Callback):
-    """End a fresh fit once its learning-rate schedule has run all ``max_iter`` epochs,
-    with ``reason`` as ``stop_reason_``: a cosine schedule that anneals to its floor is
-    finished, not short of convergence (no ``ConvergenceWarning``)."""
-
-    def __init__(self, reason="the cosine learning-rate schedule is complete"):
-        self.reason = reason
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == net.max_epochs:
-            net.request_stop(self.reason)

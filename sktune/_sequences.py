@@ -194,7 +194,7 @@ class TokenVocabulary:
         return np.where(flat == 0, 0, rows).astype(np.int64)
 
 
-def check_layer_sizes(estimator, name, *, allow_empty):
+def check_layer_sizes(estimator, name, *, allow_empty, allow_none=False):
     """Check a tuple-of-sizes parameter (``channels``, ``hidden_layer_sizes``...) entry
     by entry, which ``_parameter_constraints`` cannot: a zero-width layer would give a
     raw torch error or constant predictions.
@@ -204,14 +204,18 @@ def check_layer_sizes(estimator, name, *, allow_empty):
     from sktune._compat import InvalidParameterError
 
     value = getattr(estimator, name)
-    if isinstance(value, str):
-        return  # "auto", checked by the constraints
-    sizes = [value] if np.isscalar(value) else list(np.asarray(value, dtype=object).ravel())
-    valid = all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
-                for s in sizes) and (sizes or allow_empty)
+    if isinstance(value, str) or (value is None and allow_none):
+        return  # "auto" (checked by the constraints), or a parameter that may be None
+    if np.ndim(value) == 0:
+        sizes, flat = [value.item() if hasattr(value, "item") else value], True
+    else:
+        array = np.asarray(value, dtype=object)
+        sizes, flat = list(array.ravel()), array.ndim == 1
+    valid = flat and all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+                         for s in sizes) and (sizes or allow_empty)
     if not valid:
-        what = "a positive int or a tuple of positive ints" + ("" if allow_empty
-                                                                else " (at least one)")
+        what = ("a positive int or a flat tuple of positive ints" +
+                ("" if allow_empty else " (at least one)") + (" or None" if allow_none else ""))
         raise InvalidParameterError(
             f"The {name!r} parameter of {type(estimator).__name__} must be {what}. "
             f"Got {value!r} instead.")

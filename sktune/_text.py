@@ -145,8 +145,9 @@ def _documents(X):
         raise ValueError(
             f"Got a DataFrame with columns {list(columns)[:5]}; pass one text column (a "
             "Series such as df['text']), or put the text column through a "
-            "ColumnTransformer(..., [('text', TextSequencer(), 'text')]) — a single column "
-            "name, not a list, selects it as a Series.")
+            "ColumnTransformer([('text', TextSequencer(), 'text')]) — a single column "
+            "name, not a list, selects it as a Series; the transformer's output is a plain "
+            "array, so give the network embedding_dim=32 to read it as token ids.")
     if columns is not None:
         X = X.iloc[:, 0]
     elif getattr(X, "ndim", 1) == 2:

@@ -88,28 +88,26 @@ def train(run):
         run.net.partial_fit(run.dataset, None, epochs=run.epochs)
 
 
-def make_engine(est, batch_size, device, n_samples, previous=None):
-    """A new engine configured from ``est``'s parameters.
-
-    With ``previous`` (a ``warm_start`` fit) the network, history, sample count, random
-    state and stopping state carry over, as in scikit-learn, while the optimizer and the
-    schedule start afresh from the current parameters.
-    """
-    optimizer, opt_kwargs = optimizer_spec(
-        est.solver if est.solver != "lbfgs" else "adam", momentum=est.momentum,
-        nesterovs_momentum=est.nesterovs_momentum, beta_1=est.beta_1, beta_2=est.beta_2,
-        epsilon=est.epsilon, device=device)
-    # alpha follows scikit-learn: alpha / (2 * batch) * ||W||^2 added to the mean loss,
-    # whose gradient is the optimizer's coupled weight decay alpha / batch. AdamW's
-    # whole point is decoupled decay, so there alpha is that coefficient.
+def penalties(est, batch_size):
+    """``(l1, weight_decay, l2_penalty)`` of the engine. alpha follows scikit-learn:
+    ``alpha / (2 * batch) * ||W||^2`` added to the mean loss, whose gradient is the
+    optimizer's coupled weight decay ``alpha / batch``; AdamW's whole point is decoupled
+    decay, so there alpha is that coefficient (and adds nothing to the reported loss)."""
     decoupled = est.solver == "adamw"
     weight_decay = est.alpha if decoupled else est.alpha / batch_size
+    return est.l1, weight_decay, 0.0 if decoupled else weight_decay
+
+
+def engine_callbacks(est):
+    """The engine's callbacks from ``est``'s parameters: schedule, stopping rule,
+    clipping, the family's own, the user's (fresh copies), the progress log."""
     callbacks = [
         ("lr_schedule", LRSchedule(
             policy=est.learning_rate, max_epochs=est.max_iter, step_size=est.lr_step_size,
             decay=est.lr_decay or DEFAULT_LR_DECAY.get(est.learning_rate, 0.1),
             patience=est.lr_patience, tol=est.tol, min_lr=est.min_learning_rate,
-            warmup_epochs=est.warmup_epochs, power_t=est.power_t)),
+            warmup_epochs=est.warmup_epochs, power_t=est.power_t,
+            external=_has_lr_scheduler(est.callbacks))),
         ("convergence", Convergence(
             "train_loss", True, est.tol, est.n_iter_no_change, False,
             adaptive=est.learning_rate == "adaptive")),
@@ -121,6 +119,23 @@ def make_engine(est, batch_size, device, n_samples, previous=None):
     callbacks += _user_callbacks(est.callbacks)
     if est.verbose:
         callbacks.append(("epoch_log", EpochLog(int(est.verbose))))
+    return callbacks
+
+
+def make_engine(est, batch_size, device, n_samples, previous=None):
+    """A new engine configured from ``est``'s parameters.
+
+    With ``previous`` (a ``warm_start`` fit) the network, history, sample count, random
+    state and stopping state carry over, as in scikit-learn, while the optimizer and the
+    schedule start afresh from the current parameters (an epoch-based schedule counts
+    this call's epochs: a cosine schedule runs again over ``max_iter``).
+    """
+    optimizer, opt_kwargs = optimizer_spec(
+        est.solver if est.solver != "lbfgs" else "adam", momentum=est.momentum,
+        nesterovs_momentum=est.nesterovs_momentum, beta_1=est.beta_1, beta_2=est.beta_2,
+        epsilon=est.epsilon, device=device)
+    l1, weight_decay, l2_penalty = penalties(est, batch_size)
+    callbacks = engine_callbacks(est)
     if previous is not None:
         module = continued_module(est, previous.module_, device)
     else:
@@ -131,8 +146,8 @@ def make_engine(est, batch_size, device, n_samples, previous=None):
         module=module, criterion=est._criterion(), optimizer=optimizer,
         lr=est.learning_rate_init, max_epochs=est.max_iter, batch_size=batch_size,
         callbacks=callbacks, device=device, verbose=int(est.verbose),
-        score_fn=est._score_fn(), l1=est.l1, weight_decay=weight_decay,
-        l2_penalty=0.0 if decoupled else weight_decay, shuffle=est.shuffle,
+        score_fn=est._score_fn(), l1=l1, weight_decay=weight_decay,
+        l2_penalty=l2_penalty, shuffle=est.shuffle,
         seed=est._seed_, train_split=None, divergence_threshold=est.divergence_threshold,
         loss_floor=est._loss_floor_, keep_optimizer_state=est.keep_optimizer_state,
         outputs=est._outputs(), precision=est.precision,
@@ -145,7 +160,44 @@ def make_engine(est, batch_size, device, n_samples, previous=None):
         net.rng_state_ = previous.rng_state_
         new, old = dict(net.callbacks_)["convergence"], dict(previous.callbacks_)["convergence"]
         new.best_, new.best_score_, new.misses_ = old.best_, old.best_score_, old.misses_
+        dict(net.callbacks_)["lr_schedule"].start_epoch_ = len(previous.history_)
     return net
+
+
+def refresh_engine(est, net, batch_size):
+    """``partial_fit``'s copy of the fitted engine with the settings it reads from the
+    parameters brought up to date — L1, L2, clipping, verbosity, the user's and the
+    family's callbacks, the network (:func:`continue_module`) — while what the engine
+    learned carries on: weights, optimizer state, schedule, stopping state, history.
+    The optimizer itself stays the first call's (solver, learning rate, momentum), as in
+    scikit-learn. A callback whose settings did not change keeps its state."""
+    rebuilt = continue_module(est, net)
+    net.l1, weight_decay, net.l2_penalty = penalties(est, batch_size)
+    if weight_decay != net.weight_decay:
+        if bool(weight_decay) != bool(net.weight_decay):  # the parameter groups change
+            state = {id(p): s for p, s in net.optimizer_.state.items()}
+            net.weight_decay = weight_decay
+            net.initialize_optimizer()
+            for p in net.module_.parameters():
+                if id(p) in state:
+                    net.optimizer_.state[p] = state[id(p)]
+        net.weight_decay = weight_decay
+        for group in net.optimizer_.param_groups:
+            if group["weight_decay"]:
+                group["weight_decay"] = weight_decay
+    old = dict(net.callbacks_)
+    family = {name for name, _ in est._extra_callbacks()}
+    merged = []
+    for name, callback in engine_callbacks(est):
+        previous = old.get(name)
+        keep = previous is not None and type(previous) is type(callback) and \
+            _same_value(previous.get_params(), callback.get_params()) and \
+            not (rebuilt and name in family)  # tied to the network it was built for
+        merged.append((name, previous if keep else callback.initialize()))
+    net.callbacks = merged
+    net.callbacks_ = [(n, c) for n, c in net.callbacks_ if n in ("epoch_timer", "loss_marks")]
+    net.callbacks_ += merged
+    net.initialize_hooks()
 
 
 def module_params(est):
@@ -201,14 +253,23 @@ def continued_module(est, fitted, device, caller="warm_start=True"):
 def continue_module(est, net):
     """``partial_fit``'s copy of the fitted engine, its network rebuilt as
     :func:`continued_module` does when a module parameter changed; the optimizer keeps
-    its state (same parameter shapes, same order)."""
+    its state (same parameter shapes, same order). Returns whether it was rebuilt."""
     if not _changed(est):
-        return
+        return False
     state = net.optimizer_.state_dict() if net.optimizer_ is not None else None
     net.module = net.module_ = continued_module(est, net.module_, net.device, "partial_fit")
     net.initialize_optimizer()
     if state is not None:
         net.optimizer_.load_state_dict(state)
+    return True
+
+
+def _has_lr_scheduler(callbacks):
+    """Whether the user's callbacks hold skorch's LRScheduler (it then sets the rate)."""
+    from skorch.callbacks import LRScheduler
+
+    return any(isinstance(item[1] if isinstance(item, tuple) else item, LRScheduler)
+               for item in callbacks or ())
 
 
 def _user_callbacks(callbacks):
@@ -257,13 +318,22 @@ def record_training(est, net, incremental):
     est._no_improvement_count = callbacks["convergence"].misses_
     group = net.optimizer_.param_groups[0] if net.optimizer_ is not None else None
     if group is not None:
-        rate = callbacks["lr_schedule"].rate(group.get("initial_lr", group["lr"]),
-                                             len(history), net.samples_seen_)
+        schedule = callbacks["lr_schedule"]
+        rate = schedule.rate(group.get("initial_lr", group["lr"]),
+                             len(history) - schedule.start_epoch_, net.samples_seen_)
         est._optimizer = SimpleNamespace(learning_rate=rate)
 
 
 def warn_end(est, incremental):
-    """The one warning a finished fit may give: interrupted, or not converged."""
+    """The one warning a finished fit may give: interrupted, or not converged; for
+    ``partial_fit``, a call that trained at a learning rate of 0 (a cosine schedule past
+    its ``max_iter`` epochs with ``min_learning_rate=0``): it changed nothing."""
+    if incremental and est.history_ and est.history_[-1].get("lr") == 0.0:
+        warnings.warn(
+            f"This partial_fit trained at a learning rate of 0 and changed no weight: "
+            f"learning_rate={est.learning_rate!r} has run its max_iter={est.max_iter} "
+            "epochs. Set min_learning_rate > 0 to go on training with partial_fit, or "
+            "learning_rate='constant'.", RuntimeWarning, stacklevel=6)
     if incremental or est.solver == "lbfgs":
         return
     if est.stop_reason_ == "interrupted":

@@ -88,12 +88,13 @@ class _TransformerMixin(TransformerMixin):
                              "is required.")
         if reset:
             self.tokenizer_, config = load_tokenizer(self.model, self.local_files_only)
-            positions = getattr(config, "max_position_embeddings", None)
-            if positions is not None and self.max_length > positions:
-                raise ValueError(
-                    f"max_length={self.max_length} is more tokens than model={self.model!r} "
-                    f"has positions for ({positions}); use max_length <= {positions}.")
+            self.max_positions_ = getattr(config, "max_position_embeddings", None)
             self.n_features_in_ = 1
+        positions = getattr(self, "max_positions_", None)
+        if positions is not None and self.max_length > positions:
+            raise ValueError(
+                f"max_length={self.max_length} is more tokens than model={str(self.model)!r} "
+                f"has positions for ({positions}); use max_length <= {positions}.")
         enc = self.tokenizer_(docs, padding="max_length", truncation=True,
                               max_length=self.max_length, return_tensors="np")
         return (enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64))

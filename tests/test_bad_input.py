@@ -163,6 +163,42 @@ def test_the_suite_is_large_enough():
     assert len(list(_cases())) >= 150
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda: MLPClassifier(hidden_layer_sizes=[[8]], **_SMALL), "'hidden_layer_sizes'"),
+    (lambda: CNNClassifier(input_shape=(2.5, 2), **_SMALL), "'input_shape'"),
+    (lambda: CNNClassifier(input_shape=(-2, -3), **_SMALL), "'input_shape'"),
+    (lambda: FineTuneClassifier(nn.Linear(6, 4), unfreeze_at=(1.5,), **_SMALL),
+     "'unfreeze_at'"),
+    (lambda: FineTuneClassifier(nn.Linear(6, 4), weights=5, **_SMALL), "'weights'"),
+])
+def test_malformed_sizes_and_settings_are_refused(make, message):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=message):
+        make().fit(X_GOOD, Y_CLASS)
+
+
+def test_dates_anywhere_in_lists_object_arrays_and_frames_are_refused():
+    import datetime
+
+    pd = pytest.importorskip("pandas")
+    dates = np.datetime64("2024-01-01") + np.arange(len(X_GOOD)).astype("timedelta64[D]")
+    for X in ([[1.0, d] for d in dates], np.array([[1.0, d] for d in dates], dtype=object),
+              [[pd.Timestamp("2024-01-01"), 1.0]] * len(X_GOOD),
+              pd.DataFrame({"a": X_GOOD[:, 0], "day": [datetime.date(2024, 1, 1)] * 40})):
+        with pytest.raises(ValueError, match="datetime or timedelta values"):
+            clone(ESTIMATORS["MLPClassifier"]).fit(X, Y_CLASS)
+    for y in (pd.Series(Y_REG, dtype="Float64"), pd.Series(np.arange(40), dtype="Int64")):
+        assert clone(ESTIMATORS["MLPRegressor"]).fit(X_GOOD, y).n_iter_ == 2  # not dates
+
+
+def test_images_given_flat_or_flat_rows_given_as_images_say_how_to_reshape():
+    X = rng.rand(20, 4, 4).astype(np.float32)
+    cnn = CNNClassifier(channels=(4,), **_SMALL).fit(X, np.arange(20) % 2)
+    with pytest.raises(ValueError, match=r"Reshape X to \(n_samples, 4, 4\)"):
+        cnn.predict(X.reshape(20, 16))
+
+
 def test_images_in_another_layout_than_fit_say_so():
     X = rng.rand(20, 8, 8, 3).astype(np.float32)
     cnn = CNNClassifier(channels=(4,), **_SMALL).fit(X, np.arange(20) % 2)
@@ -184,6 +220,7 @@ WEIGHTS_FILES = {  # name -> (write(path), message)
         "could not be read as safetensors"),
     "other shapes": (lambda p: __import__("torch").save(nn.Linear(3, 8).state_dict(), p),
                      "does not fit the backbone"),
+    "a numpy file": (lambda p: np.save(p.with_suffix(".npy"), np.zeros(3)), "is a numpy file"),
 }
 
 
@@ -204,6 +241,8 @@ def test_bad_weights_files_name_the_file_and_the_problem(case, tmp_path):
     write(path)
     if case.endswith(".safetensors"):
         path = path.with_suffix(".safetensors")
+    elif case == "a numpy file":
+        path = path.with_suffix(".npy")
     est = FineTuneClassifier(nn.Sequential(nn.Linear(6, 8), nn.ReLU()), weights=path, **_SMALL)
     with pytest.raises(ValueError, match=message) as info:
         est.fit(X_GOOD, Y_CLASS)

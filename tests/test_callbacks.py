@@ -1,6 +1,7 @@
 """The ``callbacks`` parameter: skorch callbacks in every estimator's training loop."""
 
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -141,3 +142,41 @@ def test_checkpoint_default_monitor_and_load_init_state_resume_training(clf_data
                             **{**FAST, "learning_rate_init": 1e-9}).fit(X, y)
     np.testing.assert_allclose(resumed.coefs_[0], saved["0.weight"].numpy().T, atol=1e-6)
     assert len(resumed.history_) == best + 2  # the checkpoint's epochs, then this one
+
+
+def test_skorchs_lr_scheduler_sets_the_rate_and_early_stopping_says_so(clf_data):
+    from skorch.callbacks import EarlyStopping, LRScheduler
+    from torch.optim.lr_scheduler import StepLR
+
+    X, y = clf_data
+    clf = MLPClassifier(max_iter=4, callbacks=[LRScheduler(StepLR, step_size=1, gamma=0.1)],
+                        **FAST).fit(X, y)
+    np.testing.assert_allclose([row["lr"] for row in clf.history_],
+                               [1e-2, 1e-3, 1e-4, 1e-5])  # StepLR's rates, not constant
+    stopped = MLPClassifier(max_iter=30, callbacks=[
+        EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)], **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "interrupted" warning: it is not a Ctrl-C
+        stopped.fit(X, y)
+    assert stopped.stop_reason_.startswith("skorch EarlyStopping: train_loss did not")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"learning_rate": "cosine", "callbacks": ["LRScheduler"]}, "use learning_rate='constant'"),
+    ({"callbacks": ["EpochScoring(use_caching=False)"]}, "keep use_caching=True"),
+    ({"solver": "lbfgs", "callbacks": ["EpochCounter"]}, "callbacks would never run"),
+    ({"callbacks": [("convergence", "EpochCounter")]}, "the engine's own callbacks"),
+])
+def test_callbacks_the_training_cannot_run_are_refused_with_the_reason(clf_data, params,
+                                                                        message):
+    from skorch.callbacks import EpochScoring, LRScheduler
+    from sklearn.utils._param_validation import InvalidParameterError
+    from torch.optim.lr_scheduler import StepLR
+
+    made = {"LRScheduler": LRScheduler(StepLR, step_size=1), "EpochCounter": EpochCounter(),
+            "EpochScoring(use_caching=False)": EpochScoring("accuracy", use_caching=False)}
+    params = dict(params)
+    params["callbacks"] = [(item[0], made[item[1]]) if isinstance(item, tuple) else made[item]
+                           for item in params["callbacks"]]
+    with pytest.raises(InvalidParameterError, match=message):
+        MLPClassifier(**{**FAST, **params}).fit(*clf_data)

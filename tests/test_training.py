@@ -64,3 +64,42 @@ def test_other_families_rebuild_too(clf_data):
     rnn = RNNClassifier(hidden_size=4, max_iter=2, warm_start=True, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="cell='gru' \\(fitted with 'lstm'\\)"):
         rnn.set_params(cell="gru").fit(X, y)
+
+
+def test_partial_fit_follows_the_current_settings_and_keeps_what_it_learned(clf_data):
+    """scikit-learn's partial_fit reads alpha and verbose at every call; sktune's reads
+    every setting but the optimizer's (solver, learning rate): L1, L2, clipping, verbosity,
+    callbacks, freezing. A callback whose settings did not change keeps its state."""
+    from skorch.callbacks import EpochScoring
+
+    X, y = clf_data
+    clf = MLPClassifier(**FAST)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    lr_schedule = dict(clf.net_.callbacks_)["lr_schedule"]
+    clf.set_params(alpha=1.0, l1=1e-3, max_grad_norm=0.5,
+                   callbacks=[EpochScoring("accuracy", on_train=True, name="acc")])
+    clf.partial_fit(X, y)
+    net = clf.net_
+    assert net.l1 == 1e-3 and net.weight_decay == pytest.approx(1.0 / min(200, len(X)))
+    assert "grad_clip" in dict(net.callbacks_) and "acc" in clf.history_[-1]
+    assert dict(net.callbacks_)["lr_schedule"].get_params() == lr_schedule.get_params()
+    assert len(net.optimizer_.state) > 0  # Adam's moments carried on
+
+
+def test_a_finite_schedule_restarts_in_each_warm_start_fit_and_ends_without_a_warning(
+        clf_data):
+    X, y = clf_data
+    clf = MLPClassifier(learning_rate="cosine", max_iter=3, warm_start=True, **FAST)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a completed schedule is not "not converged"
+        clf.fit(X, y)
+        first = clf.predict_proba(X)
+        clf.fit(X, y)
+    rates = [row["lr"] for row in clf.history_]
+    assert rates[:3] == rates[3:] and rates[0] > rates[2] > 0  # the schedule ran again
+    assert clf.stop_reason_ == "the cosine learning-rate schedule is complete"
+    assert np.abs(clf.predict_proba(X) - first).max() > 0
+    with pytest.warns(RuntimeWarning, match="learning rate of 0 and changed no weight"):
+        clf.partial_fit(X, y)  # past its schedule, min_learning_rate=0

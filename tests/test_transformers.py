@@ -179,3 +179,35 @@ def test_folders_that_are_not_models_and_too_long_texts_say_what_to_change(tmp_p
     with pytest.raises(ValueError, match=r"max_length=100000 .* use max_length <= 512"):
         TransformerClassifier(minilm.get_model_path(), max_length=100000, max_iter=1).fit(
             ["a", "b"], [0, 1])
+
+
+def test_folders_that_cannot_be_what_they_claim_are_refused(tmp_path):
+    """An auto_map with a built-in model_type (transformers would load its stock class in
+    place of the folder's), no tokenizer files (every word unknown), a truncated weights
+    file: each named, never a silent model or a raw error."""
+    import os
+
+    mapped = _model_folder(tmp_path, auto_map={"AutoModel": "custom.Model"})
+    with pytest.raises(ValueError, match="never runs code from a model folder"):
+        TransformerClassifier(mapped, max_iter=1).fit(["a", "b"], [0, 1])
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "config.json").write_bytes((mapped / "config.json").read_bytes().replace(
+        b'"auto_map"', b'"unused"'))
+    with pytest.raises(ValueError, match="holds no tokenizer files"):
+        TransformerClassifier(bare, max_iter=1).fit(["a", "b"], [0, 1])
+    for name in os.listdir(minilm.get_model_path()):
+        if name != "config.json" and name != "model.safetensors":
+            os.symlink(os.path.join(minilm.get_model_path(), name), bare / name)
+    (bare / "model.safetensors").write_bytes(b"\x10\x00")
+    with pytest.raises(ValueError, match="its weights could not be loaded"):
+        TransformerClassifier(bare, max_iter=1).fit(["a", "b"], [0, 1])
+
+
+def test_max_length_is_checked_at_every_call(fitted, sentiment):
+    import copy
+
+    (X, _), _ = sentiment
+    est = copy.deepcopy(fitted).set_params(max_length=600)
+    with pytest.raises(ValueError, match=r"max_length=600 .* use max_length <= 512"):
+        est.predict(X[:2])

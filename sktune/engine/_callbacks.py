@@ -151,11 +151,18 @@ class LRSchedule(Callback):
         Exponent of ``"invscaling"``.
     monitor, lower_is_better
         Metric watched by ``"plateau"``.
+    external : bool, default=False
+        Another callback (skorch's ``LRScheduler``) sets the rate: only record it.
     """
+
+    external = False  # pickles from before these existed
+    start_epoch_ = 0
+    #: the reason a finished finite schedule gives for ending training
+    COMPLETE = "the cosine learning-rate schedule is complete"
 
     def __init__(self, policy="constant", max_epochs=1, step_size=10, decay=0.1,
                  patience=10, tol=1e-4, min_lr=0.0, warmup_epochs=0, power_t=0.5,
-                 monitor="train_loss", lower_is_better=True):
+                 monitor="train_loss", lower_is_better=True, external=False):
         self.policy = policy
         self.max_epochs = max_epochs
         self.step_size = step_size
@@ -167,12 +174,18 @@ class LRSchedule(Callback):
         self.power_t = power_t
         self.monitor = monitor
         self.lower_is_better = lower_is_better
+        self.external = external
 
     def initialize(self):
         self.plateau_factor_ = 1.0
         self.best_ = math.inf
         self.misses_ = 0
+        self.start_epoch_ = 0  # a warm start's schedule counts from its own first epoch
         return self
+
+    def epoch(self, net):
+        """0-based epoch of this schedule at the current epoch of ``net``."""
+        return len(net.history) - 1 - self.start_epoch_
 
     def on_train_begin(self, net, **kwargs):
         for group in net.optimizer_.param_groups:
@@ -208,12 +221,18 @@ class LRSchedule(Callback):
         return lr
 
     def on_epoch_begin(self, net, **kwargs):
-        epoch, seen = len(net.history) - 1, net.samples_seen_
-        for group in net.optimizer_.param_groups:
-            group["lr"] = self.rate(group["initial_lr"], epoch, seen)
+        epoch, seen = self.epoch(net), net.samples_seen_
+        if not self.external:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.rate(group["initial_lr"], epoch, seen)
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
 
     def on_epoch_end(self, net, **kwargs):
+        if self.policy == "cosine" and self.epoch(net) + 1 >= self.max_epochs:
+            # annealed to its floor: training is finished, not short of convergence
+            # (no ConvergenceWarning), in every family and in fit, warm_start and
+            # partial_fit alike
+            net.request_stop(self.COMPLETE)
         if self.policy != "plateau":
             return
         score = net.history[-1, self.monitor]

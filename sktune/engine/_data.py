@@ -31,8 +31,8 @@ def first_row(X):
 
 #: what a training step over one row of a batch-normalised network says (torch refuses it)
 ONE_ROW_BATCH = ("A training batch of 1 sample cannot be batch-normalised: batch statistics "
-                 "need at least 2 rows. Train on at least 2 rows per call (partial_fit "
-                 "included), or set batch_norm=False.")
+                 "need at least 2 rows. Use batch_size >= 2 and train on at least 2 rows "
+                 "per call (partial_fit included), or set batch_norm=False.")
 
 
 def batch_bounds(n, batch_size, min_rows=1):

@@ -155,6 +155,10 @@ class Engine(NeuralNet):
 
     def initialize_callbacks(self):
         super().initialize_callbacks()
+        return self.initialize_hooks()
+
+    def initialize_hooks(self):
+        """Note which per-batch hooks the callbacks implement (only those are called)."""
         self._hooks_ = {
             hook for hook in _BATCH_HOOKS for _, cb in self.callbacks_
             if getattr(type(cb), hook) is not getattr(Callback, hook)
@@ -238,7 +242,8 @@ class Engine(NeuralNet):
             try:
                 self.fit_loop(X, y, epochs=self.max_epochs_this_call_)
             except KeyboardInterrupt:
-                self.stop_reason_ = "interrupted"
+                # skorch's EarlyStopping stops a net by raising KeyboardInterrupt too
+                self.stop_reason_ = _skorch_early_stop(self) or "interrupted"
                 if self.history and "train_loss" not in self.history[-1]:
                     self.history.pop()
             except BaseException:
@@ -533,6 +538,19 @@ class Engine(NeuralNet):
 
 _DIVERGENCE_HINT = ("Try a lower learning_rate_init, gradient clipping (max_grad_norm) or "
                     "scaled inputs (StandardScaler).")
+
+
+def _skorch_early_stop(net):
+    """The reason skorch's ``EarlyStopping`` gives when it is what ended training (it
+    raises KeyboardInterrupt once ``patience`` epochs missed), else None."""
+    from skorch.callbacks import EarlyStopping
+
+    for _, callback in net.callbacks_:
+        if isinstance(callback, EarlyStopping) and \
+                getattr(callback, "misses_", 0) >= callback.patience:
+            return (f"skorch EarlyStopping: {callback.monitor} did not improve for "
+                    f"{callback.patience} epochs.")
+    return None
 
 
 def _close_progress(net):

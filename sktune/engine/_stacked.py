@@ -195,6 +195,7 @@ class _Group:
 
     def __init__(self, copies, data, outcomes, on_done):
         self.copies, self.data, self.outcomes, self.on_done = copies, data, outcomes, on_done
+        self.reported = set()
         first = copies[0].net
         self.batch_size, self.device = first.batch_size, first.device
         self.criterion, self.precision = first.criterion_, first.precision
@@ -207,9 +208,9 @@ class _Group:
             copy.batches = batch_bounds(copy.n_train, self.batch_size, self.min_rows)
         self.module = None
         self._stack()
-        if self.module.needs_two_rows:  # one row alone: what torch refuses unstacked
+        if self.module.needs_two_rows:  # a one-row batch: what torch refuses unstacked
             for copy in list(self.copies):
-                if copy.n_train == 1:
+                if any(stop - start == 1 for start, stop in copy.batches):
                     self._fail(copy, ValueError(ONE_ROW_BATCH))
             self._compact()
 
@@ -281,6 +282,39 @@ class _Group:
 
     # ---- the loop ------------------------------------------------------------------
     def train(self):
+        try:
+            self._epochs()
+        except KeyboardInterrupt:
+            self._interrupted()
+
+    def _interrupted(self):
+        """Ctrl-C: each copy still training ends as its single fit ends on Ctrl-C
+        (:meth:`Engine.partial_fit <sktune.engine.Engine.partial_fit>`): stop reason
+        "interrupted", the unfinished epoch's history row dropped, ``on_train_end`` run
+        (which restores the best weights); then the copies are reported as finished. A
+        copy that had not finished an epoch is then refused by its commit, as its single
+        fit would be."""
+        for i, copy in enumerate(self.copies):
+            if copy.active:
+                net = copy.net
+                net.stop_reason_ = "interrupted"
+                if net.history and "train_loss" not in net.history[-1]:
+                    net.history.pop()
+                self._guard(copy, net.notify, "on_train_end", X=copy.run.dataset, y=None)
+                copy.active = False
+                self.optimizer.export(i)
+        for copy in self.copies:
+            self._report(copy)
+
+    def _report(self, copy):
+        """Hand a finished copy to ``on_done`` (once)."""
+        if copy.index in self.reported:
+            return
+        self.reported.add(copy.index)
+        if self.outcomes[copy.index].error is None and self.on_done is not None:
+            _call(self.on_done, copy.index, self.outcomes[copy.index])
+
+    def _epochs(self):
         while self.copies:
             start = time.perf_counter()
             for copy in self.copies:
@@ -301,8 +335,7 @@ class _Group:
                 if copy.active:
                     continue
                 self.optimizer.export(i)
-                if self.outcomes[copy.index].error is None and self.on_done is not None:
-                    _call(self.on_done, copy.index, self.outcomes[copy.index])
+                self._report(copy)
             self._compact()
 
     def _guard(self, copy, fn, *args, **kwargs):
@@ -316,6 +349,7 @@ class _Group:
 
     def _fail(self, copy, exc):
         copy.active = False
+        self.reported.add(copy.index)
         _fail(self.outcomes, copy.index, exc, copy.net,
               None if self.on_done is None else lambda i, o: _call(self.on_done, i, o))
 

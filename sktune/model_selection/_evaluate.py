@@ -201,11 +201,13 @@ class _Chunk:
         return self.splits[pair.split]
 
     def _preprocess(self, item, final_prefix, pipeline, depth, X, y):
+        if len(pipeline.steps) == 1:  # nothing before the network to fit
+            return X
         """A pipeline's preprocessing, fitted once per split and setting: pairs whose
         parameters outside the network (``final_prefix``) are equal share it."""
         setting = {k: v for k, v in item.pair.params.items()
                    if k != final_prefix[:-2] and not k.startswith(final_prefix)}
-        item.prep_key = (item.pair.split, depth, joblib_hash(setting))
+        item.prep_key = (item.pair.split, depth, _hash_or_own(setting, item))
         cached = self.preprocessed.get(item.prep_key)
         if cached is None:
             start = time.time()
@@ -356,6 +358,15 @@ class _Chunk:
         item.data = {}
         if self.progress is not None:
             self.progress(record)
+
+
+def _hash_or_own(setting, item):
+    """A key shared by pairs with equal ``setting``; a setting joblib cannot hash (a
+    lambda) gets a key of its own pair: its preprocessing is fitted for it alone."""
+    try:
+        return joblib_hash(setting)
+    except Exception:  # noqa: BLE001 - unpicklable values: no sharing, never a failure
+        return ("unhashable", id(item))
 
 
 def _error_scores(settings):

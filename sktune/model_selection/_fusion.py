@@ -107,7 +107,10 @@ def plan_key(estimator, fit_params):
     if est.solver == "lbfgs" or est.callbacks:
         return None
     shared = {k: v for k, v in est.get_params(deep=False).items() if k not in PER_COPY_PARAMS}
-    return type(est).__name__, joblib_hash(shared)
+    try:
+        return type(est).__name__, joblib_hash(shared)
+    except Exception:  # noqa: BLE001 - a parameter joblib cannot hash (a lambda backbone)
+        return None  # trains through its own fit, as in scikit-learn's search
 
 
 def memory_budget(device, configured=None):

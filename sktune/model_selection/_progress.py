@@ -62,7 +62,12 @@ class SearchProgress:
             return
         self._seen.add(key)
         self.done += 1
-        score = test_scores.get(self.metric) if isinstance(test_scores, dict) else test_scores
+        if isinstance(test_scores, dict):
+            if self.metric not in test_scores:  # several metrics, none ranking (refit=False,
+                self.metric = next(iter(test_scores))  # a callable refit): show the first
+            score = test_scores[self.metric]
+        else:
+            score = test_scores
         self.scores[candidate].append(score)
         if len(self.scores[candidate]) == self.splits.get(candidate, 0):
             mean = float(np.mean(self.scores[candidate]))

@@ -183,3 +183,59 @@ def test_every_estimator_gives_scikit_learns_results_in_a_fused_search(name):
     theirs = sk.GridSearchCV(est, grid, **kwargs).fit(Xe, ye)
     np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
                                theirs.cv_results_["mean_test_score"], rtol=1e-5, atol=1e-7)
+
+
+def test_searches_scikit_learn_accepts_the_fused_search_runs_too():
+    """Several metrics without a ranking one, a one-step pipeline, and parameters joblib
+    cannot hash (a lambda) went wrong only in the fused search."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    cases = [
+        (MLPClassifier(**NET), {"alpha": [1e-4, 1e-1]},
+         dict(scoring=["accuracy", "f1_macro"], refit=False), "mean_test_accuracy"),
+        (make_pipeline(MLPClassifier(**NET)), {"mlpclassifier__alpha": [1e-4, 1e-1]}, {},
+         "mean_test_score"),
+        (make_pipeline(FunctionTransformer(), MLPClassifier(**NET)),
+         {"functiontransformer__func": [lambda x: x, np.abs]}, {}, "mean_test_score"),
+    ]
+    for est, grid, kwargs, key in cases:
+        ours = GridSearchCV(est, grid, cv=2, error_score="raise", **kwargs).fit(X, Y)
+        theirs = sk.GridSearchCV(est, grid, cv=2, error_score="raise", **kwargs).fit(X, Y)
+        np.testing.assert_allclose(ours.cv_results_[key], theirs.cv_results_[key])
+
+
+def test_batch_norm_with_one_row_batches_fails_as_its_unfused_fits_do():
+    from sktune import MLPRegressor
+
+    est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0, batch_norm=True,
+                       batch_size=1, device="cpu")
+    for cls in (GridSearchCV, sk.GridSearchCV):
+        with pytest.raises(ValueError, match="All the 4 fits failed"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cls(est, {"alpha": [1e-4, 1e-1]}, cv=2, refit=False).fit(X[:12], X[:12, 0])
+
+
+def test_ctrl_c_in_a_fused_search_ends_the_fits_in_progress_as_in_scikit_learns(monkeypatch):
+    """As with scikit-learn's search over sktune estimators: fits interrupted after an
+    epoch keep their best weights (and the search goes on); before one, it stops."""
+    from sktune.engine import _stacked
+
+    epochs = [0]
+    train_epoch = _stacked._Group._train_epoch
+
+    def interrupted_third_epoch(self):
+        epochs[0] += 1
+        if epochs[0] == 3:
+            raise KeyboardInterrupt
+        return train_epoch(self)
+
+    monkeypatch.setattr(_stacked._Group, "_train_epoch", interrupted_third_epoch)
+    est = MLPClassifier(**{**NET, "max_iter": 8})
+    with pytest.warns(RuntimeWarning, match="interrupted after 2 of 8"):
+        search = GridSearchCV(est, {"alpha": [1e-4, 1e-3]}, cv=2, refit=False).fit(X, Y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    epochs[0] = 2  # the next epoch is interrupted: before any has finished
+    with pytest.raises(KeyboardInterrupt):
+        GridSearchCV(est, {"alpha": [1e-4, 1e-3]}, cv=2, refit=False).fit(X, Y)
