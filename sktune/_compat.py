@@ -29,9 +29,6 @@ from sklearn.model_selection._validation import (  # noqa: F401
 from sklearn.utils.metaestimators import _safe_split  # noqa: F401
 from sklearn.utils.validation import _check_method_params, _num_samples  # noqa: F401
 
-# the test ids scikit-learn's parametrize_with_checks gives (tests/test_common.py)
-from sklearn.utils.estimator_checks import _get_check_estimator_ids  # noqa: F401
-
 #: whether this scikit-learn has the BaseSearchCV steps the fused searches call (written
 #: against 1.9); without them the searches run scikit-learn's own fit, unfused
 FUSED_SEARCH_SUPPORTED = all(hasattr(BaseSearchCV, name) for name in (

@@ -2,10 +2,9 @@
 
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import estimator_checks_generator
+from sklearn.utils.estimator_checks import _get_check_estimator_ids, estimator_checks_generator
 from torch import nn
 
-from sktune._compat import _get_check_estimator_ids
 
 from sktune import (
     CNNClassifier,
