@@ -39,6 +39,9 @@ def test_issue_example_randomized_search_in_pipeline(clf_data):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
+# joblib's process pool (loky) starts workers that import torch once per test process: the
+# tests that use it share one test process, and so one pool
+@pytest.mark.xdist_group("loky")
 def test_grid_search_results_identical_for_any_n_jobs(clf_data):
     X, y = clf_data
     grid = {"alpha": [1e-4, 1e-1], "dropout": [0.0, 0.3]}
@@ -47,6 +50,7 @@ def test_grid_search_results_identical_for_any_n_jobs(clf_data):
     np.testing.assert_array_equal(*results)
 
 
+@pytest.mark.xdist_group("loky")
 def test_torch_uses_one_thread_per_joblib_worker():
     from joblib import Parallel, delayed
 

@@ -82,9 +82,8 @@ def test_grid_search_over_freezing_and_learning_rate(sentiment):
     search = GridSearchCV(
         TransformerClassifier(minilm.get_model_path(), max_iter=2, max_length=12,
                               random_state=0, device="cpu"),
-        {"freeze_layers": [4, 6], "learning_rate_init": [1e-3, 3e-3]}, cv=2,
-        error_score="raise").fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
+        {"freeze_layers": [4, 6]}, cv=2, refit=False, error_score="raise").fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
 def test_regressor_and_errors():
@@ -156,19 +155,23 @@ def _model_folder(tmp_path, **config_changes):
     return folder
 
 
-def test_a_folder_that_asks_to_run_its_own_code_is_refused_without_a_prompt(tmp_path):
+def test_a_folder_that_asks_to_run_its_own_code_is_refused_without_a_prompt(tmp_path,
+                                                                           monkeypatch):
     """An 'auto_map' in config.json: transformers would prompt (and run the folder's
-    Python on "y"); sktune passes trust_remote_code=False and says why it stops."""
+    Python on "y"); sktune refuses the folder (and passes trust_remote_code=False)."""
+    import builtins
+
     folder = _model_folder(tmp_path, model_type="evil",
                            auto_map={"AutoConfig": "evil.Config", "AutoModel": "evil.Model"})
     marker = tmp_path / "ran"
     (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
-    result = subprocess.run(  # a terminal-less child: any prompt would read EOF
-        [sys.executable, "-c", "from sktune import TransformerClassifier as T; "
-         f"T({str(folder)!r}, max_iter=1).fit(['a', 'b'], [0, 1])"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
-    assert "never runs code from a model folder" in result.stderr
-    assert "Do you wish to run the custom code" not in result.stdout + result.stderr
+
+    def prompt(*args):
+        raise AssertionError(f"prompted: {args}")
+
+    monkeypatch.setattr(builtins, "input", prompt)
+    with pytest.raises(ValueError, match="never runs code from a model folder"):
+        TransformerClassifier(folder, max_iter=1).fit(["a", "b"], [0, 1])
     assert not marker.exists()
 
 

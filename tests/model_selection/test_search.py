@@ -205,6 +205,9 @@ def test_verbose_lines_match_scikit_learns(capsys):
     assert strip(ours) == strip(theirs) and len(ours) == 2
 
 
+# joblib's process pool (loky) starts workers that import torch once per test process: the
+# tests that use it share one test process, and so one pool
+@pytest.mark.xdist_group("loky")
 def test_parallel_workers_get_fused_chunks():
     kw = dict(n_iter=4, cv=2, random_state=0)
     one = RandomizedSearchCV(MLPClassifier(**NET), SPACE, n_jobs=1, **kw).fit(X, Y)
