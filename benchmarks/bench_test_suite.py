@@ -1,0 +1,49 @@
+"""How long the README's test command takes, on the machine as it is and with busy
+loops competing for its cores (as on a shared 2-core CI machine).
+
+Runs ``python -m pytest -q`` (the suite with its own options: one test process per core)
+once with no extra load and once beside ``--busy`` processes that spin on the CPU, and
+prints the wall time and the pytest summary of each. The busy loops are plain Python
+``while True`` processes at the same priority as the tests.
+
+Run: python benchmarks/bench_test_suite.py [--busy 2] [--only busy|idle]
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_suite(extra_load):
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(extra_load)]
+    try:
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"],
+                             cwd=ROOT, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+    summary = [line for line in out.stdout.splitlines() if " passed" in line][-1:]
+    return seconds, summary[0] if summary else out.stdout[-500:]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--busy", type=int, default=2, help="busy-loop processes")
+    parser.add_argument("--only", choices=["idle", "busy"])
+    args = parser.parse_args()
+    for name, load in (("idle", 0), ("busy", args.busy)):
+        if args.only and args.only != name:
+            continue
+        seconds, summary = run_suite(load)
+        print(f"{name:5s} ({load} busy loops): {seconds / 60:5.1f} min  | {summary}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
