@@ -1,0 +1,193 @@
+"""Mixed precision against float32 (issue #24): time and accuracy, one run, alternating.
+
+Sections (each prints its own table):
+
+families  One fit per family in float32 (``precision="full"``) and in
+          ``precision="bf16-mixed"``, the two alternated round by round in one process:
+          an MLP (256, 256) on 8,000 x 40 tabular rows (15 epochs), the default image CNN
+          on digits (8 x 8, 10 epochs), the default signal CNN (the FCN recipe) on 200
+          synthetic series of 500 steps (10 epochs), an LSTM (64) on 600 sequences of 100
+          steps (10 epochs). Medians of seconds, the median per-round speed-up, and the
+          test accuracy of each precision (held-out quarter of the rows).
+search    RandomizedSearchCV, 8 candidates x 3 folds of an MLP (128, 64) on 8,000 x 40
+          float32 rows, batch 128, 15 epochs, refit off: scikit-learn's search over the
+          default-precision estimator, sktune's fused search in float32, and sktune's
+          fused search with ``precision="bf16-mixed"``, alternated. Medians, speed-ups
+          against scikit-learn's search, and the largest per-candidate difference of
+          ``mean_test_score`` against it.
+threads   One fused bfloat16 step of the search's 24 copies, and one MLP (256, 256) step,
+          on 1 and on 2 intra-op threads (the thread policy's input).
+
+Run: python benchmarks/bench_precision.py [--sections families,search,threads] [--rounds 3]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from scipy.stats import loguniform  # noqa: E402
+from sklearn import model_selection as sk  # noqa: E402
+from sklearn.datasets import load_digits, make_classification  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+import sktune.model_selection as st  # noqa: E402
+from sktune import CNNClassifier, MLPClassifier, RNNClassifier  # noqa: E402
+
+PRECISIONS = ("full", "bf16-mixed")
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _median_ratio(slow, fast):
+    return statistics.median(a / b for a, b in zip(slow, fast))
+
+
+# ---- families ------------------------------------------------------------------------
+def _tabular():
+    X, y = make_classification(n_samples=8000, n_features=40, n_informative=20, n_classes=4,
+                               random_state=0)
+    return X.astype(np.float32), y
+
+
+def _signals():
+    """Two classes of noisy series told apart by the shape of a bump at a random place."""
+    rng = np.random.RandomState(0)
+    n, length = 200, 500
+    t = np.arange(length)
+    y = np.arange(n) % 2
+    X = 0.3 * rng.randn(n, 1, length)
+    for i in range(n):
+        c = rng.randint(50, length - 50)
+        bump = np.exp(-0.5 * ((t - c) / 8.0) ** 2)
+        X[i, 0] += bump if y[i] else bump * np.sign(t - c)
+    return X.astype(np.float32), y
+
+
+def _sequences():
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 100, 2).astype(np.float32)
+    y = (X[:, -20:, 0].mean(axis=1) > 0).astype(int)
+    return X, y
+
+
+FAMILIES = {
+    "MLP (256, 256), 8,000 x 40": (lambda p: MLPClassifier(
+        (256, 256), max_iter=15, n_iter_no_change=np.inf, random_state=0, device="cpu",
+        precision=p), _tabular),
+    "image CNN, digits": (lambda p: CNNClassifier(
+        input_shape=(8, 8), max_iter=10, random_state=0, device="cpu", precision=p),
+        lambda: (load_digits().data.astype(np.float32), load_digits().target)),
+    "signal CNN (FCN), 200 x 500 steps": (lambda p: CNNClassifier(
+        max_iter=10, random_state=0, device="cpu", precision=p), _signals),
+    "LSTM (64), 600 x 100 steps": (lambda p: RNNClassifier(
+        hidden_size=64, max_iter=10, random_state=0, device="cpu", precision=p), _sequences),
+}
+
+
+def families(rounds):
+    print("families: one fit each, float32 vs bf16-mixed (alternated, medians)")
+    for name, (make, data) in FAMILIES.items():
+        X, y = data()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=y)
+        times, scores = {p: [] for p in PRECISIONS}, {}
+        for r in range(rounds):
+            order = PRECISIONS if r % 2 == 0 else PRECISIONS[::-1]
+            for p in order:
+                seconds, est = _timed(lambda: make(p).fit(X_tr, y_tr))
+                times[p].append(seconds)
+                scores[p] = est.score(X_te, y_te)
+        full, bf16 = times["full"], times["bf16-mixed"]
+        print(f"  {name:36s} float32 {statistics.median(full):6.2f} s  bf16-mixed "
+              f"{statistics.median(bf16):6.2f} s  speed-up {_median_ratio(full, bf16):4.2f}x  "
+              f"accuracy {scores['full']:.3f} / {scores['bf16-mixed']:.3f}")
+
+
+# ---- search --------------------------------------------------------------------------
+def search(rounds):
+    X, y = _tabular()
+    space = {"learning_rate_init": loguniform(1e-4, 1e-2), "alpha": loguniform(1e-6, 1e-3)}
+
+    def run(cls, precision):
+        est = MLPClassifier((128, 64), batch_size=128, max_iter=15, n_iter_no_change=np.inf,
+                            random_state=0, device="cpu", precision=precision)
+        return cls(est, space, n_iter=8, cv=3, refit=False, random_state=0).fit(X, y)
+
+    contenders = {"scikit-learn's search, float32": (sk.RandomizedSearchCV, "full"),
+                  "fused search, float32": (st.RandomizedSearchCV, "full"),
+                  "fused search, bf16-mixed": (st.RandomizedSearchCV, "bf16-mixed")}
+    times = {name: [] for name in contenders}
+    scores = {}
+    run(st.RandomizedSearchCV, "bf16-mixed")  # warm-up: imports, oneDNN's kernel caches
+    for r in range(rounds):
+        names = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
+        for name in names:
+            seconds, result = _timed(lambda: run(*contenders[name]))
+            times[name].append(seconds)
+            scores[name] = result.cv_results_["mean_test_score"]
+    print("search: 8 candidates x 3 folds, MLP (128, 64), 8,000 x 40 float32, 15 epochs")
+    reference = "scikit-learn's search, float32"
+    for name, values in times.items():
+        gap = np.abs(scores[name] - scores[reference]).max()
+        print(f"  {name:34s} {statistics.median(values):6.2f} s  "
+              f"{_median_ratio(times[reference], values):4.2f}x  max score gap {gap:.4f}")
+
+
+# ---- threads -------------------------------------------------------------------------
+def threads(rounds):
+    import torch
+
+    from sktune.engine import train_stacked
+
+    X, y = _tabular()
+    print("threads: median time of one training step, 1 vs 2 intra-op threads")
+    for name, make, k in (("24 fused MLP (128, 64) copies, batch 128, bf16-mixed",
+                           lambda s: MLPClassifier((128, 64), batch_size=128, max_iter=3,
+                                                   random_state=s, device="cpu",
+                                                   precision="bf16-mixed"), 24),
+                          ("one MLP (256, 256), batch 200, bf16-mixed",
+                           lambda s: MLPClassifier((256, 256), max_iter=3, random_state=s,
+                                                   device="cpu", precision="bf16-mixed"), 1)):
+        for n_threads in (1, 2, 1, 2):
+            runs = [make(s)._begin_fit(X[:2000], y[:2000]) for s in range(k)]
+            before = torch.get_num_threads()
+            torch.set_num_threads(n_threads)
+            from sktune.engine import _net
+            policy = _net.threads_for
+            _net.threads_for = lambda *a, **kw: None  # the policy keeps torch's setting
+            try:
+                if k > 1:
+                    seconds, _ = _timed(lambda: train_stacked(runs))
+                else:
+                    seconds, _ = _timed(lambda: runs[0].net.partial_fit(runs[0].dataset, None,
+                                                                        epochs=3))
+            finally:
+                _net.threads_for = policy
+                torch.set_num_threads(before)
+            steps = 3 * -(-2000 // runs[0].net.batch_size)
+            print(f"  {name:52s} {n_threads} thread(s): {seconds / steps * 1e3:6.2f} ms")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sections", default="families,search,threads")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for section in args.sections.split(","):
+        globals()[section](args.rounds)
+
+
+if __name__ == "__main__":
+    main()
