@@ -80,10 +80,13 @@ def dask_client(address=None, *, n_workers=2, threads_per_worker=1, **cluster_kw
     >>> from sktune import MLPClassifier, dask_client
     >>> X, y = load_iris(return_X_y=True)
     >>> search = GridSearchCV(MLPClassifier(max_iter=3), {"alpha": [1e-4, 1e-2]}, cv=2)
-    >>> with dask_client() as client, parallel_config("dask"):
+    >>> with dask_client(n_workers=1) as client, parallel_config("dask"):
     ...     search = search.fit(X, y)
     >>> len(search.cv_results_["params"])
     2
+
+    (One worker keeps the example light: joblib then runs the fits in this process; with
+    the default two, each worker runs fits.)
     """
     from dask.distributed import Client, LocalCluster
 
