@@ -6,7 +6,7 @@ families  One fit per family in float32 (``precision="full"``) and in
           ``precision="bf16-mixed"``, the two alternated round by round in one process:
           an MLP (256, 256) on 8,000 x 40 tabular rows (15 epochs), the default image CNN
           on digits (8 x 8, 10 epochs), the default signal CNN (the FCN recipe) on 200
-          synthetic series of 500 steps (10 epochs), an LSTM (64) on 600 sequences of 100
+          synthetic series of 500 steps (30 epochs), an LSTM (64) on 600 sequences of 100
           steps (10 epochs). Medians of seconds, the median per-round speed-up, and the
           test accuracy of each precision (held-out quarter of the rows).
 search    RandomizedSearchCV, 8 candidates x 3 folds of an MLP (128, 64) on 8,000 x 40
@@ -15,10 +15,15 @@ search    RandomizedSearchCV, 8 candidates x 3 folds of an MLP (128, 64) on 8,00
           fused search with ``precision="bf16-mixed"``, alternated. Medians, speed-ups
           against scikit-learn's search, and the largest per-candidate difference of
           ``mean_test_score`` against it.
-threads   One fused bfloat16 step of the search's 24 copies, and one MLP (256, 256) step,
-          on 1 and on 2 intra-op threads (the thread policy's input).
+threads   One fused bfloat16 step of the search's 24 copies, and one MLP (256, 256) step
+          at batch 200 and 1000, in float32 and bfloat16, on 1 and 2 intra-op threads
+          (the thread policy's input: ``sktune.engine._threads.BF16_FLOP_SHARE``).
+kernels   The matrix products of those networks alone, forward and backward, float32
+          against bfloat16 (``sktune.nn._layers.BF16_MIN_MACS``: below it a product
+          computes in float32 even under bf16-mixed).
 
-Run: python benchmarks/bench_precision.py [--sections families,search,threads] [--rounds 3]
+Run: python benchmarks/bench_precision.py [--sections families,search,threads,kernels]
+     [--rounds 3]
 """
 
 import argparse
@@ -62,16 +67,15 @@ def _tabular():
 
 
 def _signals():
-    """Two classes of noisy series told apart by the shape of a bump at a random place."""
+    """Two classes of noisy series: a bump up or a bump down at a random place."""
     rng = np.random.RandomState(0)
     n, length = 200, 500
     t = np.arange(length)
     y = np.arange(n) % 2
-    X = 0.3 * rng.randn(n, 1, length)
+    X = 0.5 * rng.randn(n, length)  # (n, L): univariate signals
     for i in range(n):
         c = rng.randint(50, length - 50)
-        bump = np.exp(-0.5 * ((t - c) / 8.0) ** 2)
-        X[i, 0] += bump if y[i] else bump * np.sign(t - c)
+        X[i] += (1 if y[i] else -1) * 2 * np.exp(-0.5 * ((t - c) / 8.0) ** 2)
     return X.astype(np.float32), y
 
 
@@ -90,7 +94,7 @@ FAMILIES = {
         input_shape=(8, 8), max_iter=10, random_state=0, device="cpu", precision=p),
         lambda: (load_digits().data.astype(np.float32), load_digits().target)),
     "signal CNN (FCN), 200 x 500 steps": (lambda p: CNNClassifier(
-        max_iter=10, random_state=0, device="cpu", precision=p), _signals),
+        max_iter=30, random_state=0, device="cpu", precision=p), _signals),
     "LSTM (64), 600 x 100 steps": (lambda p: RNNClassifier(
         hidden_size=64, max_iter=10, random_state=0, device="cpu", precision=p), _sequences),
 }
@@ -148,40 +152,75 @@ def search(rounds):
 def threads(rounds):
     import torch
 
-    from sktune.engine import train_stacked
+    from sktune.engine import _net, train_stacked
 
     X, y = _tabular()
-    print("threads: median time of one training step, 1 vs 2 intra-op threads")
-    for name, make, k in (("24 fused MLP (128, 64) copies, batch 128, bf16-mixed",
-                           lambda s: MLPClassifier((128, 64), batch_size=128, max_iter=3,
-                                                   random_state=s, device="cpu",
-                                                   precision="bf16-mixed"), 24),
-                          ("one MLP (256, 256), batch 200, bf16-mixed",
-                           lambda s: MLPClassifier((256, 256), max_iter=3, random_state=s,
-                                                   device="cpu", precision="bf16-mixed"), 1)):
-        for n_threads in (1, 2, 1, 2):
-            runs = [make(s)._begin_fit(X[:2000], y[:2000]) for s in range(k)]
-            before = torch.get_num_threads()
-            torch.set_num_threads(n_threads)
-            from sktune.engine import _net
-            policy = _net.threads_for
-            _net.threads_for = lambda *a, **kw: None  # the policy keeps torch's setting
-            try:
-                if k > 1:
-                    seconds, _ = _timed(lambda: train_stacked(runs))
-                else:
-                    seconds, _ = _timed(lambda: runs[0].net.partial_fit(runs[0].dataset, None,
-                                                                        epochs=3))
-            finally:
-                _net.threads_for = policy
-                torch.set_num_threads(before)
-            steps = 3 * -(-2000 // runs[0].net.batch_size)
-            print(f"  {name:52s} {n_threads} thread(s): {seconds / steps * 1e3:6.2f} ms")
+    X, y = X[:6000], y[:6000]
+    cases = [("24 fused MLP (128, 64) copies, batch 128", 24, (128, 64), 128),
+             ("one MLP (256, 256), batch 200", 1, (256, 256), 200),
+             ("one MLP (256, 256), batch 1000", 1, (256, 256), 1000)]
+    print("threads: median milliseconds per training step (3 epochs), by precision and "
+          "intra-op threads")
+    policy, before = _net.threads_for, torch.get_num_threads()
+    _net.threads_for = lambda *a, **kw: None  # keep the thread count set below
+    try:
+        for name, k, layers, batch in cases:
+            cells = {}
+            for _ in range(rounds):
+                for precision in PRECISIONS:
+                    for n_threads in (1, 2):
+                        torch.set_num_threads(n_threads)
+                        runs = [MLPClassifier(layers, batch_size=batch, random_state=s,
+                                              device="cpu", precision=precision)
+                                ._begin_fit(X, y) for s in range(k)]
+                        if k > 1:
+                            seconds, _ = _timed(lambda: train_stacked(
+                                [setattr(r, "epochs", 3) or r for r in runs]))
+                        else:
+                            seconds, _ = _timed(lambda: runs[0].net.partial_fit(
+                                runs[0].dataset, None, epochs=3))
+                        steps = 3 * -(-len(X) // batch)
+                        cells.setdefault((precision, n_threads), []).append(seconds / steps)
+            row = "  ".join(f"{p} {t} thr {statistics.median(v) * 1e3:6.2f}"
+                            for (p, t), v in cells.items())
+            print(f"  {name:40s} {row}")
+    finally:
+        _net.threads_for = policy
+        torch.set_num_threads(before)
+
+
+# ---- kernels -------------------------------------------------------------------------
+def kernels(rounds):
+    import torch
+
+    def bench(fn, n=100):
+        for _ in range(10):
+            fn()
+        times = []
+        for _ in range(n * rounds):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1e6
+
+    print("kernels: microseconds of one product, forward (baddbmm) + backward (two bmm), "
+          "on the current thread count")
+    for K, B, n_in, n_out in [(24, 128, 40, 128), (24, 128, 128, 64), (24, 128, 64, 4),
+                              (1, 200, 40, 256), (1, 200, 256, 256), (1, 1000, 256, 256)]:
+        cells = []
+        for dtype in (torch.float32, torch.bfloat16):
+            x, w = torch.randn(K, B, n_in, dtype=dtype), torch.randn(K, n_out, n_in, dtype=dtype)
+            b, g = torch.randn(K, 1, n_out, dtype=dtype), torch.randn(K, B, n_out, dtype=dtype)
+            cells.append(bench(lambda: (torch.baddbmm(b, x, w.transpose(1, 2)),
+                                        torch.bmm(g.transpose(1, 2), x), torch.bmm(g, w))))
+        macs = K * B * n_in * n_out
+        print(f"  {K:2d} x {B:4d} x {n_in:3d} -> {n_out:3d} ({macs / 1e6:5.1f}M MACs): "
+              f"float32 {cells[0]:7.1f}  bfloat16 {cells[1]:7.1f}  ({cells[0] / cells[1]:4.2f}x)")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sections", default="families,search,threads")
+    parser.add_argument("--sections", default="families,search,threads,kernels")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)

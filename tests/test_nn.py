@@ -46,3 +46,21 @@ def test_image_cnns_run_channels_last_with_the_same_outputs(monkeypatch):
     torch.testing.assert_close(plain(x), fast, rtol=1e-5, atol=1e-6)
     signal = CNNModule((3, 20), 4, channels=(4,))  # 1-D signals keep torch's layout
     assert signal.blocks[0].first[0].weight.is_contiguous()
+
+
+def test_under_bf16_autocast_only_products_that_gain_compute_in_bfloat16():
+    """nn._layers.BF16_MIN_MACS: small products (an output layer of 4 units) stay float32,
+    large ones (256 x 256 at batch 200) compute in bfloat16, stacked or not."""
+    from sktune.nn import MLPModule
+    from sktune.nn._fused import stacked_linear
+
+    net = MLPModule(40, (256, 256), 4)
+    seen = []
+    for layer in net.linear_layers:
+        layer.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(torch.randn(200, 40))
+        big = stacked_linear(torch.randn(24, 128, 128), torch.randn(24, 64, 128), None)
+        small = stacked_linear(torch.randn(24, 128, 64), torch.randn(24, 4, 64), None)
+    assert seen == [torch.float32, torch.bfloat16, torch.float32] and out.dtype == torch.float32
+    assert big.dtype == torch.bfloat16 and small.dtype == torch.float32

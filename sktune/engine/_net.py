@@ -276,7 +276,8 @@ class Engine(NeuralNet):
                 self.macs_per_sample_ = macs_per_sample(self.module_, sample)
             except Exception:  # an exotic module: count its parameters instead
                 self.macs_per_sample_ = sum(p.numel() for p in self.module_.parameters())
-        return threads_for(6 * self.macs_per_sample_ * self.batch_size * copies, self.device)
+        flops = 6 * self.macs_per_sample_ * self.batch_size * copies
+        return threads_for(flops, self.device, bf16=self.precision == "bf16-mixed")
 
     @contextmanager
     def _random_state(self):

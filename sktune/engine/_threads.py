@@ -32,6 +32,12 @@ from torch import nn
 
 #: per-step work (FLOPs) below which training runs on one CPU thread
 SINGLE_THREAD_FLOPS = 2e7
+#: what a bfloat16 FLOP counts for in that rule (AMX computes it several times faster):
+#: an MLP (256, 256) step at batch 200 (92M FLOPs) took 2.38 ms on one thread and 2.52
+#: on two in bf16-mixed (2.90 / 2.13 in float32), at batch 1000 7.50 / 5.65 ms; 24 fused
+#: MLP (128, 64) copies at batch 128 (250M) were faster on two
+#: (``python benchmarks/bench_precision.py --sections threads``)
+BF16_FLOP_SHARE = 1 / 8
 
 
 def _macs_hook(counter):
@@ -171,11 +177,14 @@ def _others_running():
     return sorted(counts)[1]
 
 
-def threads_for(flops_per_step, device):
+def threads_for(flops_per_step, device, bf16=False):
     """The intra-op thread count for steps of ``flops_per_step`` on ``device`` (None:
-    torch's own setting)."""
+    torch's own setting); ``bf16``: the step's products compute in bfloat16 (their FLOPs
+    count :data:`BF16_FLOP_SHARE` as much)."""
     if torch.device(device).type != "cpu":
         return None
+    if bf16:
+        flops_per_step *= BF16_FLOP_SHARE
     if flops_per_step < SINGLE_THREAD_FLOPS:
         return 1
     free = free_cores()

@@ -18,7 +18,7 @@ stacked network — per-copy data order, optimizer state, schedules and stopping
 import torch
 from torch import nn
 
-from sktune.nn._layers import ACTIVATIONS
+from sktune.nn._layers import ACTIVATIONS, in_full_precision
 
 _ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
 
@@ -121,7 +121,12 @@ def without_dropout(layers):
 
 # ---- stacked operations -------------------------------------------------------------------
 def stacked_linear(x, weight, bias):
-    """``x (K, b, in) -> (K, b, out)`` with weights ``(K, out, in)`` and biases ``(K, out)``."""
+    """``x (K, b, in) -> (K, b, out)`` with weights ``(K, out, in)`` and biases ``(K, out)``.
+    Under bfloat16 autocast a product too small to gain runs in float32
+    (:func:`~sktune.nn._layers.in_full_precision`)."""
+    if in_full_precision(x, x.shape[0] * x.shape[1] * weight.shape[1] * weight.shape[2]):
+        with torch.autocast("cpu", enabled=False):
+            return stacked_linear(x.float(), weight, bias)
     if bias is None:
         return torch.bmm(x, weight.transpose(1, 2))
     return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))

@@ -27,6 +27,22 @@ def make_activation(name):
         ) from None
 
 
+#: Multiply-accumulates of one matrix product below which it computes faster in float32
+#: than in bfloat16 on the CPU, even under ``precision="bf16-mixed"``: the casts and
+#: oneDNN's reorders cost more than AMX saves on small products. Measured on 2 threads
+#: (AMX, ``python benchmarks/bench_precision.py --sections kernels``): a stacked
+#: 24 x 128 x 40 -> 128 product (16M MACs) 2.2x faster in bfloat16, 24 x 128 x 64 -> 4
+#: (0.8M) 1.5x slower forward and backward, 200 x 40 -> 256 (2M) 1.3x slower.
+BF16_MIN_MACS = 4_000_000
+
+
+def in_full_precision(x, macs):
+    """Whether a matrix product of ``macs`` multiply-accumulates on ``x`` should run in
+    float32 although autocast to bfloat16 is on (a product too small to gain)."""
+    return macs < BF16_MIN_MACS and x.device.type == "cpu" and \
+        torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
 def batch_statistics(module):
     """Whether ``module`` normalises with batch statistics (has a batch-norm layer): its
     training batches then need at least two rows."""

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from sktune.nn._fused import StackedMLP, layer_signature, tensor_signature
-from sktune.nn._layers import make_activation
+from sktune.nn._layers import in_full_precision, make_activation
 
 
 class MLPModule(nn.Sequential):
@@ -54,16 +54,21 @@ class MLPModule(nn.Sequential):
     accepts_sparse = True
 
     def forward(self, x):
+        layers = list(self)
         if x.layout != torch.strided:
-            first = self[0]
+            first = layers.pop(0)
             # sparse products have no reduced-precision kernels: in the weights' dtype,
             # whatever autocast says (mixed precision resumes after the first layer)
             with torch.autocast(x.device.type, enabled=False):
                 x = torch.addmm(first.bias, x, first.weight.t())
-            for layer in list(self)[1:]:
+        for layer in layers:
+            if isinstance(layer, nn.Linear) and in_full_precision(
+                    x, x.shape[0] * layer.in_features * layer.out_features):
+                with torch.autocast("cpu", enabled=False):  # too small to gain in bf16
+                    x = layer(x.float())
+            else:
                 x = layer(x)
-            return x
-        return super().forward(x)
+        return x
 
     def stack_signature(self):
         """Layer kinds and shapes, dtype and device: what copies must share to be
