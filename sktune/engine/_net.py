@@ -14,7 +14,6 @@ import math
 import warnings
 from contextlib import contextmanager
 from functools import partial
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +30,7 @@ from sktune.engine._data import (
 )
 from sktune.engine._losses import is_penalized, norm
 from sktune.engine._precision import autocast, loss_scaler
+from sktune.engine._scoring import SkorchScoring, skorch_early_stop
 from sktune.engine._persist import (
     module_to_state,
     numpy_to_tensors,
@@ -47,30 +47,7 @@ ROW_ALIGNMENT = 32
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
-@runtime_checkable
-class TaskOutputs(Protocol):
-    """How a task reads a network's outputs, for skorch callbacks that score the net: the
-    estimators' ``ClassifierOutputs`` and ``RegressorOutputs`` (sktune._supervised).
-
-    ``proba(output)`` -> probabilities or values; ``predict(output)`` -> predictions in
-    the encoded label space (class indices); ``targets(y)`` -> the engine's encoded
-    targets as scorers compare them with ``predict`` (1-D class indices...);
-    ``estimator_type`` ("classifier" or "regressor") and ``classes`` (the encoded
-    classes, or None) make the engine look to scikit-learn's scorers like the task's
-    estimator, so that ``"roc_auc"`` reads the positive class's column.
-    """
-
-    estimator_type: str
-    classes: object
-
-    def proba(self, output): ...
-
-    def predict(self, output): ...
-
-    def targets(self, y): ...
-
-
-class Engine(NeuralNet):
+class Engine(SkorchScoring, NeuralNet):
     """skorch net used by every sktune estimator; users rarely meet it directly.
 
     Parameters beyond :class:`skorch.NeuralNet`'s
@@ -243,7 +220,7 @@ class Engine(NeuralNet):
                 self.fit_loop(X, y, epochs=self.max_epochs_this_call_)
             except KeyboardInterrupt:
                 # skorch's EarlyStopping stops a net by raising KeyboardInterrupt too
-                self.stop_reason_ = _skorch_early_stop(self) or "interrupted"
+                self.stop_reason_ = skorch_early_stop(self) or "interrupted"
                 if self.history and "train_loss" not in self.history[-1]:
                     self.history.pop()
             except BaseException:
@@ -382,47 +359,6 @@ class Engine(NeuralNet):
         self.end_pass(prefix, loss, len(iterator), int(weights.sum()), first_loss=first,
                       score=score, summary="on_batch_end" not in hooks)
 
-    def _skorch_batch(self, batch):
-        """A batch as skorch's callbacks expect it, ``(X, y)``: the targets alone (the
-        engine's batches carry ``(y, sample_weight)``), as the task's scorers read them."""
-        Xi, (yi, _) = batch
-        if yi is not None and self.outputs is not None:
-            yi = self.outputs.targets(yi)
-        return Xi, yi
-
-    @property
-    def classes_(self):
-        """The encoded classes (``0 .. n_classes - 1``) of a classifier's engine."""
-        classes = getattr(self.outputs, "classes", None)
-        if classes is None:
-            raise AttributeError("classes_: this engine does not classify")
-        return classes
-
-    def __sklearn_tags__(self):
-        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
-
-        kind = getattr(self.outputs, "estimator_type", None)
-        return Tags(estimator_type=kind, target_tags=TargetTags(required=True),
-                    input_tags=InputTags(),
-                    classifier_tags=ClassifierTags() if kind == "classifier" else None,
-                    regressor_tags=RegressorTags() if kind == "regressor" else None)
-
-    def predict_proba(self, X):
-        """The task's probabilities (or values) of ``X``, as numpy: what a skorch scoring
-        callback's scorer reads. The estimators' own ``predict_proba`` is theirs."""
-        if self.outputs is None:
-            return super().predict_proba(X)
-        return np.concatenate([self.outputs.proba(out).detach().cpu().numpy()
-                               for out in self.forward_iter(X)])
-
-    def predict(self, X):
-        """Predictions of ``X`` in the engine's encoded label space (class indices) or the
-        target's units, as numpy, for skorch's scoring callbacks."""
-        if self.outputs is None:
-            return super().predict(X)
-        return np.concatenate([self.outputs.predict(out).detach().cpu().numpy()
-                               for out in self.forward_iter(X)])
-
     def check_divergence(self, prefix, loss, score=None):
         """Raise :class:`TrainingDivergedError` on a non-finite loss or score, or on a
         training loss ``divergence_threshold`` times above where the call started."""
@@ -539,19 +475,6 @@ class Engine(NeuralNet):
 
 _DIVERGENCE_HINT = ("Try a lower learning_rate_init, gradient clipping (max_grad_norm) or "
                     "scaled inputs (StandardScaler).")
-
-
-def _skorch_early_stop(net):
-    """The reason skorch's ``EarlyStopping`` gives when it is what ended training (it
-    raises KeyboardInterrupt once ``patience`` epochs missed), else None."""
-    from skorch.callbacks import EarlyStopping
-
-    for _, callback in net.callbacks_:
-        if isinstance(callback, EarlyStopping) and \
-                getattr(callback, "misses_", 0) >= callback.patience:
-            return (f"skorch EarlyStopping: {callback.monitor} did not improve for "
-                    f"{callback.patience} epochs.")
-    return None
 
 
 def _close_progress(net):
