@@ -102,8 +102,16 @@ def test_pandas_and_list_inputs(clf_data):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int8])
 def test_numeric_dtypes_are_cast(clf_data, dtype):
+    """Any numeric input trains, in scikit-learn's dtype: float32 input in float32, any
+    other in float64; outputs follow."""
     X, y = clf_data
-    MLPClassifier(max_iter=2, **FAST).fit((X * 10).astype(dtype), y)
+    Xd = (X * 10).astype(dtype)
+    clf = MLPClassifier(max_iter=20, **FAST).fit(Xd, y)
+    expected = torch.float32 if dtype == np.float32 else torch.float64
+    assert {p.dtype for p in clf.net_.module_.parameters()} == {expected}
+    proba = clf.predict_proba(Xd)
+    assert proba.dtype == (np.float32 if dtype == np.float32 else np.float64)
+    assert np.isfinite(proba).all() and clf.score(Xd, y) > 0.5
 
 
 def test_sparse_input_matches_dense(clf_data):

@@ -208,11 +208,20 @@ def test_verbose_lines_match_scikit_learns(capsys):
 # joblib's process pool (loky) starts workers that import torch once per test process: the
 # tests that use it share one test process, and so one pool
 @pytest.mark.xdist_group("loky")
-def test_parallel_workers_get_fused_chunks():
+def test_parallel_workers_get_fused_chunks(fused_calls):
+    """Each of the two workers trains one fused chunk of half the fits (seen in-process
+    with joblib's threading backend), and worker processes give the same results."""
+    from joblib import parallel_config
+
     kw = dict(n_iter=4, cv=2, random_state=0)
     one = RandomizedSearchCV(MLPClassifier(**NET), SPACE, n_jobs=1, **kw).fit(X, Y)
+    assert fused_calls == [8]
+    with parallel_config(backend="threading"):
+        threads = RandomizedSearchCV(MLPClassifier(**NET), SPACE, n_jobs=2, **kw).fit(X, Y)
+    assert sorted(fused_calls[1:]) == [4, 4]
     two = RandomizedSearchCV(MLPClassifier(**NET), SPACE, n_jobs=2, **kw).fit(X, Y)
     _same_results(two, one)
+    _same_results(threads, one)
 
 
 class _CountingScaler(TransformerMixin, BaseEstimator):
