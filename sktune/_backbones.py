@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from sktune._compat import unwrap_frozen
 from sktune.nn import Headed, strip_head
 
 
@@ -99,7 +100,7 @@ def _named_model(name, weights):
         import timm
     except ImportError:
         raise ValueError(f"backbone={name!r} is not a torchvision model name and timm is "
-                         "not installed (pip install 'sktune[vision]').") from None
+                         "not installed (from the repository: pip install -e '.[vision]').") from None
     model = timm.create_model(name, pretrained=weights is not None)
     config = model.pretrained_cfg if weights is not None else {}
     preprocessing = {k: config[c] for k, c in [("mean", "mean"), ("std", "std")] if c in config}
@@ -110,8 +111,7 @@ def resolve_backbone(spec, weights=None):
     """Return ``(backbone_module, preprocessing, source_estimator_or_None)``."""
     from sktune._base import BaseNeuralEstimator
 
-    if type(spec).__name__ == "FrozenEstimator":  # sklearn.frozen: a fitted model, kept fitted
-        spec = spec.estimator
+    spec = unwrap_frozen(spec)  # sklearn.frozen: a fitted model, kept fitted
     if spec is None:
         raise ValueError("backbone is required: a fitted sktune estimator, a torch module "
                          "(or a callable returning one), or a torchvision/timm model name.")

@@ -86,6 +86,9 @@ class BaseNeuralEstimator(BaseEstimator):
         "keep_optimizer_state": ["boolean"],
         "precision": [StrOptions(set(PRECISIONS))],
     }
+    #: whether ``clone(estimator)`` trains from random weights (the fine-tuners and text
+    #: transformers say no: their clones start from pretrained weights)
+    _clone_trains_from_scratch = True
     #: the parameters a family builds its network from (``_build_module`` reads them):
     #: a fit that continues the network after one of them changed rebuilds it
     _module_parameters = frozenset()

@@ -66,6 +66,16 @@ def replicated_steps_apply():
     return ".".join(sklearn.__version__.split(".")[:2]) in SKLEARN_REPLICATED_IN
 
 
+def unwrap_frozen(estimator):
+    """The estimator inside scikit-learn's ``FrozenEstimator`` (sklearn.frozen, 1.6+), or
+    ``estimator`` itself: a frozen fitted model lends what it learned, unchanged."""
+    try:
+        from sklearn.frozen import FrozenEstimator
+    except ImportError:  # pragma: no cover - scikit-learn before 1.6
+        return estimator
+    return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
+
+
 def check_sample_weight(sample_weight, X):
     """Validated non-negative float64 sample weights for the rows of ``X``."""
     return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)

@@ -10,7 +10,7 @@ from sklearn.base import TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from sktune._backbones import resolve_backbone
-from sktune._compat import Interval, InvalidParameterError, StrOptions
+from sktune._compat import Interval, InvalidParameterError, StrOptions, unwrap_frozen
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktune._probe import (
     LinearProbe,
@@ -139,8 +139,7 @@ def _source_estimator(backbone):
     """The fitted sktune estimator behind ``backbone`` (unwrapping FrozenEstimator), or None."""
     from sktune._base import BaseNeuralEstimator
 
-    backbone = getattr(backbone, "estimator", backbone) if type(backbone).__name__ == \
-        "FrozenEstimator" else backbone
+    backbone = unwrap_frozen(backbone)
     if not isinstance(backbone, BaseNeuralEstimator):
         return None
     if not hasattr(backbone, "net_"):
@@ -185,6 +184,7 @@ class _FineTuneMixin(TransformerMixin):
 
     _X_checks = {"dtype": np.float32, "allow_nd": True}
     _module_parameters = frozenset(_FINETUNE_CONSTRAINTS)
+    _clone_trains_from_scratch = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -278,8 +278,7 @@ class _FineTuneMixin(TransformerMixin):
 
     def _probe_applies(self):
         return (self.linear_probe and not len(self.hidden_layer_sizes)
-                and getattr(self, "loss", None) != "poisson"
-                and getattr(self, "_target_kind_", None) != "single")
+                and self._linear_head_fits())
 
     def _engine_kwargs(self):
         return {"lr_scales": {"backbone": self.backbone_lr_scale, "head": 1.0}}

@@ -55,12 +55,15 @@ def _mode(setting):
 
 
 def from_scratch(source):
-    """Whether ``clone(source)`` trains from random weights: a fitted CNN, RNN or MLP
-    classifier (a fine-tuner's or a text transformer's clone would start from pretrained
-    weights again)."""
-    from sktune import CNNClassifier, MLPClassifier, RNNClassifier
+    """Whether ``clone(source)`` is a classifier that trains from random weights: each
+    sktune family declares it (``_clone_trains_from_scratch``; a fine-tuner's or a text
+    transformer's clone would start from pretrained weights again)."""
+    from sklearn.base import is_classifier
 
-    return isinstance(source, (CNNClassifier, MLPClassifier, RNNClassifier))
+    from sktune._base import BaseNeuralEstimator
+
+    return isinstance(source, BaseNeuralEstimator) and is_classifier(source) and \
+        type(source)._clone_trains_from_scratch
 
 
 def check_member_backbone(setting, source):

@@ -245,6 +245,11 @@ class NeuralClassifierBase(ClassifierMixin, BaseNeuralEstimator):
     def _outputs(self):
         return ClassifierOutputs(self._target_kind_, len(self.classes_))
 
+    def _linear_head_fits(self):
+        """Task hook: whether a linear model on embeddings can stand for the output layer
+        (a fine-tuner's linear probe): not for a single class."""
+        return self._target_kind_ != "single"
+
     def _transform_output(self, output):
         return self._outputs().proba(output)
 
@@ -352,6 +357,11 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
 
     def _outputs(self):
         return RegressorOutputs(self.loss == "poisson")
+
+    def _linear_head_fits(self):
+        """Task hook: whether a linear model on embeddings can stand for the output layer:
+        not under the Poisson loss's log link (ridge fits the identity)."""
+        return self.loss != "poisson"
 
     def _transform_output(self, output):
         return self._outputs().proba(output)

@@ -60,6 +60,7 @@ class _TransformerMixin(TransformerMixin):
     """Tokenisation inside the estimator; the encoder as the backbone."""
 
     _module_parameters = frozenset(_TEXT_CONSTRAINTS)
+    _clone_trains_from_scratch = False
 
     def _validate_params(self):
         super()._validate_params()
