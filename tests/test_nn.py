@@ -52,7 +52,7 @@ def test_under_bf16_autocast_only_products_that_gain_compute_in_bfloat16():
     """nn._layers.BF16_MIN_MACS: small products (an output layer of 4 units) stay float32,
     large ones (256 x 256 at batch 200) compute in bfloat16, stacked or not."""
     from sktune.nn import MLPModule
-    from sktune.nn._fused import stacked_linear
+    from sktune.nn._stacked import stacked_linear
 
     net = MLPModule(40, (256, 256), 4)
     seen = []

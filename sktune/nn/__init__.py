@@ -2,8 +2,8 @@
 
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
 from sktune.nn._finetune import FineTuneModule, PixelShift, strip_head
-from sktune.nn._fused import StackedMLP, StackedModule
-from sktune.nn._fused_cnn import StackedCNN
+from sktune.nn._stacked import StackedMLP, StackedModule
+from sktune.nn._stacked_cnn import StackedCNN
 from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
 from sktune.nn._protocols import Freezable, Headed, LayerwiseLR, SparseInput, Stackable

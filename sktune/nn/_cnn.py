@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sktune.nn._fused_cnn import StackedCNN, cnn_signature
+from sktune.nn._stacked_cnn import StackedCNN, cnn_signature
 from sktune.nn import _layers
 from sktune.nn._layers import image_layout, make_activation
 

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from sktune.nn._fused import StackedMLP, layer_signature, tensor_signature
+from sktune.nn._stacked import StackedMLP, layer_signature, tensor_signature
 from sktune.nn._layers import in_full_precision, make_activation
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sktune.nn._fused import (
+from sktune.nn._stacked import (
     StackedBatchNorm, StackedModule, activate, dense_plan, layer_signature, run_dense, tensor_signature,
 )
 from sktune.nn._layers import image_layout
