@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from sktune._hf import load_encoder, load_tokenizer
+from sktune.transfer._hf import load_encoder, load_tokenizer
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune._text import _documents

@@ -9,17 +9,17 @@ import torch
 from sklearn.base import TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from sktune._backbones import resolve_backbone
+from sktune.transfer._backbones import resolve_backbone
 from sktune._compat import Interval, InvalidParameterError, StrOptions, unwrap_frozen
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from sktune._probe import (
+from sktune.transfer._probe import (
     LinearProbe,
     StartingPointPenalty,
     WeightInterpolation,
     probe_classifier,
     probe_regressor,
 )
-from sktune._scratch import (
+from sktune.transfer._scratch import (
     ENSEMBLE_SCRATCH_DOC,
     SCRATCH_ATTRIBUTE_DOC,
     check_member_backbone,

@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from sktune import CNNClassifier, CNNRegressor, FineTuneClassifier, MLPClassifier
-from sktune._scratch import AUTO_MAX_ROWS, plan_member
+from sktune.transfer._scratch import AUTO_MAX_ROWS, plan_member
 
 FAST = dict(max_iter=5, random_state=0, device="cpu")
 

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktune._compat import Interval
-from sktune._finetune import (
+from sktune.transfer._finetune import (
     _as_tensors,
     _as_tuple,
     _backbone_input,

@@ -18,7 +18,7 @@ from sktune import (
 
 FAST = dict(learning_rate_init=0.01, random_state=0, device="cpu")
 # Tests of the fine-tuned network's own internals (freezing, learning-rate groups, a
-# search over them) leave out the member from scratch (tests/test_scratch.py): on these
+# search over them) leave out the member from scratch (tests/transfer/test_scratch.py): on these
 # ~900 rows it would only add a 30-epoch fit to each.
 ALONE = dict(FAST, ensemble_scratch=False)
 
