@@ -150,7 +150,7 @@ class Engine(SkorchScoring, NeuralNet):
         neither applies: one fused optimizer kernel per step."""
         kwargs = self.get_params_for(prefix)
         lr = kwargs.setdefault("lr", self.lr)
-        part_of = (self.module_.lr_scale
+        part_of = (self.module_.lr_group
                    if self.lr_scales and isinstance(self.module_, LayerwiseLR) else None)
         groups = {}
         for name, p in named_parameters:

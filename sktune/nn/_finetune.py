@@ -94,7 +94,7 @@ class FineTuneModule(nn.Module):
             block.eval()
         return self
 
-    def lr_scale(self, name):
+    def lr_group(self, name):
         """Which learning-rate group a parameter belongs to: 'backbone' or 'head'."""
         return "backbone" if name.startswith("backbone.") else "head"
 

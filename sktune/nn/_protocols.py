@@ -24,12 +24,13 @@ class SparseInput(Protocol):
 class LayerwiseLR(Protocol):
     """A module whose parameters fall into named parts trained at different rates.
 
-    ``lr_scale(name)`` maps a parameter name (as in ``named_parameters()``) to a part,
-    e.g. ``"backbone"`` or ``"head"``; the engine gives each part its own parameter
-    group at ``learning_rate_init * lr_scales[part]`` (discriminative fine-tuning).
+    ``lr_group(name)`` maps a parameter name (as in ``named_parameters()``) to the label
+    of its part, e.g. ``"backbone"`` or ``"head"``; the engine gives each part its own
+    parameter group at ``learning_rate_init * lr_scales[part]`` (discriminative
+    fine-tuning).
     """
 
-    def lr_scale(self, name: str) -> str: ...
+    def lr_group(self, name: str) -> str: ...
 
 
 @runtime_checkable

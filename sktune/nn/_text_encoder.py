@@ -37,7 +37,7 @@ class TextEncoderModule(nn.Module):
             for p in module.parameters():
                 p.requires_grad_(False)
 
-    def lr_scale(self, name):
+    def lr_group(self, name):
         """Parameter groups for discriminative learning rates: 'backbone' or 'head'."""
         return "backbone" if name.startswith("encoder.") else "head"
 
