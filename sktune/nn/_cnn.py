@@ -286,14 +286,15 @@ class CNNModule(nn.Module):
         """Yield ``(feature_map, mask)`` after each conv block (mask None unless masked)."""
         yield from _feature_maps(self, x, lengths)
 
-    def features(self, x, lengths=None):
-        """The representation the head reads: pooled (or flattened) last feature map."""
+    def embed(self, x, lengths=None):
+        """The representation the head reads (:class:`~sktune.nn.Embedder`): the pooled
+        (or flattened) last feature map."""
         for out, mask in self.feature_maps(x, lengths):
             pass
         return _global_pool(out, mask) if self.global_pool else out.flatten(1)
 
     def forward(self, x, lengths=None):
-        return self.head(self.features(x, lengths))
+        return self.head(self.embed(x, lengths))
 
     def stack_signature(self):
         """Layer kinds and shapes, dtype and device: what copies must share to be

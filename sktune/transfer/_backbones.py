@@ -15,8 +15,10 @@ import warnings
 from pathlib import Path
 
 import torch
+from sklearn.base import clone
 from torch import nn
 
+from sktune._base import BaseNeuralEstimator
 from sktune._compat import unwrap_frozen
 from sktune.nn import Headed, strip_head
 
@@ -109,8 +111,6 @@ def _named_model(name, weights):
 
 def resolve_backbone(spec, weights=None):
     """Return ``(backbone_module, preprocessing, source_estimator_or_None)``."""
-    from sktune._base import BaseNeuralEstimator
-
     spec = unwrap_frozen(spec)  # sklearn.frozen: a fitted model, kept fitted
     if spec is None:
         raise ValueError("backbone is required: a fitted sktune estimator, a torch module "
@@ -138,3 +138,33 @@ def resolve_backbone(spec, weights=None):
     if weights is not None:
         load_weights(module, weights)
     return module, {}, None
+
+
+def source_estimator(backbone):
+    """The fitted sktune estimator behind ``backbone`` (unwrapping FrozenEstimator), or None."""
+    backbone = unwrap_frozen(backbone)
+    if not isinstance(backbone, BaseNeuralEstimator):
+        return None
+    if not hasattr(backbone, "net_"):
+        raise ValueError("backbone is an unfitted sktune estimator; fit it first.")
+    return backbone
+
+
+def load_backbone(est):
+    """The backbone module of ``est`` and its preprocessing; the estimator's own settings
+    (``input_size``, ``normalize_mean``, ``normalize_std``) win over a named model's."""
+    backbone, preprocessing, _ = resolve_backbone(est.backbone, est.weights)
+    own = {"input_size": est.input_size, "mean": est.normalize_mean, "std": est.normalize_std}
+    return backbone, {**preprocessing, **{k: v for k, v in own.items() if v is not None}}
+
+
+def clone_sharing_backbone(est):
+    """A clone of ``est`` with every parameter cloned except the backbone, which is shared
+    as it is (the ``__sklearn_clone__`` of the estimators that take one).
+
+    scikit-learn's ``clone`` would otherwise reset a fitted sktune backbone to an
+    unfitted copy inside every search, losing what it learned.
+    """
+    params = est.get_params(deep=False)
+    backbone = params.pop("backbone")
+    return type(est)(backbone=backbone, **{k: clone(v, safe=False) for k, v in params.items()})

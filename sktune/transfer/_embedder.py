@@ -1,6 +1,7 @@
 """A frozen pretrained backbone as a scikit-learn transformer."""
 
 import copy
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -9,19 +10,17 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktune._compat import Interval
-from sktune.transfer._finetune import (
-    _as_tensors,
-    _as_tuple,
-    _backbone_input,
-    _FineTuneMixin,
-    _head_rows,
-    _load_backbone,
-    _source_estimator,
-    _source_input,
-)
-from sktune.engine import ArrayDataset, TensorBatches
+from sktune.engine import ArrayDataset, TensorBatches, resolve_device
 from sktune.engine._net import map_padded
 from sktune.nn import FineTuneModule
+from sktune.transfer._backbones import clone_sharing_backbone, load_backbone, source_estimator
+from sktune.transfer._inputs import (
+    embed_rows,
+    embedding_width,
+    reshaped_input,
+    sample_rows,
+    source_input,
+)
 
 
 class PretrainedEmbedder(TransformerMixin, BaseEstimator):
@@ -82,40 +81,34 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Load the backbone; learns nothing from ``X``."""
-        from sktune.engine import resolve_device
-
         self._validate_params()
         resolve_device(self.device)  # an unknown device fails here, not at transform
         X = self._prepare(X, reset=True)
-        backbone, preprocessing = _load_backbone(self)
+        backbone, preprocessing = load_backbone(self)
         module = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)  # materialise lazy layers reproducibly
-            module.embed(*_as_tensors(_head_rows(X)))
+            embedding_width(module, sample_rows(X))
         self.module_ = module
         return self
 
-    __sklearn_clone__ = _FineTuneMixin.__sklearn_clone__
+    __sklearn_clone__ = clone_sharing_backbone
 
     def _prepare(self, X, reset):
-        source = _source_estimator(self.backbone)
+        source = source_estimator(self.backbone)
         if source is not None:
-            return _source_input(self, source, X, reset=reset)
+            return source_input(self, source, X, reset=reset)
         X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True)
-        return np.ascontiguousarray(_backbone_input(self, X))
+        return np.ascontiguousarray(reshaped_input(self, X))
 
     def transform(self, X):
         """Embeddings, shape ``(n_samples, n_embedding)``."""
-        from sktune.engine import resolve_device
-
         check_is_fitted(self)
         X = self._prepare(X, reset=False)
         device = resolve_device(self.device)
         module = self.module_ if device == "cpu" else self._on_device(device)
         batches = TensorBatches(ArrayDataset(X), self.batch_size, device=device)
-        with torch.no_grad():
-            return np.concatenate([z.double().numpy() for z in map_padded(
-                batches, lambda x: module.embed(*_as_tuple(x)))])
+        return embed_rows(partial(map_padded, batches), module)
 
     def _on_device(self, device):
         """A copy of the module on ``device``, kept for later calls but never pickled."""

@@ -5,20 +5,25 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import torch
-from sklearn.base import TransformerMixin, clone
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sktune.transfer._backbones import resolve_backbone
-from sktune._compat import Interval, InvalidParameterError, StrOptions, unwrap_frozen
+from sktune._compat import Interval, InvalidParameterError, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from sktune.transfer._probe import (
-    LinearProbe,
-    StartingPointPenalty,
-    WeightInterpolation,
-    probe_classifier,
-    probe_regressor,
+from sktune._sequences import check_layer_sizes
+from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
+from sktune.engine import ArrayDataset, GradualUnfreeze
+from sktune.nn import ACTIVATIONS, FineTuneModule, PixelShift
+from sktune.transfer._backbones import clone_sharing_backbone, load_backbone, source_estimator
+from sktune.transfer._inputs import (
+    as_tuple,
+    embed_rows,
+    embedding_width,
+    reshaped_input,
+    sample_rows,
+    source_input,
 )
+from sktune.transfer._probe import LinearProbe, fit_logistic_head, fit_ridge_head
 from sktune.transfer._scratch import (
     ENSEMBLE_SCRATCH_DOC,
     SCRATCH_ATTRIBUTE_DOC,
@@ -27,11 +32,7 @@ from sktune.transfer._scratch import (
     kept_after_interrupt,
     plan_member,
 )
-from sktune._sequences import check_layer_sizes
-from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
-from sktune.engine import ArrayDataset, GradualUnfreeze
-from sktune.engine._data import map_arrays
-from sktune.nn import ACTIVATIONS, FineTuneModule, PixelShift
+from sktune.transfer._starting_point import StartingPointPenalty, WeightInterpolation
 
 _FINETUNE_DOC = """\
     backbone : sktune estimator, torch.nn.Module, callable or str
@@ -135,50 +136,6 @@ _REGRESSOR_DOC = (_FINETUNE_DOC.replace("{backbone_lr_scale}", "0.1")
                   .replace("{augment_shift}", "0.0"))
 
 
-def _source_estimator(backbone):
-    """The fitted sktune estimator behind ``backbone`` (unwrapping FrozenEstimator), or None."""
-    from sktune._base import BaseNeuralEstimator
-
-    backbone = unwrap_frozen(backbone)
-    if not isinstance(backbone, BaseNeuralEstimator):
-        return None
-    if not hasattr(backbone, "net_"):
-        raise ValueError("backbone is an unfitted sktune estimator; fit it first.")
-    return backbone
-
-
-def _backbone_input(est, X):
-    """Validated X reshaped per sample to ``input_shape`` when given (module backbones)."""
-    if est.input_shape is not None:
-        X = X.reshape((len(X),) + tuple(int(s) for s in est.input_shape))
-    return X
-
-
-def _source_input(est, source, X, *, reset):
-    """X read the way the source estimator reads it (checked against the source's fit):
-    an array, or ``(padded, lengths)`` for sequences and token ids."""
-    X = source._check_X(X)
-    if reset:
-        est.n_features_in_ = source.n_features_in_
-        if hasattr(source, "feature_names_in_"):
-            est.feature_names_in_ = source.feature_names_in_
-        elif hasattr(est, "feature_names_in_"):
-            del est.feature_names_in_
-    return X
-
-
-def _head_rows(X):
-    """The first two rows of X (each part of a tuple), for probing the embedding width."""
-    return map_arrays(lambda a: np.ascontiguousarray(a[:2]), X)
-
-
-def _load_backbone(est):
-    """The backbone module and its preprocessing; the estimator's own settings win."""
-    backbone, preprocessing, _ = resolve_backbone(est.backbone, est.weights)
-    own = {"input_size": est.input_size, "mean": est.normalize_mean, "std": est.normalize_std}
-    return backbone, {**preprocessing, **{k: v for k, v in own.items() if v is not None}}
-
-
 class _FineTuneMixin(TransformerMixin):
     """Backbone loading, input preparation and freezing; shared by both tasks."""
 
@@ -192,16 +149,7 @@ class _FineTuneMixin(TransformerMixin):
         tags.non_deterministic = False
         return tags
 
-    def __sklearn_clone__(self):
-        """Clone every parameter except the backbone, which is shared as it is.
-
-        scikit-learn's ``clone`` would otherwise reset a fitted sktune backbone to an
-        unfitted copy inside every search, losing what it learned.
-        """
-        params = self.get_params(deep=False)
-        backbone = params.pop("backbone")
-        return type(self)(backbone=backbone, **{k: clone(v, safe=False)
-                                                for k, v in params.items()})
+    __sklearn_clone__ = clone_sharing_backbone
 
     def _validate_params(self):
         super()._validate_params()
@@ -216,32 +164,31 @@ class _FineTuneMixin(TransformerMixin):
                 f"None. Got {self.weights!r} instead.")
 
     def _check_data(self, X, y, *, reset):
-        source = _source_estimator(self.backbone)
+        source = source_estimator(self.backbone)
         if source is None:
             return super()._check_data(X, y, reset=reset)
         self._require_y(y)
-        X = _source_input(self, source, X, reset=reset)
+        X = source_input(self, source, X, reset=reset)
         if reset:
-            self._probe_ = _head_rows(X)
+            self._sample_rows_ = sample_rows(X)
         return X, self._check_target(X, y)
 
     def _check_X(self, X):
-        source = _source_estimator(self.backbone)
+        source = source_estimator(self.backbone)
         if source is None:
             return super()._check_X(X)
-        return _source_input(self, source, X, reset=False)
+        return source_input(self, source, X, reset=False)
 
     def _prepare_X(self, X, *, reset):
-        X = np.ascontiguousarray(_backbone_input(self, X))
+        X = np.ascontiguousarray(reshaped_input(self, X))
         if reset:
-            self._probe_ = _head_rows(X)
+            self._sample_rows_ = sample_rows(X)
         return X
 
     def _build_module(self, n_features, n_outputs):
-        backbone, preprocessing = _load_backbone(self)
-        probe = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
-        with torch.no_grad():
-            n_embedding = probe.embed(*_as_tensors(self._probe_)).shape[1]
+        backbone, preprocessing = load_backbone(self)
+        n_embedding = embedding_width(FineTuneModule(backbone, 1, 1, **preprocessing).eval(),
+                                      self._sample_rows_)
         module = FineTuneModule(backbone, n_embedding, n_outputs,
                                 hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                                 dropout=self.dropout, activation=self.activation,
@@ -252,7 +199,7 @@ class _FineTuneMixin(TransformerMixin):
     def _augment(self):
         """Random whole-pixel shifts of image batches in training (None for other
         input); sets ``augment_shift_``."""
-        x = _as_tuple(self._probe_)[0]
+        x = as_tuple(self._sample_rows_)[0]
         if x.ndim != 4:
             self.augment_shift_ = 0
         elif self.augment_shift == "auto":
@@ -268,15 +215,15 @@ class _FineTuneMixin(TransformerMixin):
 
     def _extra_callbacks(self):
         callbacks = [("unfreeze", GradualUnfreeze(tuple(self.unfreeze_at)))]
-        if self._probe_applies():
-            callbacks.append(("linear_probe", LinearProbe(self._probe_solver())))
+        if self._linear_probe_applies():
+            callbacks.append(("linear_probe", LinearProbe(self._linear_head_fitter())))
         if self.l2_sp:
             callbacks.append(("l2_sp", StartingPointPenalty(self.l2_sp)))
         if self.wise_ft < 1:
             callbacks.append(("wise_ft", WeightInterpolation(self.wise_ft)))
         return callbacks
 
-    def _probe_applies(self):
+    def _linear_probe_applies(self):
         return (self.linear_probe and not len(self.hidden_layer_sizes)
                 and self._linear_head_fits())
 
@@ -292,18 +239,7 @@ class _FineTuneMixin(TransformerMixin):
         """
         check_is_fitted(self)
         X = self._check_X(X)
-        module = self.net_.module_.eval()
-        with torch.no_grad():
-            return np.concatenate([z.double().numpy() for z in self.net_.map_batches(
-                ArrayDataset(X), lambda x: module.embed(*_as_tuple(x)))])
-
-
-def _as_tuple(x):
-    return x if isinstance(x, tuple) else (x,)
-
-
-def _as_tensors(X):
-    return tuple(torch.as_tensor(part) for part in _as_tuple(X))
+        return embed_rows(partial(self.net_.map_batches, ArrayDataset(X)), self.net_.module_)
 
 
 class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
@@ -336,7 +272,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
 
     def _validate_params(self):
         super()._validate_params()
-        check_member_backbone(self.ensemble_scratch, _source_estimator(self.backbone))
+        check_member_backbone(self.ensemble_scratch, source_estimator(self.backbone))
 
     def _after_training(self, run):
         """Train or continue the member from scratch (``ensemble_scratch``) on the rows the
@@ -347,7 +283,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         if self.stop_reason_ == "interrupted":  # Ctrl-C: no second training run
             self.scratch_ = kept_after_interrupt(self, previous, continuing=continuing)
             return
-        member = plan_member(self, _source_estimator(self.backbone), raw.y,
+        member = plan_member(self, source_estimator(self.backbone), raw.y,
                              continuing=continuing, incremental=run.incremental)
         classes = raw.classes
         if run.incremental and classes is None and self._target_kind_ != "multilabel":
@@ -380,10 +316,11 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         most 200): a few-shot fit takes several steps per epoch."""
         return min(n_samples, max(8, min(200, n_samples // 20)))
 
-    def _probe_solver(self):
+    def _linear_head_fitter(self):
         # a plain function, not a bound method: the engine (and its pickles) must not
         # hold the estimator that holds the engine
-        return partial(probe_classifier, kind=self._target_kind_, n_classes=len(self.classes_))
+        return partial(fit_logistic_head, kind=self._target_kind_,
+                       n_classes=len(self.classes_))
 
     def __init__(self, backbone=None, weights=None, *, linear_probe=True, freeze="none",
                  unfreeze_at=(),
@@ -418,8 +355,8 @@ default="squared_error"
     _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
                                     **_FINETUNE_CONSTRAINTS}
 
-    def _probe_solver(self):
-        return probe_regressor
+    def _linear_head_fitter(self):
+        return fit_ridge_head
 
     def __init__(self, backbone=None, weights=None, *, loss="squared_error", linear_probe=True,
                  freeze="none",

@@ -2,20 +2,21 @@
 
 from numbers import Integral, Real
 
+from functools import partial
+
 import numpy as np
-import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sktune._compat import Interval, StrOptions
 from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from sktune.transfer._hf import load_encoder, load_tokenizer
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune._text import _documents
 from sktune.engine import ArrayDataset
-from sktune.nn import ACTIVATIONS
-from sktune.nn._text_encoder import TextEncoderModule
+from sktune.nn import ACTIVATIONS, TextEncoderModule
+from sktune.transfer._hf import load_encoder, load_tokenizer
+from sktune.transfer._inputs import embed_rows
 
 _TEXT_DOC = """\
     model : str or path
@@ -56,8 +57,10 @@ _TEXT_CONSTRAINTS = {
 }
 
 
-class _TransformerMixin(TransformerMixin):
-    """Tokenisation inside the estimator; the encoder as the backbone."""
+class _HuggingFaceTextMixin(TransformerMixin):
+    """A Hugging Face text encoder as the backbone: tokenisation inside the estimator,
+    ``transform`` returning sentence embeddings (the ``TransformerMixin`` is
+    scikit-learn's: these estimators are transformers in its sense too)."""
 
     _module_parameters = frozenset(_TEXT_CONSTRAINTS)
     _clone_trains_from_scratch = False
@@ -105,7 +108,8 @@ class _TransformerMixin(TransformerMixin):
         module = TextEncoderModule(encoder, n_outputs, pooling=self.pooling,
                                    hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                                    dropout=self.dropout, activation=self.activation)
-        module.freeze_lower_layers(self.freeze_layers)
+        # blocks: the token embeddings, then each layer; any frozen layer freezes them
+        module.freeze(self.freeze_layers + 1 if self.freeze_layers else 0)
         return module
 
     def _engine_kwargs(self):
@@ -114,13 +118,11 @@ class _TransformerMixin(TransformerMixin):
     def transform(self, X):
         """Sentence embeddings of the (fine-tuned) encoder, ``(n_texts, hidden_size)``."""
         check_is_fitted(self)
-        module = self.net_.module_.eval()
-        with torch.no_grad():
-            return np.concatenate([z.double().numpy() for z in self.net_.map_batches(
-                ArrayDataset(self._check_X(X)), lambda x: module.embed(*x))])
+        dataset = ArrayDataset(self._check_X(X))
+        return embed_rows(partial(self.net_.map_batches, dataset), self.net_.module_)
 
 
-class TransformerClassifier(_TransformerMixin, NeuralClassifierBase):
+class TransformerClassifier(_HuggingFaceTextMixin, NeuralClassifierBase):
     __doc__ = f"""Fine-tune a transformer text encoder (BERT, MiniLM...) as a classifier.
 
     X is a sequence of raw strings; tokenisation happens inside.
@@ -151,7 +153,7 @@ class TransformerClassifier(_TransformerMixin, NeuralClassifierBase):
         self._store_init_params(locals())
 
 
-class TransformerRegressor(_TransformerMixin, NeuralRegressorBase):
+class TransformerRegressor(_HuggingFaceTextMixin, NeuralRegressorBase):
     __doc__ = f"""Fine-tune a transformer text encoder as a regressor on raw strings.
 
     Parameters
