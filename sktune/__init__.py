@@ -25,8 +25,9 @@ from sktune.transfer import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
-    "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TokenIds", "TrainingDivergedError", "TransformerClassifier",
+    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier",
+    "MLPRegressor", "RNNClassifier", "PretrainedEmbedder", "RNNRegressor", "TextSequencer",
+    "TokenIds", "TrainingDivergedError", "TransformerClassifier",
     "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
     "resilient_dask_backend", "search_space",

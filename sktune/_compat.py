@@ -6,14 +6,6 @@ method — when skorch changes one of the ``NeuralNet`` methods the engine overr
 """
 
 import numpy as np
-from sklearn.utils._param_validation import (  # noqa: F401
-    Interval,
-    InvalidParameterError,
-    Options,
-    StrOptions,
-)
-from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight
 
 # scikit-learn's search internals, for sktune.model_selection's fused searches: they
 # re-implement BaseSearchCV.fit's evaluation step (which fits run together) and keep
@@ -24,10 +16,20 @@ from sklearn.base import _fit_context  # noqa: F401
 from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
 from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
 from sklearn.model_selection._validation import (  # noqa: F401
-    _fit_and_score, _insert_error_scores, _score, _warn_or_raise_about_fit_failures,
+    _fit_and_score,
+    _insert_error_scores,
+    _score,
+    _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils._param_validation import (  # noqa: F401
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
 )
 from sklearn.utils.metaestimators import _safe_split  # noqa: F401
-from sklearn.utils.validation import _check_method_params, _num_samples  # noqa: F401
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_method_params, _check_sample_weight, _num_samples  # noqa: F401
 
 #: whether this scikit-learn has the BaseSearchCV steps the fused searches call (written
 #: against 1.9); without them the searches run scikit-learn's own fit, unfused

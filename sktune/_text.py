@@ -46,10 +46,11 @@ class TokenIds(np.ndarray):
 class TextSequencer(TransformerMixin, BaseEstimator):
     """Turn documents into padded sequences of token ids for an RNN or a text CNN.
 
-    Tokenisation and vocabulary selection are :class:`~sklearn.feature_extraction.text.CountVectorizer`'s
-    (lowercasing, ``token_pattern``, ``min_df``, ``max_features``); the kept words get ids
-    2, 3, ... by decreasing frequency, 1 stands for any other word and 0 pads the end of
-    short documents. The result is a :class:`TokenIds` array, so
+    Tokenisation and vocabulary selection are
+    :class:`~sklearn.feature_extraction.text.CountVectorizer`'s (lowercasing,
+    ``token_pattern``, ``min_df``, ``max_features``); the kept words get ids 2, 3, ... by
+    decreasing frequency, 1 stands for any other word and 0 pads the end of short
+    documents. The result is a :class:`TokenIds` array, so
     ``make_pipeline(TextSequencer(), RNNClassifier())`` (or ``CNNClassifier()``) embeds
     the ids with its defaults and learns from raw strings; a search can tune both steps
     together.

@@ -5,7 +5,6 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import _get_check_estimator_ids, estimator_checks_generator
 from torch import nn
 
-
 from sktune import (
     CNNClassifier,
     CNNRegressor,

@@ -23,10 +23,10 @@ import os
 import threading
 from contextlib import contextmanager
 
-import numpy as np
 import torch
 from joblib import hash as joblib_hash
 from sklearn import get_config
+
 from sktune.engine import stack_key
 from sktune.model_selection._wrappers import fit_path
 

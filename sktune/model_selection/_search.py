@@ -32,15 +32,24 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import indexable
 
 from sktune._compat import (
-    FUSED_SEARCH_SUPPORTED, BaseSearchCV, _check_method_params, _fit_context, _insert_error_scores, _MultimetricScorer,
+    FUSED_SEARCH_SUPPORTED,
+    BaseSearchCV,
+    _check_method_params,
+    _fit_context,
+    _insert_error_scores,
+    _MultimetricScorer,
     _warn_or_raise_about_fit_failures,
 )
 from sktune.model_selection._evaluate import (
-    Pair, Settings, _ConvergenceCounter, fit_and_score_fused, fit_and_score_single,
+    Pair,
+    Settings,
+    _ConvergenceCounter,
+    fit_and_score_fused,
+    fit_and_score_single,
 )
 from sktune.model_selection._fusion import get_fusion_config, plan_key
-from sktune.model_selection._wrappers import fit_path
 from sktune.model_selection._progress import SearchProgress, warn_not_converged
+from sktune.model_selection._wrappers import fit_path
 
 
 class _FusedSearchCV(BaseSearchCV):

@@ -2,8 +2,6 @@
 
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
 from sktune.nn._finetune import FineTuneModule, PixelShift, strip_head
-from sktune.nn._stacked import StackedMLP, StackedModule
-from sktune.nn._stacked_cnn import StackedCNN
 from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
 from sktune.nn._protocols import (
@@ -15,6 +13,8 @@ from sktune.nn._protocols import (
     Stackable,
 )
 from sktune.nn._rnn import RNNModule, StridedFrontEnd
+from sktune.nn._stacked import StackedMLP, StackedModule
+from sktune.nn._stacked_cnn import StackedCNN
 from sktune.nn._text_encoder import TextEncoderModule
 
 __all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "Embedder", "FineTuneModule",

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sktune.nn._stacked_cnn import StackedCNN, cnn_signature
 from sktune.nn import _layers
 from sktune.nn._layers import image_layout, make_activation
+from sktune.nn._stacked_cnn import StackedCNN, cnn_signature
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 
@@ -289,8 +289,7 @@ class CNNModule(nn.Module):
     def embed(self, x, lengths=None):
         """The representation the head reads (:class:`~sktune.nn.Embedder`): the pooled
         (or flattened) last feature map."""
-        for out, mask in self.feature_maps(x, lengths):
-            pass
+        *_, (out, mask) = self.feature_maps(x, lengths)  # the last block's
         return _global_pool(out, mask) if self.global_pool else out.flatten(1)
 
     def forward(self, x, lengths=None):

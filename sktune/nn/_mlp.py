@@ -3,12 +3,13 @@
 import torch
 from torch import nn
 
-from sktune.nn._stacked import StackedMLP, layer_signature, tensor_signature
 from sktune.nn._layers import in_full_precision, make_activation
+from sktune.nn._stacked import StackedMLP, layer_signature, tensor_signature
 
 
 class MLPModule(nn.Sequential):
-    """Fully connected network: ``[Linear -> (BatchNorm) -> activation -> (Dropout)] * k -> Linear``.
+    """Fully connected network:
+    ``[Linear -> (BatchNorm) -> activation -> (Dropout)] * k -> Linear``.
 
     Parameters
     ----------

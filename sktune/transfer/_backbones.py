@@ -22,7 +22,6 @@ from sktune._base import BaseNeuralEstimator
 from sktune._compat import unwrap_frozen
 from sktune.nn import Headed, strip_head
 
-
 _WEIGHTS_FORMATS = ("a .safetensors file, or a torch state dict saved with "
                     "torch.save(module.state_dict(), path)")
 
@@ -102,7 +101,8 @@ def _named_model(name, weights):
         import timm
     except ImportError:
         raise ValueError(f"backbone={name!r} is not a torchvision model name and timm is "
-                         "not installed (from the repository: pip install -e '.[vision]').") from None
+                         "not installed (from the repository: pip install -e '.[vision]')."
+                         ) from None
     model = timm.create_model(name, pretrained=weights is not None)
     config = model.pretrained_cfg if weights is not None else {}
     preprocessing = {k: config[c] for k, c in [("mean", "mean"), ("std", "std")] if c in config}

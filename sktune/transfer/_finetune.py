@@ -334,7 +334,8 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=np.inf, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
-                 class_weight=None, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 class_weight=None, max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
 
@@ -370,6 +371,7 @@ default="squared_error"
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 max_grad_norm=None, device="auto", huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_grad_norm=None, device="auto", huber_delta=1.0, max_fun=15000, dtype="auto",
+                 precision="full", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -21,11 +21,12 @@ from sktune.transfer._inputs import embed_rows
 class LinearProbe(Callback):
     """Before the first epoch of a new network, set its output layer to a linear probe.
 
-    The network is an :class:`~sktune.nn.Embedder` whose ``head[-1]`` is an
-    ``nn.Linear`` (others are left as they are). ``fit_head(Z, y, sample_weight) -> (coef, intercept)`` (numpy, shapes ``(k, d)`` and
-    ``(k,)``, rows for output units) is given the embeddings of the training rows (the
-    validation rows of ``early_stopping`` excluded) and the encoded targets. Later
-    epochs, ``warm_start`` and ``partial_fit`` continuations never probe again.
+    The network is an :class:`~sktune.nn.Embedder` whose ``head[-1]`` is an ``nn.Linear``
+    (others are left as they are). ``fit_head(Z, y, sample_weight) -> (coef,
+    intercept)`` (numpy, shapes ``(k, d)`` and ``(k,)``, rows for output units) is given
+    the embeddings of the training rows (the validation rows of ``early_stopping``
+    excluded) and the encoded targets. Later epochs, ``warm_start`` and ``partial_fit``
+    continuations never probe again.
     """
 
     def __init__(self, fit_head):

@@ -1,8 +1,7 @@
 """Fine-tuning Hugging Face transformer encoders on raw text, as scikit-learn estimators."""
 
-from numbers import Integral, Real
-
 from functools import partial
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import TransformerMixin
@@ -148,7 +147,8 @@ class TransformerClassifier(_HuggingFaceTextMixin, NeuralClassifierBase):
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 max_grad_norm=1.0, device="auto", class_weight=None, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_grad_norm=1.0, device="auto", class_weight=None, max_fun=15000, dtype="auto",
+                 precision="full", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
 
@@ -180,6 +180,7 @@ default="squared_error"
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=1.0, device="auto",
-                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -5,8 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
-from skorch.callbacks import Callback
 from sklearn.datasets import load_digits
+from skorch.callbacks import Callback
 from torch import nn
 
 from sktune import CNNClassifier, CNNRegressor, FineTuneClassifier, MLPClassifier
