@@ -22,6 +22,33 @@ from sktune._base import BaseNeuralEstimator
 from sktune._compat import unwrap_frozen
 from sktune.nn import Headed, strip_head
 
+#: the numpydoc entries of the parameters every estimator with a backbone takes
+BACKBONE_DOC = """\
+    backbone : sktune estimator, torch.nn.Module, callable or str
+        The pretrained network. A *fitted sktune estimator* lends its trained network
+        without its head (a CNN the pooled features of every conv block, concatenated;
+        an RNN its pooled recurrent states; an MLP everything but the output layer) and
+        its own input handling (images, signals, ragged sequences, token ids): train on
+        task A, fine-tune on task B. A *module* (or a callable returning one) is used as
+        given: it maps inputs to embeddings. A *name* is resolved through torchvision or
+        timm, with the classification layer removed.
+    weights : str, path or None
+        For a module: a ``.safetensors`` file or a torch state dict (loaded with
+        ``weights_only=True``). For a name: the pretrained weights to use (e.g.
+        ``"DEFAULT"``; downloaded by torchvision only when given); their resize and
+        normalisation are then applied to the input.
+"""
+
+#: the numpydoc entries of how its input reaches the backbone
+BACKBONE_INPUT_DOC = """\
+    input_shape : tuple of int or None
+        Reshape flat rows to this per-sample shape (e.g. ``(3, 32, 32)``).
+    input_size : tuple of int or None
+        Resize images to (H, W) before the backbone.
+    normalize_mean, normalize_std : tuple of float or None
+        Per-channel image normalisation (overrides a named model's).
+"""
+
 _WEIGHTS_FORMATS = ("a .safetensors file, or a torch state dict saved with "
                     "torch.save(module.state_dict(), path)")
 

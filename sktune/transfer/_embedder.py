@@ -10,10 +10,17 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktune._compat import Interval
+from sktune._docs import with_defaults
 from sktune.engine import ArrayDataset, TensorBatches, resolve_device
 from sktune.engine._net import map_padded
 from sktune.nn import FineTuneModule
-from sktune.transfer._backbones import clone_sharing_backbone, load_backbone, source_estimator
+from sktune.transfer._backbones import (
+    BACKBONE_DOC,
+    BACKBONE_INPUT_DOC,
+    clone_sharing_backbone,
+    load_backbone,
+    source_estimator,
+)
 from sktune.transfer._inputs import (
     embed_rows,
     embedding_width,
@@ -23,8 +30,9 @@ from sktune.transfer._inputs import (
 )
 
 
+@with_defaults
 class PretrainedEmbedder(TransformerMixin, BaseEstimator):
-    """A frozen backbone as a transformer: ``transform`` returns its embeddings.
+    __doc__ = f"""A frozen backbone as a transformer: ``transform`` returns its embeddings.
 
     ``make_pipeline(PretrainedEmbedder(backbone), LogisticRegression())`` is the classic
     "frozen features + linear model" baseline. ``fit`` only loads the backbone. The
@@ -33,11 +41,9 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    backbone, weights, input_shape, input_size, normalize_mean, normalize_std
-        As for :class:`FineTuneClassifier`.
-    batch_size : int, default=256
+{BACKBONE_DOC}{BACKBONE_INPUT_DOC}    batch_size : int
         Rows per forward pass.
-    device : str, default="auto"
+    device : str
         Where ``transform`` runs; "auto" picks what the machine has, then.
 
     Attributes
@@ -80,7 +86,20 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
         self.device = device
 
     def fit(self, X, y=None):
-        """Load the backbone; learns nothing from ``X``."""
+        """Load the backbone; learns nothing from ``X``.
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as the backbone reads it (its shape is recorded and checked later).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PretrainedEmbedder
+            The fitted embedder.
+        """
         self._validate_params()
         resolve_device(self.device)  # an unknown device fails here, not at transform
         X = self._prepare(X, reset=True)
@@ -102,7 +121,18 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
         return np.ascontiguousarray(reshaped_input(self, X))
 
     def transform(self, X):
-        """Embeddings, shape ``(n_samples, n_embedding)``."""
+        """Compute the backbone's embeddings of ``X``.
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as the backbone reads it.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_embedding)
+            One embedding per row, float64.
+        """
         check_is_fitted(self)
         X = self._prepare(X, reset=False)
         device = resolve_device(self.device)

@@ -9,12 +9,25 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sktune._compat import Interval, InvalidParameterError, StrOptions
-from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._docs import (
+    CLASS_WEIGHT,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    TRAINING_PARAMETERS,
+    replace_entries,
+    with_defaults,
+)
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.engine import ArrayDataset, GradualUnfreeze
 from sktune.nn import ACTIVATIONS, FineTuneModule, PixelShift
-from sktune.transfer._backbones import clone_sharing_backbone, load_backbone, source_estimator
+from sktune.transfer._backbones import (
+    BACKBONE_DOC,
+    BACKBONE_INPUT_DOC,
+    clone_sharing_backbone,
+    load_backbone,
+    source_estimator,
+)
 from sktune.transfer._inputs import (
     as_tuple,
     embed_rows,
@@ -35,20 +48,7 @@ from sktune.transfer._scratch import (
 from sktune.transfer._starting_point import StartingPointPenalty, WeightInterpolation
 
 _FINETUNE_DOC = """\
-    backbone : sktune estimator, torch.nn.Module, callable or str
-        The pretrained network. A *fitted sktune estimator* lends its trained network
-        without its head (a CNN the pooled features of every conv block, concatenated;
-        an RNN its pooled recurrent states; an MLP everything but the output layer) and
-        its own input handling (images, signals, ragged sequences, token ids): train on
-        task A, fine-tune on task B. A *module* (or a callable returning one) is used as
-        given: it maps inputs to embeddings. A *name* is resolved through torchvision or
-        timm, with the classification layer removed.
-    weights : str, path or None, default=None
-        For a module: a ``.safetensors`` file or a torch state dict (loaded with
-        ``weights_only=True``). For a name: the pretrained weights to use (e.g.
-        ``"DEFAULT"``; downloaded by torchvision only when given); their resize and
-        normalisation are then applied to the input.
-    linear_probe : bool, default=True
+    linear_probe : bool
         LP-FT (Kumar et al., ICLR 2022, "Fine-Tuning can Distort Pretrained Features"):
         before the first epoch, the new linear head is fitted on the frozen backbone's
         embeddings of the training rows (scikit-learn's ``LogisticRegression`` for
@@ -57,42 +57,36 @@ _FINETUNE_DOC = """\
         from a good head instead of pushing random-head gradients into the pretrained
         features.
         Skipped for heads with hidden layers and for ``loss="poisson"``.
-    freeze : {"none", "backbone"} or int, default="none"
+    freeze : {"none", "backbone"} or int
         ``"backbone"`` trains the head only, ``"none"`` everything, an int freezes the
         first k blocks of the backbone. Frozen batch-norm layers keep their statistics.
-    unfreeze_at : tuple of int, default=()
+    unfreeze_at : tuple of int
         Gradual unfreezing: at the start of each listed epoch, one more frozen block
         (the one nearest the head) starts training.
-    backbone_lr_scale : float, default={backbone_lr_scale}
+    backbone_lr_scale : float
         Discriminative learning rates: the backbone trains at ``learning_rate_init *
         backbone_lr_scale``, the head at ``learning_rate_init``.
-    augment_shift : "auto" or float, default={augment_shift}
+    augment_shift : "auto" or float
         Images only: random whole-pixel translations of up to this many pixels
         (rounded) along each axis during training, zeros entering at the border (no
         resampling, so training images stay as sharp as the ones predicted). "auto" is
         ``max(1, min(H, W) // 8)`` pixels: 1 for 8x8 digits, 4 for 32x32 images. Other
         inputs (signals, sequences, flat rows) are never augmented. The value used is
         ``augment_shift_``.
-    l2_sp : float, default=0.0
+    l2_sp : float
         L2-SP (Li et al., ICML 2018): adds ``l2_sp * (w - w0)`` to the gradient of each
         backbone weight, pulling it towards its pretrained value ``w0`` (``alpha`` pulls
         towards zero).
-    wise_ft : float in [0, 1], default=1.0
+    wise_ft : float in [0, 1]
         WiSE-FT (Wortsman et al., CVPR 2022): the fitted weights are ``(1 - wise_ft) *
         start + wise_ft * fine_tuned``, ``start`` the network after the linear probe
         (0 keeps the probe on the pretrained network, 1 the fine-tuned network).
-    hidden_layer_sizes : tuple of int, default=()
+    hidden_layer_sizes : tuple of int
         Dense layers of the new head.
-    dropout : float, default=0.0
+    dropout : float
         Dropout in the head.
-    activation : str, default="relu"
+    activation : str
         Activation of the head.
-    input_shape : tuple of int or None, default=None
-        Reshape flat rows to this per-sample shape (e.g. ``(3, 32, 32)``).
-    input_size : tuple of int or None, default=None
-        Resize images to (H, W) before the backbone.
-    normalize_mean, normalize_std : tuple of float or None, default=None
-        Per-channel image normalisation (overrides a named model's).
 """
 
 _FINETUNE_CONSTRAINTS = {
@@ -122,18 +116,9 @@ _FINETUNE_CONSTRAINTS = {
 # 0.1x, constant 1e-3, stop after 10 epochs without improvement) -0.7 points; + whole-
 # pixel shifts -2.0 (the noisy training loss stops the fit early); + backbone at 1x and
 # all 200 epochs +1.1; + batches of 8 +1.6; + cosine at 3e-3 +2.4.
-_CLASSIFIER_DOC = (_FINETUNE_DOC.replace("{backbone_lr_scale}", "1.0")
-                   .replace("{augment_shift}", '"auto"'))
-_CLASSIFIER_TRAINING = (
-    TRAINING_PARAMETERS
-    .replace("""Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.""",
-             """Mini-batch size; ``"auto"`` is ``min(200, max(8, n_samples // 20))``
-        (at most ``n_samples``): few-shot sets take many small steps.""")
-    .replace('"plateau"}, default="constant"', '"plateau"}, default="cosine"')
-    .replace("learning_rate_init : float, default=1e-3", "learning_rate_init : float, default=3e-3")
-    .replace("n_iter_no_change : int, default=10", "n_iter_no_change : int, default=inf"))
-_REGRESSOR_DOC = (_FINETUNE_DOC.replace("{backbone_lr_scale}", "0.1")
-                  .replace("{augment_shift}", "0.0"))
+_CLASSIFIER_TRAINING = replace_entries(TRAINING_PARAMETERS, batch_size="""\
+        Mini-batch size; ``"auto"`` is ``min(200, max(8, n_samples // 20))`` (at most
+        ``n_samples``): few-shot sets take many small steps.""")
 
 
 class _FineTuneMixin(TransformerMixin):
@@ -231,23 +216,37 @@ class _FineTuneMixin(TransformerMixin):
         return {"lr_scales": {"backbone": self.backbone_lr_scale, "head": 1.0}}
 
     def transform(self, X):
-        """Embeddings of ``X``: the backbone's output, after the input preprocessing.
+        """Compute the embeddings of ``X``: the backbone's output, after preprocessing.
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as the backbone reads it.
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_embedding)
+            What the head reads, one row per sample, float64.
         """
         check_is_fitted(self)
         X = self._check_X(X)
         return embed_rows(partial(self.net_.map_batches, ArrayDataset(X)), self.net_.module_)
 
 
+@with_defaults
 class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
     __doc__ = f"""Fine-tune a pretrained network, with a new head, as a classifier.
 
+    The defaults are a few-shot recipe: a linear probe of the new head on the frozen
+    backbone's embeddings (LP-FT), then the whole network trained at one rate on small
+    batches of whole-pixel-shifted images under a cosine schedule, averaged with the
+    backbone's own estimator trained from scratch (``ensemble_scratch``) as a hedge
+    against negative transfer (docs/finetune.md).
+
     Parameters
     ----------
-{_CLASSIFIER_DOC}{ENSEMBLE_SCRATCH_DOC}{_CLASSIFIER_TRAINING}{CLASS_WEIGHT}
+{BACKBONE_DOC}{_FINETUNE_DOC}{BACKBONE_INPUT_DOC}{ENSEMBLE_SCRATCH_DOC}\
+{_CLASSIFIER_TRAINING}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -305,6 +304,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, each row summing to 1.
         """
         proba = super().predict_proba(X)
         if self.scratch_ is not None:
@@ -340,18 +340,34 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         self._store_init_params(locals())
 
 
+@with_defaults
 class FineTuneRegressor(_FineTuneMixin, NeuralRegressorBase):
     __doc__ = f"""Fine-tune a pretrained network, with a new head, as a regressor.
 
+    A linear probe (``Ridge``) fits the new head on the frozen backbone's embeddings
+    first, then the network trains with the backbone at a tenth of the head's learning
+    rate (``backbone_lr_scale``); ``transform`` returns the backbone's embeddings.
+
     Parameters
     ----------
-{_REGRESSOR_DOC}{TRAINING_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
-default="squared_error"
-    huber_delta : float, default=1.0
-
+{BACKBONE_DOC}{_FINETUNE_DOC}{BACKBONE_INPUT_DOC}{TRAINING_PARAMETERS}{REGRESSION_LOSS}
     Attributes
     ----------
-{FITTED_ATTRIBUTES}"""
+{FITTED_ATTRIBUTES}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from torch import nn
+    >>> from sktune import FineTuneRegressor
+    >>> X = np.random.RandomState(0).normal(size=(60, 4))
+    >>> y = X @ [1.0, -2.0, 0.5, 0.0]
+    >>> backbone = nn.Sequential(nn.Linear(4, 16), nn.ReLU())  # pretrained, in practice
+    >>> reg = FineTuneRegressor(backbone, max_iter=3, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.transform(X[:3]).shape     # the backbone's embeddings
+    (3, 16)
+    """
 
     _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
                                     **_FINETUNE_CONSTRAINTS}
