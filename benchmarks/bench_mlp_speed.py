@@ -2,10 +2,11 @@
 
 Raw-loop contenders run at torch's default thread count and at one thread, the count
 sktune's thread policy picks for steps this small (sktune/engine/_threads.py); the
-one-thread pair isolates the loop's own overhead. The task of the core issue: 15,000 x 50 samples, 4 classes, hidden (128, 64), batch 128,
-20 epochs, no validation split, Adam at lr 1e-3. The three contenders run in turn,
-round after round, in one process, and the script prints the median fit time of each
-and the ratios. Run: ``python benchmarks/bench_mlp_speed.py [--rounds N]``.
+one-thread pair isolates the loop's own overhead. The task of the core issue: 15,000 x 50
+samples, 4 classes, hidden (128, 64), batch 128, 20 epochs, no validation split, Adam at
+lr 1e-3. The three contenders run in turn, round after round, in one process, and the
+script prints the median fit time of each and the ratios. Run:
+``python benchmarks/bench_mlp_speed.py [--rounds N]``.
 """
 
 import argparse

@@ -1,12 +1,9 @@
 """sktune: deep learning models as first-class scikit-learn estimators."""
 
 from sktune._cnn import CNNClassifier, CNNRegressor
-from sktune._embedder import PretrainedEmbedder
-from sktune._finetune import FineTuneClassifier, FineTuneRegressor
 from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._text import TextSequencer, TokenIds
-from sktune._transformers import TransformerClassifier, TransformerRegressor
 from sktune.exceptions import TrainingDivergedError
 from sktune.model_selection import (
     dask_client,
@@ -17,12 +14,20 @@ from sktune.model_selection import (
     resilient_dask_backend,
     search_space,
 )
+from sktune.transfer import (
+    FineTuneClassifier,
+    FineTuneRegressor,
+    PretrainedEmbedder,
+    TransformerClassifier,
+    TransformerRegressor,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
-    "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TokenIds", "TrainingDivergedError", "TransformerClassifier",
+    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier",
+    "MLPRegressor", "RNNClassifier", "PretrainedEmbedder", "RNNRegressor", "TextSequencer",
+    "TokenIds", "TrainingDivergedError", "TransformerClassifier",
     "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
     "resilient_dask_backend", "search_space",

@@ -23,7 +23,11 @@ from sklearn.utils.validation import (
 
 from sktune import _training
 from sktune._compat import (
-    Interval, InvalidParameterError, Options, StrOptions, check_sample_weight,
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    check_sample_weight,
 )
 from sktune._training import FitRun
 from sktune.engine import SOLVERS, ArrayDataset, resolve_device

@@ -5,20 +5,13 @@ from numbers import Integral, Real
 import numpy as np
 
 from sktune._compat import Interval, StrOptions
-from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-
-# CNNs train as the FCN reference does: reduce-on-plateau (halve the rate after 20 epochs
-# without improvement) and a long patience (50 epochs) before stopping. With the small
-# batches of signals the epoch loss is noisy and can sit near chance for dozens of epochs
-# before it falls; sklearn's constant rate and 10-epoch patience stopped ArrowHead after
-# 17 epochs at 53-60% accuracy.
-_CNN_TRAINING = (TRAINING_PARAMETERS
-                 .replace('"plateau"}, default="constant"', '"plateau"}, default="plateau"')
-                 .replace("lr_decay : float or None, default=None",
-                          "lr_decay : float or None, default=0.5")
-                 .replace("lr_patience : int, default=5", "lr_patience : int, default=20")
-                 .replace("n_iter_no_change : int, default=10",
-                          "n_iter_no_change : int, default=50"))
+from sktune._docs import (
+    CLASS_WEIGHT,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    TRAINING_PARAMETERS,
+    with_defaults,
+)
 from sktune._sequences import (
     TokenVocabulary,
     _ragged,
@@ -30,67 +23,69 @@ from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, Augment, CNNModule
 
 _CNN_DOC = """\
-    channels : "auto" or tuple of int, default="auto"
+    channels : "auto" or tuple of int
         Output channels of each convolution block. "auto" depends on the input (see
         below): ``(32, 64)`` for images, ``(128, 256, 128)`` for 1-D signals (the FCN
         of Wang et al., 2017), ``(128, 128)`` for token ids.
-    kernel_size : "auto", int or tuple of int, default="auto"
+    kernel_size : "auto", int or tuple of int
         Convolution kernel size, one for all blocks or one per block (same padding).
         "auto": 3 for images, ``(8, 5, 3)`` for signals, ``(5, 3)`` for token ids.
-    pooling : "auto", {"max", "avg"} or None, default="auto"
+    pooling : "auto", {"max", "avg"} or None
         2x pooling after each block (while the map is at least 2 wide). "auto": "max"
         for images, None for signals and token ids (their global average pooling
         already makes them shift-invariant).
-    batch_norm : bool, default=True
+    batch_norm : bool
         Batch normalisation after each convolution.
-    dropout : float, default=0.0
+    dropout : float
         Dropout after each block and in the head.
-    activation : str, default="relu"
+    activation : str
         As for :class:`MLPClassifier`.
-    global_pool : bool, default=True
+    global_pool : bool
         Global average pooling before the head; False flattens the last feature map
         (fixed-length input only).
-    hidden_layer_sizes : "auto" or tuple of int, default="auto"
+    hidden_layer_sizes : "auto" or tuple of int
         Dense head between the convolutions and the output layer. "auto": ``(128,)``
         for images, ``()`` (pooled features straight to the output) otherwise.
-    residual : bool, default=False
+    residual : bool
         Residual blocks: two convolutions around a skip connection.
-    input_shape : tuple of int or None, default=None
+    input_shape : tuple of int or None
         Shape of one sample when X is flat 2-D, e.g. ``(8, 8)`` or ``(3, 32, 32)``;
         rows are reshaped to it, so a ``StandardScaler`` can precede the CNN in a
         Pipeline. Without it, 2-D X is a batch of 1-D signals ``(n, L)``.
-    conv_dim : {"auto", 1, 2}, default="auto"
+    conv_dim : {"auto", 1, 2}
         1 reads 3-D X as signals ``(n, C, L)``; 2 or "auto" as images ``(n, H, W)``.
         4-D X is always images.
-    channels_last : {"auto", True, False}, default="auto"
+    channels_last : {"auto", True, False}
         Whether 4-D images are ``(n, H, W, C)``; "auto" decides so when the last axis
         has 1, 3 or 4 entries and the second does not.
-    augment_flip : bool, default=False
+    augment_flip : bool
         Random horizontal flips (images).
-    augment_shift : float, default=0.0
+    augment_shift : float
         Random translations of up to this many pixels / time steps.
-    augment_rotation : float, default=0.0
+    augment_rotation : float
         Random rotations of up to this many degrees (images).
-    augment_scale : float, default=0.0
+    augment_scale : float
         Random amplitude scaling by a factor in ``[1 - s, 1 + s]``.
-    augment_noise : float, default=0.0
+    augment_noise : float
         Additive Gaussian noise of this standard deviation.
-    embedding_dim : "auto", int or None, default="auto"
+    embedding_dim : "auto", int or None
         Token ids (text CNN): the ids are embedded into this many channels and
         convolved along the sequence. "auto" embeds (32 channels) exactly when X is a
         :class:`TokenIds` array, as :class:`TextSequencer` returns; an int declares any
         2-D integer X ``(n, T)`` (or list of 1-D id sequences) to be token ids; None
         never embeds. The table holds one row per distinct id seen in fit; other ids
         at prediction share one unknown-token row.
+"""
 
-    What "auto" resolves to is recorded in ``input_kind_``, ``channels_``,
-    ``kernel_size_``, ``pooling_`` and ``hidden_layer_sizes_``. X may be images
-    ``(n, H, W[, C])`` / ``(n, C, H, W)``, signals ``(n, L)`` / ``(n, C, L)`` (with
-    ``conv_dim=1``), a list of signals ``(L_i, C)`` or ``(L_i,)`` of different lengths
-    (zero-padded and masked: padding never changes a prediction), or token ids. For
-    signals, ``batch_size="auto"`` is ``min(n_samples // 10, 16)`` (at least 2) as in
-    the FCN reference. Augmentations apply during training only, never to validation
-    or prediction.
+_CNN_INPUTS = """\
+    X may be images ``(n, H, W[, C])`` / ``(n, C, H, W)``, signals ``(n, L)`` /
+    ``(n, C, L)`` (with ``conv_dim=1``), a list of signals ``(L_i, C)`` or ``(L_i,)`` of
+    different lengths (zero-padded and masked: padding never changes a prediction), or
+    token ids. What "auto" resolves to is recorded in ``input_kind_``, ``channels_``,
+    ``kernel_size_``, ``pooling_`` and ``hidden_layer_sizes_``. For signals,
+    ``batch_size="auto"`` is ``min(n_samples // 10, 16)`` (at least 2) as in the FCN
+    reference. Augmentations apply during training only, never to validation or
+    prediction.
 """
 
 _CNN_CONSTRAINTS = {
@@ -300,12 +295,14 @@ _CNN_EXTRA_ATTRIBUTES = """\
 """
 
 
+@with_defaults
 class CNNClassifier(_CNNMixin, NeuralClassifierBase):
     __doc__ = f"""Convolutional neural network classifier for images and 1-D signals.
 
+{_CNN_INPUTS}
     Parameters
     ----------
-{_CNN_DOC}{_CNN_TRAINING}{CLASS_WEIGHT}
+{_CNN_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -325,6 +322,11 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
     _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
                                     **_CNN_CONSTRAINTS}
 
+    # CNNs train as the FCN reference does: reduce-on-plateau (halve the rate after 20 epochs
+    # without improvement) and a long patience (50 epochs) before stopping. With the small
+    # batches of signals the epoch loss is noisy and can sit near chance for dozens of epochs
+    # before it falls; sklearn's constant rate and 10-epoch patience stopped ArrowHead after
+    # 17 epochs at 53-60% accuracy.
     def __init__(self, channels="auto", kernel_size="auto", *, pooling="auto", batch_norm=True,
                  dropout=0.0, activation="relu", global_pool=True, hidden_layer_sizes="auto",
                  residual=False, input_shape=None, conv_dim="auto", channels_last="auto",
@@ -338,22 +340,20 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=50, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, max_grad_norm=None, device="auto", class_weight=None,
-                 max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
+@with_defaults
 class CNNRegressor(_CNNMixin, NeuralRegressorBase):
     __doc__ = f"""Convolutional neural network regressor for images and 1-D signals.
 
+{_CNN_INPUTS}
     Parameters
     ----------
-{_CNN_DOC}{_CNN_TRAINING}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
-default="squared_error"
-        Training loss, as for :class:`MLPRegressor`.
-    huber_delta : float, default=1.0
-        Threshold of ``loss="huber"``.
-
+{_CNN_DOC}{TRAINING_PARAMETERS}{REGRESSION_LOSS}
     Attributes
     ----------
 {FITTED_ATTRIBUTES}{_CNN_EXTRA_ATTRIBUTES}
@@ -383,6 +383,7 @@ default="squared_error"
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=50, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
-                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -1,4 +1,4 @@
-"""Every private API of scikit-learn, joblib and skorch that sktune relies on, in one place.
+"""Every private API of scikit-learn, joblib, skorch and torch that sktune relies on, in one place.
 
 Private names can change in any release. Importing them only here means one file to
 read when a dependency moves, and ``tests/test_compat.py`` fails loudly — naming the
@@ -6,14 +6,6 @@ method — when skorch changes one of the ``NeuralNet`` methods the engine overr
 """
 
 import numpy as np
-from sklearn.utils._param_validation import (  # noqa: F401
-    Interval,
-    InvalidParameterError,
-    Options,
-    StrOptions,
-)
-from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight
 
 # scikit-learn's search internals, for sktune.model_selection's fused searches: they
 # re-implement BaseSearchCV.fit's evaluation step (which fits run together) and keep
@@ -24,10 +16,20 @@ from sklearn.base import _fit_context  # noqa: F401
 from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
 from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
 from sklearn.model_selection._validation import (  # noqa: F401
-    _fit_and_score, _insert_error_scores, _score, _warn_or_raise_about_fit_failures,
+    _fit_and_score,
+    _insert_error_scores,
+    _score,
+    _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils._param_validation import (  # noqa: F401
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
 )
 from sklearn.utils.metaestimators import _safe_split  # noqa: F401
-from sklearn.utils.validation import _check_method_params, _num_samples  # noqa: F401
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_method_params, _check_sample_weight, _num_samples  # noqa: F401
 
 #: whether this scikit-learn has the BaseSearchCV steps the fused searches call (written
 #: against 1.9); without them the searches run scikit-learn's own fit, unfused
@@ -92,3 +94,26 @@ def dask_backend_class():
     from joblib._dask import DaskDistributedBackend
 
     return DaskDistributedBackend
+
+
+def fused_adam_step(params, grads, exp_avgs, exp_avg_sqs, steps, *, decoupled, lr, beta1,
+                    beta2, weight_decay, eps):
+    """One step of torch's private fused Adam (``decoupled``: AdamW) kernel over lists of
+    tensors sharing one set of hyperparameters, as ``torch.optim.Adam(fused=True)`` runs
+    it; the stacked optimizer calls it on the copies' views of the stacked parameters."""
+    import torch
+
+    kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+    kernel(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=lr,
+           beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, maximize=False)
+
+
+def fused_sgd_step(params, grads, momentum_buffers, *, lr, momentum, weight_decay, nesterov,
+                   is_first_step):
+    """One step of torch's private fused SGD kernel (``torch.optim.SGD(fused=True)``);
+    ``momentum_buffers`` is empty without momentum."""
+    import torch
+
+    torch._fused_sgd_(params, grads, momentum_buffers, weight_decay=weight_decay,
+                      momentum=momentum, lr=lr, dampening=0.0, nesterov=nesterov,
+                      maximize=False, is_first_step=is_first_step)

@@ -6,21 +6,27 @@ import numpy as np
 import torch
 
 from sktune._compat import Interval, StrOptions
-from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._docs import (
+    CLASS_WEIGHT,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    TRAINING_PARAMETERS,
+    with_defaults,
+)
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, MLPModule
 from sktune.nn._mlp import glorot_uniform_
 
 _ARCHITECTURE_DOC = """\
-    hidden_layer_sizes : int or tuple of int, default=(100,)
+    hidden_layer_sizes : int or tuple of int
         Width of each hidden layer.
     activation : {"relu", "tanh", "logistic", "identity", "gelu", "leaky_relu", "elu", \
-"silu"}, default="relu"
+"silu"}
         Hidden-layer activation.
-    dropout : float, default=0.0
+    dropout : float
         Dropout probability after each hidden layer.
-    batch_norm : bool, default=False
+    batch_norm : bool
         Batch normalisation after each hidden linear layer. A last training batch of
         one row joins the batch before it (one row has no batch statistics).
 """
@@ -76,7 +82,7 @@ class _MLPMixin:
 
     @property
     def coefs_(self):
-        """list of ndarray: the weight matrix of each layer, shape (n_in, n_out).
+        """The weight matrix of each layer, shape (n_in, n_out): a list of ndarray.
 
         Settable, as in scikit-learn: assigning the list, or one of its items, writes
         the network's weights; set before fitting, they are the initial weights.
@@ -89,7 +95,7 @@ class _MLPMixin:
 
     @property
     def intercepts_(self):
-        """list of ndarray: the bias vector of each layer (settable, as ``coefs_``)."""
+        """The bias vector of each layer, a list of ndarray (settable, as ``coefs_``)."""
         return self._weights("bias", "_pending_intercepts")
 
     @intercepts_.setter
@@ -139,6 +145,7 @@ def _write_layer(layer, kind, value):
     return _read_layer(layer, kind)
 
 
+@with_defaults
 class MLPClassifier(_MLPMixin, NeuralClassifierBase):
     __doc__ = f"""Multi-layer perceptron classifier trained with PyTorch.
 
@@ -184,11 +191,13 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 max_grad_norm=None, device="auto", class_weight=None, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_grad_norm=None, device="auto", class_weight=None, max_fun=15000, dtype="auto",
+                 precision="full", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
+@with_defaults
 class MLPRegressor(_MLPMixin, NeuralRegressorBase):
     __doc__ = f"""Multi-layer perceptron regressor trained with PyTorch.
 
@@ -200,12 +209,7 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
 
     Parameters
     ----------
-    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, default="squared_error"
-        Training loss; ``"poisson"`` uses a log link (predictions are ``exp`` of the
-        network output) and needs non-negative targets.
-{_ARCHITECTURE_DOC}{TRAINING_PARAMETERS}    huber_delta : float, default=1.0
-        Threshold between the quadratic and linear parts of ``loss="huber"``.
-
+{_ARCHITECTURE_DOC}{TRAINING_PARAMETERS}{REGRESSION_LOSS}
     Attributes
     ----------
 {FITTED_ATTRIBUTES}    coefs_ : list of ndarray
@@ -240,6 +244,7 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, max_grad_norm=None, device="auto", huber_delta=1.0,
-                 max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -5,7 +5,13 @@ from numbers import Integral, Real
 import numpy as np
 
 from sktune._compat import Interval, StrOptions
-from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktune._docs import (
+    CLASS_WEIGHT,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    TRAINING_PARAMETERS,
+    with_defaults,
+)
 from sktune._sequences import (
     TokenVocabulary,
     check_layer_sizes,
@@ -17,40 +23,42 @@ from sktune.nn import ACTIVATIONS, RNNModule
 from sktune.nn._rnn import CELLS, POOLINGS
 
 _RNN_DOC = """\
-    cell : {"lstm", "gru", "rnn"}, default="lstm"
+    cell : {"lstm", "gru", "rnn"}
         Recurrent cell.
-    hidden_size : int, default=64
+    hidden_size : int
         Units of each recurrent layer (per direction).
-    num_layers : int, default=1
+    num_layers : int
         Stacked recurrent layers.
-    bidirectional : bool, default=False
+    bidirectional : bool
         Read the sequences in both directions.
-    pooling : {"last", "mean", "max", "attention"}, default="last"
+    pooling : {"last", "mean", "max", "attention"}
         How the per-step outputs become one vector: final hidden state, mean or max
         over the valid steps, or a learned attention-weighted sum.
-    embedding_dim : "auto", int or None, default="auto"
+    embedding_dim : "auto", int or None
         Token ids (text) are embedded into vectors of this width. "auto" embeds (32
         wide) exactly when X is a :class:`TokenIds` array, as :class:`TextSequencer`
         returns; an int declares any 2-D integer X ``(n, T)`` (or list of 1-D id
         sequences) to be token ids (0 = padding); None never embeds. The table holds
         one row per distinct id seen in fit; other ids at prediction share one
         unknown-token row.
-    downsample : "auto" or int, default="auto"
+    downsample : "auto" or int
         Stride of a convolutional front-end that shortens long sequences before the
         recurrence (each output step summarises ``2 * stride`` input steps), so that
         hundreds of steps train in reasonable time and gradients reach the start.
         "auto" picks the stride that brings the longest training sequence to at most
         64 steps when it is longer than 128 (1, no front-end, otherwise); 1 disables
         it. Recorded in ``downsample_``.
-    dropout : float, default=0.0
+    dropout : float
         Dropout between recurrent layers and before the head.
-    batch_norm : bool, default=False
+    batch_norm : bool
         Batch normalisation of the pooled representation.
-    hidden_layer_sizes : tuple of int, default=()
+    hidden_layer_sizes : tuple of int
         Dense layers of the head.
-    activation : str, default="relu"
+    activation : str
         Activation of the head.
+"""
 
+_RNN_INPUTS = """\
     X is a 2-D array ``(n, T)`` of univariate sequences (or padded token ids), a 3-D
     array ``(n, T, F)``, or a list of arrays ``(T_i, F)`` / ``(T_i,)`` of different
     lengths; variable lengths are padded and packed, never truncated.
@@ -145,9 +153,11 @@ class _RNNMixin:
                          downsample=self.downsample_)
 
 
+@with_defaults
 class RNNClassifier(_RNNMixin, NeuralClassifierBase):
     __doc__ = f"""Recurrent neural network classifier for whole sequences and text.
 
+{_RNN_INPUTS}
     Parameters
     ----------
 {_RNN_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
@@ -182,22 +192,20 @@ class RNNClassifier(_RNNMixin, NeuralClassifierBase):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, restore_best_weights=True, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, max_grad_norm=None, device="auto", class_weight=None,
-                 max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
+@with_defaults
 class RNNRegressor(_RNNMixin, NeuralRegressorBase):
     __doc__ = f"""Recurrent neural network regressor for whole sequences (e.g. forecasting).
 
+{_RNN_INPUTS}
     Parameters
     ----------
-{_RNN_DOC}{TRAINING_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
-default="squared_error"
-        Training loss, as for :class:`MLPRegressor`.
-    huber_delta : float, default=1.0
-        Threshold of ``loss="huber"``.
-
+{_RNN_DOC}{TRAINING_PARAMETERS}{REGRESSION_LOSS}
     Attributes
     ----------
 {FITTED_ATTRIBUTES}{_RNN_EXTRA_ATTRIBUTES}
@@ -227,6 +235,7 @@ default="squared_error"
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
-                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -117,27 +117,33 @@ def _token_lengths(ids):
 def check_sequences(estimator, X, *, tokens, reset):
     """Validate sequence input X; return ``(padded, lengths or None)``.
 
-    Sets (``reset=True``) or checks ``n_features_in_`` and ``n_step_features_``; with
+    Sets (``reset=True``) or checks ``n_features_in_`` and ``n_step_features_``, and
+    records the layout X had at fit in ``_sequence_layout_`` (``"table"``: a 2-D table of
+    steps; ``"sequences"``: ragged or 3-D), which is not ``input_kind_`` (what the
+    family read X as: images, signals, sequences, tokens); with
     ``tokens``, the values must be non-negative integer ids (returned as float64, to be
     mapped by :class:`TokenVocabulary`).
     """
     ragged = _ragged(X)
     if ragged is not None:
         padded, lengths = _pad(ragged, tokens)
-        kind = "sequences"
+        layout = "sequences"
     elif getattr(X, "ndim", None) == 3:
         if tokens:
             raise ValueError("token ids must be a 2-D (n, T) array or a list of 1-D sequences.")
-        padded, lengths, kind = check_array(X, allow_nd=True, dtype=np.float32), None, "sequences"
+        padded, lengths = check_array(X, allow_nd=True, dtype=np.float32), None
+        layout = "sequences"
         if padded.shape[1] == 0 or padded.shape[2] == 0:
             raise ValueError(f"X has shape {padded.shape}: sequences need at least one time "
                              "step and one feature.")
     else:
-        use_names = reset or getattr(estimator, "_input_kind_", "table") == "table"
+        # a model fitted on a table checks the columns' names too; one fitted on ragged
+        # or 3-D sequences had none to check
+        use_names = reset or getattr(estimator, "_sequence_layout_", "table") == "table"
         check = (lambda A: validate_data(estimator, A, reset=reset, dtype=np.float64)) \
             if use_names else (lambda A: check_array(A, dtype=np.float64))
         table = check(np.asarray(X) if isinstance(X, TokenIds) else X)
-        kind = "table"
+        layout = "table"
         if tokens:
             padded, lengths = table, _token_lengths(table)
         else:
@@ -146,9 +152,9 @@ def check_sequences(estimator, X, *, tokens, reset):
         check_token_ids(padded)
     n_step = 1 if tokens else padded.shape[2]
     if reset:
-        estimator._input_kind_ = kind
+        estimator._sequence_layout_ = layout
         estimator.n_step_features_ = n_step
-        if kind == "sequences":
+        if layout == "sequences":
             estimator.n_features_in_ = n_step
             if hasattr(estimator, "feature_names_in_"):
                 del estimator.feature_names_in_

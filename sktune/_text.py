@@ -8,6 +8,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from sktune._compat import Interval
+from sktune._docs import with_defaults
 
 PAD, OOV = 0, 1
 
@@ -43,29 +44,31 @@ class TokenIds(np.ndarray):
 
 
 
+@with_defaults
 class TextSequencer(TransformerMixin, BaseEstimator):
     """Turn documents into padded sequences of token ids for an RNN or a text CNN.
 
-    Tokenisation and vocabulary selection are :class:`~sklearn.feature_extraction.text.CountVectorizer`'s
-    (lowercasing, ``token_pattern``, ``min_df``, ``max_features``); the kept words get ids
-    2, 3, ... by decreasing frequency, 1 stands for any other word and 0 pads the end of
-    short documents. The result is a :class:`TokenIds` array, so
+    Tokenisation and vocabulary selection are
+    :class:`~sklearn.feature_extraction.text.CountVectorizer`'s (lowercasing,
+    ``token_pattern``, ``min_df``, ``max_features``); the kept words get ids 2, 3, ... by
+    decreasing frequency, 1 stands for any other word and 0 pads the end of short
+    documents. The result is a :class:`TokenIds` array, so
     ``make_pipeline(TextSequencer(), RNNClassifier())`` (or ``CNNClassifier()``) embeds
     the ids with its defaults and learns from raw strings; a search can tune both steps
     together.
 
     Parameters
     ----------
-    max_features : int or None, default=None
+    max_features : int or None
         Keep only the most frequent words.
-    min_df : int or float, default=1
+    min_df : int or float
         Ignore words in fewer documents than this (a count, or a share if float).
-    max_len : int or None, default=None
+    max_len : int or None
         Length of the output rows; None uses the longest document seen in fit. Longer
         documents keep their first ``max_len`` tokens.
-    lowercase : bool, default=True
+    lowercase : bool
         Lowercase before tokenising.
-    token_pattern : str, default=r"(?u)\\b\\w+\\b"
+    token_pattern : str
         Regular expression of a token.
 
     Attributes
@@ -102,7 +105,20 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         self.token_pattern = token_pattern
 
     def fit(self, X, y=None):
-        """Learn the vocabulary and the output length from documents ``X``."""
+        """Learn the vocabulary and the output length from documents ``X``.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TextSequencer
+            The fitted transformer.
+        """
         self._validate_params()
         X = _documents(X)
         counter = CountVectorizer(lowercase=self.lowercase, token_pattern=self.token_pattern,
@@ -117,7 +133,18 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Token ids of each document, a :class:`TokenIds` array ``(n_documents, max_len_)``."""
+        """Token ids of each document.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents.
+
+        Returns
+        -------
+        ids : TokenIds of shape (n_documents, max_len_)
+            Ids of the first ``max_len_`` tokens, 0-padded at the end.
+        """
         check_is_fitted(self)
         rows = np.zeros((len(X := _documents(X)), self.max_len_), dtype=np.int64)
         for i, doc in enumerate(X):
@@ -126,7 +153,18 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         return rows.view(TokenIds)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``token0`` ... ``token{max_len_ - 1}``."""
+        """Get the names of the output columns.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the output columns are token positions).
+
+        Returns
+        -------
+        names : ndarray of str, shape (max_len_,)
+            ``token0`` ... ``token{max_len_ - 1}``.
+        """
         check_is_fitted(self)
         return np.array([f"token{i}" for i in range(self.max_len_)], dtype=object)
 

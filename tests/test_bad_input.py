@@ -126,7 +126,7 @@ CLASSIFIER_ONLY = [
 
 
 def _cases():
-    for name, est in ESTIMATORS.items():
+    for name in ESTIMATORS:
         extra = CLASSIFIER_ONLY if "Classifier" in name else REGRESSOR_ONLY
         for case in CASES + extra:
             yield pytest.param(name, *case, id=f"{name}-{case[0]}")

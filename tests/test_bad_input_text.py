@@ -9,7 +9,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from sktune import (
-    CNNClassifier, PretrainedEmbedder, RNNClassifier, RNNRegressor, TextSequencer, TokenIds,
+    CNNClassifier,
+    PretrainedEmbedder,
+    RNNClassifier,
+    RNNRegressor,
+    TextSequencer,
+    TokenIds,
 )
 
 _SMALL = dict(max_iter=2, random_state=0, device="cpu")

@@ -169,8 +169,8 @@ def test_skorchs_lr_scheduler_sets_the_rate_and_early_stopping_says_so(clf_data)
 ])
 def test_callbacks_the_training_cannot_run_are_refused_with_the_reason(clf_data, params,
                                                                         message):
-    from skorch.callbacks import EpochScoring, LRScheduler
     from sklearn.utils._param_validation import InvalidParameterError
+    from skorch.callbacks import EpochScoring, LRScheduler
     from torch.optim.lr_scheduler import StepLR
 
     made = {"LRScheduler": LRScheduler(StepLR, step_size=1), "EpochCounter": EpochCounter(),

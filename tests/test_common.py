@@ -5,7 +5,6 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import _get_check_estimator_ids, estimator_checks_generator
 from torch import nn
 
-
 from sktune import (
     CNNClassifier,
     CNNRegressor,
@@ -118,7 +117,7 @@ def test_sklearn_compatible_estimator(estimator, check):
 # (tag string=True, two_d_array=False) it runs only check_estimator_cloneable and skips
 # the rest with a SkipTestWarning. The data-free part of the contract is checked here
 # directly; fitting, prediction, pickling and errors on text are in test_text.py and
-# test_transformers.py.
+# tests/transfer/test_transformers.py.
 TEXT_ESTIMATORS = [est for est in ESTIMATORS if est.__sklearn_tags__().input_tags.string]
 DATA_FREE_CHECKS = [
     "check_no_attributes_set_in_init", "check_get_params_invariance", "check_set_params",

@@ -52,7 +52,7 @@ def test_under_bf16_autocast_only_products_that_gain_compute_in_bfloat16():
     """nn._layers.BF16_MIN_MACS: small products (an output layer of 4 units) stay float32,
     large ones (256 x 256 at batch 200) compute in bfloat16, stacked or not."""
     from sktune.nn import MLPModule
-    from sktune.nn._fused import stacked_linear
+    from sktune.nn._stacked import stacked_linear
 
     net = MLPModule(40, (256, 256), 4)
     seen = []
@@ -64,3 +64,79 @@ def test_under_bf16_autocast_only_products_that_gain_compute_in_bfloat16():
         small = stacked_linear(torch.randn(24, 128, 64), torch.randn(24, 4, 64), None)
     assert seen == [torch.float32, torch.bfloat16, torch.float32] and out.dtype == torch.float32
     assert big.dtype == torch.bfloat16 and small.dtype == torch.float32
+
+
+class _TinyEncoder(nn.Module):
+    """A Hugging Face-shaped encoder: ``embeddings``, ``encoder.layer``, ``config``."""
+
+    def __init__(self):
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(hidden_size=4)
+        self.embeddings = nn.Embedding(10, 4)
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+
+    def forward(self, input_ids, attention_mask):
+        from types import SimpleNamespace
+
+        states = self.embeddings(input_ids)
+        for layer in self.encoder.layer:
+            states = torch.tanh(layer(states))
+        return SimpleNamespace(last_hidden_state=states)
+
+
+def _embedder_cases():
+    from sktune.nn import CNNModule, FineTuneModule, RNNModule, TextEncoderModule
+
+    ids = torch.randint(1, 10, (5, 6))
+    return {
+        "mlp": (lambda: MLPModule(4, (8, 3), 2, batch_norm=True), (torch.randn(5, 4),)),
+        "mlp-linear": (lambda: MLPModule(4, (), 2), (torch.randn(5, 4),)),
+        "cnn-image": (lambda: CNNModule((1, 8, 8), 3, channels=(4,)), (torch.randn(5, 1, 8, 8),)),
+        "cnn-signal": (lambda: CNNModule((2, 16), 3, channels=(4,)),
+                       (torch.randn(5, 2, 16), torch.tensor([16, 9, 4, 16, 2]))),
+        "rnn": (lambda: RNNModule(3, 2, hidden_size=5),
+                (torch.randn(5, 7, 3), torch.tensor([7, 3, 1, 7, 5]))),
+        "finetune": (lambda: FineTuneModule(nn.Sequential(nn.Linear(4, 6), nn.ReLU()), 6, 2,
+                                            hidden_layer_sizes=(3,)), (torch.randn(5, 4),)),
+        "text": (lambda: TextEncoderModule(_TinyEncoder(), 2),
+                 (ids, torch.ones_like(ids).index_fill_(1, torch.tensor([5]), 0))),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_embedder_cases()))
+def test_every_family_module_is_an_embedder_whose_head_reads_its_embedding(case):
+    """The Embedder contract the fine-tuners, the linear probe and the embedder rely on:
+    ``forward == head(embed)``, one embedding per sample, a Linear last head layer."""
+    from sktune.nn import Embedder
+
+    make, inputs = _embedder_cases()[case]
+    torch.manual_seed(0)
+    net = make().eval()
+    assert isinstance(net, Embedder)
+    with torch.no_grad():
+        z = net.embed(*inputs)
+        assert z.shape[0] == 5 and z.ndim == 2
+        torch.testing.assert_close(net.head(z), net(*inputs))
+    assert isinstance(net.head[-1], nn.Linear)
+    assert not isinstance(nn.Sequential(nn.Linear(4, 2)), Embedder)
+
+
+def test_the_text_encoder_freezes_bottom_up_as_a_freezable_and_groups_its_rates():
+    from sktune.nn import Freezable, LayerwiseLR, TextEncoderModule
+
+    net = TextEncoderModule(_TinyEncoder(), 2)
+    assert isinstance(net, Freezable) and isinstance(net, LayerwiseLR)
+    encoder = net.encoder
+    assert net.blocks == [encoder.embeddings, *encoder.encoder.layer]
+    net.freeze(2)  # the embeddings and the first layer
+    trainable = {name for name, p in net.named_parameters() if p.requires_grad}
+    assert net.frozen_blocks == 2
+    assert not any(name.startswith(("encoder.embeddings", "encoder.encoder.layer.0"))
+                   for name in trainable)
+    assert {"encoder.encoder.layer.1.weight", "head.0.weight"} <= trainable
+    net.freeze(0)
+    assert all(p.requires_grad for p in net.parameters())
+    assert {net.lr_group(name) for name, _ in net.named_parameters()} == {"backbone", "head"}

@@ -48,7 +48,7 @@ def test_halving_leaderboard_is_in_rank_order_with_final_round_first(halving):
     assert list(table["rank"]) == sorted(table["rank"]) and table["rank"].iloc[0] == 1
     assert table["n_resources"].is_monotonic_decreasing
     assert table.index[0] == halving.best_index_
-    for budget, rows in table.groupby("n_resources", sort=False):
+    for _, rows in table.groupby("n_resources", sort=False):
         assert rows["mean_test_score"].is_monotonic_decreasing
     assert table["max_iter"].iloc[0] == 18
     assert list(leaderboard(halving, top=3)["rank"]) == list(table["rank"][:3])

@@ -119,7 +119,8 @@ def test_ragged_input_errors(order_data):
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         RNNClassifier(**FAST).fit(X[:10], y[:9])
     clf = RNNClassifier(max_iter=1, **FAST).fit(X[:20], y[:20])
-    with pytest.raises(ValueError, match="5 features per time step, but RNNClassifier was fitted with 3"):
+    with pytest.raises(ValueError,
+                       match="5 features per time step, but RNNClassifier was fitted with 3"):
         clf.predict([np.zeros((4, 5))])
 
 

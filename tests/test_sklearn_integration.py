@@ -65,7 +65,8 @@ def test_torch_uses_one_thread_per_joblib_worker():
 def test_diverging_candidate_gets_error_score_and_others_survive(clf_data):
     X, y = clf_data
     search = GridSearchCV(
-        MLPClassifier(max_iter=5, solver="sgd", momentum=0.0, **{**FAST, "hidden_layer_sizes": (64, 64)}),
+        MLPClassifier(max_iter=5, solver="sgd", momentum=0.0,
+                      **{**FAST, "hidden_layer_sizes": (64, 64)}),
         {"learning_rate_init": [1e12, 0.01]}, cv=2, error_score=np.nan)
     with pytest.warns(FitFailedWarning, match="training diverged"):
         search.fit(X, y)

@@ -15,7 +15,6 @@ import warnings
 from contextlib import contextmanager
 from functools import partial
 
-import numpy as np
 import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
@@ -25,19 +24,24 @@ from skorch.utils import to_device
 
 from sktune.engine._callbacks import EpochLog, LossMarks
 from sktune.engine._data import (
-    ONE_ROW_BATCH, ArrayDataset, TensorBatches, first_row, inference_batch_size, map_arrays,
+    ONE_ROW_BATCH,
+    ArrayDataset,
+    TensorBatches,
+    first_row,
+    inference_batch_size,
+    map_arrays,
     n_rows,
 )
 from sktune.engine._losses import is_penalized, norm
-from sktune.engine._precision import autocast, loss_scaler
-from sktune.engine._scoring import SkorchScoring, skorch_early_stop
 from sktune.engine._persist import (
     module_to_state,
     numpy_to_tensors,
     state_to_module,
     tensors_to_numpy,
 )
+from sktune.engine._precision import autocast, loss_scaler
 from sktune.engine._random import forked_rng
+from sktune.engine._scoring import SkorchScoring, skorch_early_stop
 from sktune.engine._threads import macs_per_sample, threads_for, torch_threads
 from sktune.exceptions import TrainingDivergedError
 from sktune.nn._layers import batch_statistics
@@ -150,7 +154,7 @@ class Engine(SkorchScoring, NeuralNet):
         neither applies: one fused optimizer kernel per step."""
         kwargs = self.get_params_for(prefix)
         lr = kwargs.setdefault("lr", self.lr)
-        part_of = (self.module_.lr_scale
+        part_of = (self.module_.lr_group
                    if self.lr_scales and isinstance(self.module_, LayerwiseLR) else None)
         groups = {}
         for name, p in named_parameters:

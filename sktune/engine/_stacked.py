@@ -8,8 +8,9 @@ initial weights, and its dataset — and ``_end_fit`` commits what the engine re
 per-pass and per-epoch steps (:meth:`~sktune.engine.Engine.begin_call`,
 :meth:`~sktune.engine.Engine.end_pass`, :meth:`~sktune.engine.Engine.end_epoch`), its
 L1/L2 rule (:func:`~sktune.engine._losses.norm`), inference chunking, thread policy
-and seeding, so that a stacked copy cannot drift from its single fit. The copies' modules are stacked (:class:`~sktune.nn.Stackable`) and every
-step runs once for all copies, while each copy keeps what makes its fit its own:
+and seeding, so that a stacked copy cannot drift from its single fit. The copies'
+modules are stacked (:class:`~sktune.nn.Stackable`) and every step runs once for all
+copies, while each copy keeps what makes its fit its own:
 
 - its rows and their order: its own training set and hold-out split (the engine's own
   ``train_split``), one ``randperm`` per epoch from its own generator, contiguous

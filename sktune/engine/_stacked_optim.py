@@ -24,6 +24,8 @@ import math
 import numpy as np
 import torch
 
+from sktune._compat import fused_adam_step, fused_sgd_step
+
 #: torch optimizer class -> solver name
 SOLVER_OF = {torch.optim.Adam: "adam", torch.optim.AdamW: "adamw", torch.optim.SGD: "sgd",
              torch.optim.RMSprop: "rmsprop"}
@@ -178,21 +180,20 @@ class StackedOptimizer:
             return False
         grads = {name: p.grad.unbind(0) for name, p in self.params}
         if solver != "sgd":
-            kernel = torch._fused_adamw_ if solver == "adamw" else torch._fused_adam_
             steps = torch.as_tensor(self.steps, dtype=torch.float32).to(
                 self.params[0][1].device).unbind(0)
         for key, (params, slots, m, v, copies) in plan:
             g = [grads[name][k] for name, k in slots]
             if solver == "sgd":
                 lr, momentum, wd, nesterov = key
-                torch._fused_sgd_(params, g, m if momentum else [], weight_decay=wd,
-                                  momentum=momentum, lr=lr, dampening=0.0, nesterov=nesterov,
-                                  maximize=False, is_first_step=bool(first.all()))
+                fused_sgd_step(params, g, m if momentum else [], lr=lr, momentum=momentum,
+                               weight_decay=wd, nesterov=nesterov,
+                               is_first_step=bool(first.all()))
             else:
                 lr, beta1, beta2, wd, eps = key
-                kernel(params, g, m, v, [], [steps[k] for k in copies], amsgrad=False,
-                       lr=lr, beta1=beta1, beta2=beta2, weight_decay=wd, eps=eps,
-                       maximize=False)
+                fused_adam_step(params, g, m, v, [steps[k] for k in copies],
+                                decoupled=solver == "adamw", lr=lr, beta1=beta1, beta2=beta2,
+                                weight_decay=wd, eps=eps)
         return True
 
     @torch.no_grad()

@@ -18,17 +18,17 @@ from sktune.model_selection._results import (
     plot_learning_curves,
     plot_scores,
 )
-from sktune.model_selection._search_space import (
-    DATA_RULES,
-    DEFAULT_SPACE,
-    optuna_distributions,
-    search_space,
-)
 from sktune.model_selection._search import (
     GridSearchCV,
     HalvingGridSearchCV,
     HalvingRandomSearchCV,
     RandomizedSearchCV,
+)
+from sktune.model_selection._search_space import (
+    DATA_RULES,
+    DEFAULT_SPACE,
+    optuna_distributions,
+    search_space,
 )
 
 __all__ = [

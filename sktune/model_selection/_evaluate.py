@@ -30,13 +30,22 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sktune import _training
 from sktune._compat import (
-    _check_method_params, _fit_and_score, _MultimetricScorer, _num_samples, _safe_split,
+    _check_method_params,
+    _fit_and_score,
+    _MultimetricScorer,
+    _num_samples,
+    _safe_split,
     _score,
 )
 from sktune.engine import train_stacked
 from sktune.engine._stacked_data import same
 from sktune.model_selection._fusion import (
-    _activation_bytes, cache_chunk, chunk_sizes, copy_bytes, fusion_signature, memory_budget,
+    _activation_bytes,
+    cache_chunk,
+    chunk_sizes,
+    copy_bytes,
+    fusion_signature,
+    memory_budget,
     plan_key,
 )
 from sktune.model_selection._wrappers import commit, fit_path, prepare_input

@@ -23,10 +23,10 @@ import os
 import threading
 from contextlib import contextmanager
 
-import numpy as np
 import torch
 from joblib import hash as joblib_hash
 from sklearn import get_config
+
 from sktune.engine import stack_key
 from sktune.model_selection._wrappers import fit_path
 
@@ -54,13 +54,19 @@ _DEFAULTS = {"enabled": True, "max_memory": None}
 
 
 def get_fusion_config():
-    """The current fusion settings (see :func:`fusion_config`)."""
+    """Get the current fusion settings (see :func:`fusion_config`).
+
+    Returns
+    -------
+    config : dict
+        ``enabled`` and ``max_memory``, as set for this thread.
+    """
     return {**_DEFAULTS, **getattr(_CONFIG, "values", {})}
 
 
 @contextmanager
 def fusion_config(*, enabled=None, max_memory=None):
-    """Settings of sktune's fused searches, for the block (this thread).
+    """Set sktune's fused searches up for the block (this thread).
 
     Parameters
     ----------
@@ -72,6 +78,11 @@ def fusion_config(*, enabled=None, max_memory=None):
         activations of its copies); larger groups are split into chunks. None keeps the
         current setting; the default is 1 GiB on the CPU and half the free memory of a
         GPU.
+
+    Yields
+    ------
+    None
+        Control, inside the ``with`` block; the previous settings return after it.
 
     Examples
     --------

@@ -37,7 +37,13 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 
 @contextmanager
 def preserve_thread_env():
-    """Restore the thread-count environment variables on exit, as they were on entry."""
+    """Restore the thread-count environment variables on exit, as they were on entry.
+
+    Yields
+    ------
+    None
+        Control, inside the ``with`` block.
+    """
     saved = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
     try:
         yield
@@ -192,6 +198,17 @@ def resilient_dask_backend(**kwargs):
     a dead worker run again on the others; when no worker is left for
     ``no_workers_timeout`` seconds (default 60), the search raises ``RuntimeError``
     instead of waiting forever.
+
+    Parameters
+    ----------
+    **kwargs : dict
+        Arguments of joblib's Dask backend (``scheduler_host``, ``scatter``...) and
+        ``no_workers_timeout``.
+
+    Returns
+    -------
+    backend : joblib parallel backend
+        The backend instance joblib runs the fits through.
     """
     return _resilient_backend_class()(**kwargs)
 

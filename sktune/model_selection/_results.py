@@ -30,6 +30,7 @@ def leaderboard(search, top=None):
     Parameters
     ----------
     search : fitted search estimator
+        A fitted scikit-learn or sktune search (grid, randomized, halving, Optuna).
     top : int, default=None
         Keep only the first ``top`` rows.
 
@@ -152,12 +153,14 @@ def plot_scores(search, path):
     Parameters
     ----------
     search : fitted search estimator
+        A fitted scikit-learn or sktune search (grid, randomized, halving, Optuna).
     path : str or path-like
         Where to write the PNG.
 
     Returns
     -------
     path : str or path-like
+        ``path``, where the figure was written.
     """
     from matplotlib.figure import Figure
 
@@ -244,6 +247,7 @@ def plot_learning_curves(search, X, y, path, top=3):
     Parameters
     ----------
     search : fitted search estimator
+        A fitted scikit-learn or sktune search (grid, randomized, halving, Optuna).
     X, y : array-like
         Training data for the refits.
     path : str or path-like

@@ -32,15 +32,24 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import indexable
 
 from sktune._compat import (
-    FUSED_SEARCH_SUPPORTED, BaseSearchCV, _check_method_params, _fit_context, _insert_error_scores, _MultimetricScorer,
+    FUSED_SEARCH_SUPPORTED,
+    BaseSearchCV,
+    _check_method_params,
+    _fit_context,
+    _insert_error_scores,
+    _MultimetricScorer,
     _warn_or_raise_about_fit_failures,
 )
 from sktune.model_selection._evaluate import (
-    Pair, Settings, _ConvergenceCounter, fit_and_score_fused, fit_and_score_single,
+    Pair,
+    Settings,
+    _ConvergenceCounter,
+    fit_and_score_fused,
+    fit_and_score_single,
 )
 from sktune.model_selection._fusion import get_fusion_config, plan_key
-from sktune.model_selection._wrappers import fit_path
 from sktune.model_selection._progress import SearchProgress, warn_not_converged
+from sktune.model_selection._wrappers import fit_path
 
 
 class _FusedSearchCV(BaseSearchCV):
@@ -254,6 +263,8 @@ class _Evaluator:
         return chunks, singles
 
 
+_ROUNDS = "    Each round's surviving candidates are trained together.\n"
+
 _FUSED_NOTE = """
     sktune's version: same parameters, attributes and results as scikit-learn's
     :class:`sklearn.model_selection.{name}`, with the fits of sktune networks that differ
@@ -263,9 +274,17 @@ _FUSED_NOTE = """
 """
 
 
-def _doc(sk_class):
-    return (sk_class.__doc__ or "").split("\n", 1)[0] + "\n" + \
-        _FUSED_NOTE.format(name=sk_class.__name__)
+def _doc(sk_class, extra=""):
+    """scikit-learn's summary line, the note above, then scikit-learn's own Parameters
+    and Attributes sections (the parameters and attributes are the same)."""
+    doc = sk_class.__doc__ or ""
+    start = doc.find("    Parameters\n    ----------\n")
+    end = min((i for i in (doc.find(f"\n    {name}\n    ---", start)
+                           for name in ("See Also", "Notes", "Examples")) if i > start),
+              default=len(doc))
+    sections = doc[start:end].rstrip() + "\n" if start >= 0 else ""
+    return (doc.split("\n", 1)[0] + "\n" + _FUSED_NOTE.format(name=sk_class.__name__)
+            + extra + "\n" + sections)
 
 
 class GridSearchCV(_SkGridSearchCV, _FusedSearchCV):
@@ -302,9 +321,7 @@ class RandomizedSearchCV(_SkRandomizedSearchCV, _FusedSearchCV):
 
 
 class HalvingGridSearchCV(_SkHalvingGridSearchCV, _FusedSearchCV):
-    __doc__ = _doc(_SkHalvingGridSearchCV) + """
-    Each round's surviving candidates are trained together.
-
+    __doc__ = _doc(_SkHalvingGridSearchCV, extra=_ROUNDS) + """
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -320,9 +337,7 @@ class HalvingGridSearchCV(_SkHalvingGridSearchCV, _FusedSearchCV):
 
 
 class HalvingRandomSearchCV(_SkHalvingRandomSearchCV, _FusedSearchCV):
-    __doc__ = _doc(_SkHalvingRandomSearchCV) + """
-    Each round's surviving candidates are trained together.
-
+    __doc__ = _doc(_SkHalvingRandomSearchCV, extra=_ROUNDS) + """
     Examples
     --------
     >>> from scipy.stats import loguniform

@@ -50,7 +50,7 @@ DATA_RULES = {
 
 
 def search_space(estimator, X=None, *, cv=5, n_samples=None, include=None, exclude=()):
-    """Distributions for the main hyperparameters of an sktune estimator.
+    """Build distributions for the main hyperparameters of an sktune estimator.
 
     Parameters
     ----------

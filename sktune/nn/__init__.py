@@ -2,13 +2,22 @@
 
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
 from sktune.nn._finetune import FineTuneModule, PixelShift, strip_head
-from sktune.nn._fused import StackedMLP, StackedModule
-from sktune.nn._fused_cnn import StackedCNN
 from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
-from sktune.nn._protocols import Freezable, Headed, LayerwiseLR, SparseInput, Stackable
+from sktune.nn._protocols import (
+    Embedder,
+    Freezable,
+    Headed,
+    LayerwiseLR,
+    SparseInput,
+    Stackable,
+)
 from sktune.nn._rnn import RNNModule, StridedFrontEnd
+from sktune.nn._stacked import StackedMLP, StackedModule
+from sktune.nn._stacked_cnn import StackedCNN
+from sktune.nn._text_encoder import TextEncoderModule
 
-__all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "FineTuneModule", "Freezable", "Headed",
-           "LayerwiseLR", "MLPModule", "PixelShift", "RNNModule", "SparseInput", "Stackable", "StackedCNN",
-           "StackedMLP", "StackedModule", "StridedFrontEnd", "make_activation", "strip_head"]
+__all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "Embedder", "FineTuneModule",
+           "Freezable", "Headed", "LayerwiseLR", "MLPModule", "PixelShift", "RNNModule",
+           "SparseInput", "Stackable", "StackedCNN", "StackedMLP", "StackedModule",
+           "StridedFrontEnd", "TextEncoderModule", "make_activation", "strip_head"]

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sktune.nn._fused_cnn import StackedCNN, cnn_signature
 from sktune.nn import _layers
 from sktune.nn._layers import image_layout, make_activation
+from sktune.nn._stacked_cnn import StackedCNN, cnn_signature
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 
@@ -286,14 +286,14 @@ class CNNModule(nn.Module):
         """Yield ``(feature_map, mask)`` after each conv block (mask None unless masked)."""
         yield from _feature_maps(self, x, lengths)
 
-    def features(self, x, lengths=None):
-        """The representation the head reads: pooled (or flattened) last feature map."""
-        for out, mask in self.feature_maps(x, lengths):
-            pass
+    def embed(self, x, lengths=None):
+        """The representation the head reads (:class:`~sktune.nn.Embedder`): the pooled
+        (or flattened) last feature map."""
+        *_, (out, mask) = self.feature_maps(x, lengths)  # the last block's
         return _global_pool(out, mask) if self.global_pool else out.flatten(1)
 
     def forward(self, x, lengths=None):
-        return self.head(self.features(x, lengths))
+        return self.head(self.embed(x, lengths))
 
     def stack_signature(self):
         """Layer kinds and shapes, dtype and device: what copies must share to be

@@ -33,6 +33,10 @@ def strip_head(module):
 class FineTuneModule(nn.Module):
     """``preprocess -> backbone -> head`` where the backbone's blocks can be frozen.
 
+    An :class:`~sktune.nn.Embedder` (``embed`` is the preprocessed backbone's output),
+    a :class:`~sktune.nn.Freezable` network (the backbone's blocks) and a
+    :class:`~sktune.nn.LayerwiseLR` one (backbone and head).
+
     Parameters
     ----------
     backbone : nn.Module
@@ -94,13 +98,13 @@ class FineTuneModule(nn.Module):
             block.eval()
         return self
 
-    def lr_scale(self, name):
+    def lr_group(self, name):
         """Which learning-rate group a parameter belongs to: 'backbone' or 'head'."""
         return "backbone" if name.startswith("backbone.") else "head"
 
     def embed(self, x, *more):
-        """The backbone's embedding of a batch; ``more`` (e.g. sequence lengths) is passed
-        to the backbone as further arguments."""
+        """The backbone's embedding of a batch (:class:`~sktune.nn.Embedder`); ``more``
+        (e.g. sequence lengths) is passed to the backbone as further arguments."""
         if self.input_size is not None and x.ndim == 4 and tuple(x.shape[-2:]) != self.input_size:
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
         if self.mean is not None:

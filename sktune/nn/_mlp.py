@@ -3,12 +3,13 @@
 import torch
 from torch import nn
 
-from sktune.nn._fused import StackedMLP, layer_signature, tensor_signature
 from sktune.nn._layers import in_full_precision, make_activation
+from sktune.nn._stacked import StackedMLP, layer_signature, tensor_signature
 
 
 class MLPModule(nn.Sequential):
-    """Fully connected network: ``[Linear -> (BatchNorm) -> activation -> (Dropout)] * k -> Linear``.
+    """Fully connected network:
+    ``[Linear -> (BatchNorm) -> activation -> (Dropout)] * k -> Linear``.
 
     Parameters
     ----------
@@ -54,8 +55,22 @@ class MLPModule(nn.Sequential):
     accepts_sparse = True
 
     def forward(self, x):
-        layers = list(self)
-        if x.layout != torch.strided:
+        return self._through(list(self), x)
+
+    def embed(self, x):
+        """The last hidden layer's output, what the output layer reads (the input itself
+        for a linear model): :class:`~sktune.nn.Embedder`."""
+        return self._through(list(self)[:-1], x)
+
+    @property
+    def head(self):
+        """The output layer, in a one-layer ``nn.Sequential`` (:class:`~sktune.nn.Embedder`)."""
+        return nn.Sequential(self[-1])
+
+    def _through(self, layers, x):
+        """``x`` through ``layers`` (the first of them taking sparse CSR batches as they
+        are), in full precision where a product is too small to gain from bfloat16."""
+        if layers and x.layout != torch.strided:
             first = layers.pop(0)
             # sparse products have no reduced-precision kernels: in the weights' dtype,
             # whatever autocast says (mixed precision resumes after the first layer)

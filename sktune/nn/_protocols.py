@@ -1,6 +1,6 @@
 """The contracts between torch modules and the layers that use them.
 
-The engine, the fine-tuners and the tuning tools never probe a module's attributes
+The engine, the fine-tuners and the tuning tools never look for a module's attributes
 by name: what they need is one of these protocols, and a module opts in by
 implementing it. ``isinstance(module, SparseInput)`` (they are runtime-checkable)
 is how the other layers ask.
@@ -24,12 +24,13 @@ class SparseInput(Protocol):
 class LayerwiseLR(Protocol):
     """A module whose parameters fall into named parts trained at different rates.
 
-    ``lr_scale(name)`` maps a parameter name (as in ``named_parameters()``) to a part,
-    e.g. ``"backbone"`` or ``"head"``; the engine gives each part its own parameter
-    group at ``learning_rate_init * lr_scales[part]`` (discriminative fine-tuning).
+    ``lr_group(name)`` maps a parameter name (as in ``named_parameters()``) to the label
+    of its part, e.g. ``"backbone"`` or ``"head"``; the engine gives each part its own
+    parameter group at ``learning_rate_init * lr_scales[part]`` (discriminative
+    fine-tuning).
     """
 
-    def lr_scale(self, name: str) -> str: ...
+    def lr_group(self, name: str) -> str: ...
 
 
 @runtime_checkable
@@ -64,6 +65,24 @@ class Headed(Protocol):
     """
 
     def without_head(self) -> object: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """A network that is ``head(embed(*inputs))``: one embedding per sample, then a head.
+
+    ``embed`` takes what ``forward`` takes and returns one embedding per sample,
+    ``(n, d)``; ``head`` is an ``nn.Sequential`` reading it, whose last layer ``head[-1]``
+    gives the outputs, so that ``forward(*inputs) == head(embed(*inputs))``. The
+    fine-tuners' ``transform`` and :class:`~sktune.PretrainedEmbedder` return
+    ``embed``'s output, and the linear probe of LP-FT sets ``head[-1]`` (an
+    ``nn.Linear``) from it. :class:`~sktune.nn.FineTuneModule`, the Hugging Face text
+    encoder module and the MLP, CNN and RNN modules implement it.
+    """
+
+    head: object
+
+    def embed(self, *inputs): ...
 
 
 # ---- fused training (sktune.model_selection's fused searches) -------------------------

@@ -115,12 +115,13 @@ class RNNModule(nn.Module):
         head.append(nn.Linear(width, n_outputs))
         self.head = nn.Sequential(*head)
 
-    def encode(self, x, lengths=None):
-        """The pooled representation of each sequence, ``(n, hidden_size * directions)``."""
+    def embed(self, x, lengths=None):
+        """The pooled representation of each sequence, ``(n, hidden_size * directions)``:
+        what the head reads (:class:`~sktune.nn.Embedder`)."""
         return _encode(self, x, lengths)
 
     def forward(self, x, lengths=None):
-        return self.head(self.encode(x, lengths))
+        return self.head(self.embed(x, lengths))
 
     def without_head(self):
         """The network up to its head (the pooled recurrent states), for transfer."""

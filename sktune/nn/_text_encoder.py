@@ -8,6 +8,10 @@ from sktune.nn._layers import make_head
 class TextEncoderModule(nn.Module):
     """``encoder(input_ids, attention_mask) -> pooling -> head``.
 
+    An :class:`~sktune.nn.Embedder` (``embed`` is the pooled encoder output), a
+    :class:`~sktune.nn.Freezable` network of blocks (the token embeddings, then each
+    transformer layer) and a :class:`~sktune.nn.LayerwiseLR` one (encoder and head).
+
     Parameters
     ----------
     encoder : transformers.PreTrainedModel
@@ -28,20 +32,35 @@ class TextEncoderModule(nn.Module):
         self.pooling = pooling
         self.head = make_head(encoder.config.hidden_size, hidden_layer_sizes, n_outputs,
                               dropout, activation)
+        self.frozen_blocks = 0
 
-    def freeze_lower_layers(self, n_layers):
-        """Freeze the embeddings and the first ``n_layers`` transformer layers."""
-        layers = _encoder_layers(self.encoder)
-        frozen = [getattr(self.encoder, "embeddings", None)] + list(layers[:n_layers])
-        for module in filter(None, frozen if n_layers > 0 else []):
-            for p in module.parameters():
-                p.requires_grad_(False)
+    @property
+    def blocks(self):
+        """Units of freezing, bottom up (:class:`~sktune.nn.Freezable`): the token
+        embeddings (an empty Identity for an encoder without them), then each
+        transformer layer."""
+        embeddings = getattr(self.encoder, "embeddings", None)
+        return [nn.Identity() if embeddings is None else embeddings,
+                *_encoder_layers(self.encoder)]
 
-    def lr_scale(self, name):
+    def freeze(self, n_blocks):
+        """Freeze the first ``n_blocks`` blocks (all of them if larger); unfreeze the rest.
+
+        Frozen layers keep their dropout in training: a transformer has no batch
+        statistics to keep.
+        """
+        blocks = self.blocks
+        self.frozen_blocks = min(int(n_blocks), len(blocks))
+        for i, block in enumerate(blocks):
+            for p in block.parameters():
+                p.requires_grad_(i >= self.frozen_blocks)
+
+    def lr_group(self, name):
         """Parameter groups for discriminative learning rates: 'backbone' or 'head'."""
         return "backbone" if name.startswith("encoder.") else "head"
 
     def embed(self, input_ids, attention_mask):
+        """The pooled sentence embeddings of a batch, ``(n, hidden_size)`` (Embedder)."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         if self.pooling == "cls":
             return states[:, 0]

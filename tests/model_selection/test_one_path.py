@@ -140,8 +140,15 @@ def _every_estimator():
     """Every public estimator that predicts, at CI size, with the data it reads."""
     from torch import nn
 
-    from sktune import (CNNClassifier, CNNRegressor, MLPRegressor, RNNClassifier,
-                        RNNRegressor, TextSequencer, TransformerClassifier)
+    from sktune import (
+        CNNClassifier,
+        CNNRegressor,
+        MLPRegressor,
+        RNNClassifier,
+        RNNRegressor,
+        TextSequencer,
+        TransformerClassifier,
+    )
 
     small = dict(max_iter=2, random_state=0, device="cpu")
     y_reg = X[:, 0]

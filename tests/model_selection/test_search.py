@@ -18,10 +18,13 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sktune import MLPClassifier, MLPRegressor, RNNClassifier, TrainingDivergedError
 from sktune.model_selection import (
-    GridSearchCV, HalvingGridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV,
+    GridSearchCV,
+    HalvingGridSearchCV,
+    HalvingRandomSearchCV,
+    RandomizedSearchCV,
+    _evaluate,
     fusion_config,
 )
-from sktune.model_selection import _evaluate
 
 X, Y = make_classification(n_samples=150, n_features=6, n_informative=4, n_classes=3,
                            random_state=0)
@@ -201,7 +204,7 @@ def test_verbose_lines_match_scikit_learns(capsys):
     ours = [line for line in capsys.readouterr().out.splitlines() if "END" in line]
     sk.GridSearchCV(MLPClassifier(**NET), grid, cv=2, verbose=3, refit=False).fit(X, Y)
     theirs = [line for line in capsys.readouterr().out.splitlines() if "END" in line]
-    strip = lambda lines: sorted(l.split(" total time")[0] for l in lines)  # noqa: E731
+    strip = lambda lines: sorted(line.split(" total time")[0] for line in lines)  # noqa: E731
     assert strip(ours) == strip(theirs) and len(ours) == 2
 
 

@@ -5,21 +5,39 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import torch
-from sklearn.base import TransformerMixin, clone
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sktune._backbones import resolve_backbone
-from sktune._compat import Interval, InvalidParameterError, StrOptions, unwrap_frozen
-from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from sktune._probe import (
-    LinearProbe,
-    StartingPointPenalty,
-    WeightInterpolation,
-    probe_classifier,
-    probe_regressor,
+from sktune._compat import Interval, InvalidParameterError, StrOptions
+from sktune._docs import (
+    CLASS_WEIGHT,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    TRAINING_PARAMETERS,
+    replace_entries,
+    with_defaults,
 )
-from sktune._scratch import (
+from sktune._sequences import check_layer_sizes
+from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
+from sktune.engine import ArrayDataset, GradualUnfreeze
+from sktune.nn import ACTIVATIONS, FineTuneModule, PixelShift
+from sktune.transfer._backbones import (
+    BACKBONE_DOC,
+    BACKBONE_INPUT_DOC,
+    clone_sharing_backbone,
+    load_backbone,
+    source_estimator,
+)
+from sktune.transfer._inputs import (
+    as_tuple,
+    embed_rows,
+    embedding_width,
+    reshaped_input,
+    sample_rows,
+    source_input,
+)
+from sktune.transfer._probe import LinearProbe, fit_logistic_head, fit_ridge_head
+from sktune.transfer._scratch import (
     ENSEMBLE_SCRATCH_DOC,
     SCRATCH_ATTRIBUTE_DOC,
     check_member_backbone,
@@ -27,27 +45,10 @@ from sktune._scratch import (
     kept_after_interrupt,
     plan_member,
 )
-from sktune._sequences import check_layer_sizes
-from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
-from sktune.engine import ArrayDataset, GradualUnfreeze
-from sktune.engine._data import map_arrays
-from sktune.nn import ACTIVATIONS, FineTuneModule, PixelShift
+from sktune.transfer._starting_point import StartingPointPenalty, WeightInterpolation
 
 _FINETUNE_DOC = """\
-    backbone : sktune estimator, torch.nn.Module, callable or str
-        The pretrained network. A *fitted sktune estimator* lends its trained network
-        without its head (a CNN the pooled features of every conv block, concatenated;
-        an RNN its pooled recurrent states; an MLP everything but the output layer) and
-        its own input handling (images, signals, ragged sequences, token ids): train on
-        task A, fine-tune on task B. A *module* (or a callable returning one) is used as
-        given: it maps inputs to embeddings. A *name* is resolved through torchvision or
-        timm, with the classification layer removed.
-    weights : str, path or None, default=None
-        For a module: a ``.safetensors`` file or a torch state dict (loaded with
-        ``weights_only=True``). For a name: the pretrained weights to use (e.g.
-        ``"DEFAULT"``; downloaded by torchvision only when given); their resize and
-        normalisation are then applied to the input.
-    linear_probe : bool, default=True
+    linear_probe : bool
         LP-FT (Kumar et al., ICLR 2022, "Fine-Tuning can Distort Pretrained Features"):
         before the first epoch, the new linear head is fitted on the frozen backbone's
         embeddings of the training rows (scikit-learn's ``LogisticRegression`` for
@@ -56,42 +57,36 @@ _FINETUNE_DOC = """\
         from a good head instead of pushing random-head gradients into the pretrained
         features.
         Skipped for heads with hidden layers and for ``loss="poisson"``.
-    freeze : {"none", "backbone"} or int, default="none"
+    freeze : {"none", "backbone"} or int
         ``"backbone"`` trains the head only, ``"none"`` everything, an int freezes the
         first k blocks of the backbone. Frozen batch-norm layers keep their statistics.
-    unfreeze_at : tuple of int, default=()
+    unfreeze_at : tuple of int
         Gradual unfreezing: at the start of each listed epoch, one more frozen block
         (the one nearest the head) starts training.
-    backbone_lr_scale : float, default={backbone_lr_scale}
+    backbone_lr_scale : float
         Discriminative learning rates: the backbone trains at ``learning_rate_init *
         backbone_lr_scale``, the head at ``learning_rate_init``.
-    augment_shift : "auto" or float, default={augment_shift}
+    augment_shift : "auto" or float
         Images only: random whole-pixel translations of up to this many pixels
         (rounded) along each axis during training, zeros entering at the border (no
         resampling, so training images stay as sharp as the ones predicted). "auto" is
         ``max(1, min(H, W) // 8)`` pixels: 1 for 8x8 digits, 4 for 32x32 images. Other
         inputs (signals, sequences, flat rows) are never augmented. The value used is
         ``augment_shift_``.
-    l2_sp : float, default=0.0
+    l2_sp : float
         L2-SP (Li et al., ICML 2018): adds ``l2_sp * (w - w0)`` to the gradient of each
         backbone weight, pulling it towards its pretrained value ``w0`` (``alpha`` pulls
         towards zero).
-    wise_ft : float in [0, 1], default=1.0
+    wise_ft : float in [0, 1]
         WiSE-FT (Wortsman et al., CVPR 2022): the fitted weights are ``(1 - wise_ft) *
         start + wise_ft * fine_tuned``, ``start`` the network after the linear probe
         (0 keeps the probe on the pretrained network, 1 the fine-tuned network).
-    hidden_layer_sizes : tuple of int, default=()
+    hidden_layer_sizes : tuple of int
         Dense layers of the new head.
-    dropout : float, default=0.0
+    dropout : float
         Dropout in the head.
-    activation : str, default="relu"
+    activation : str
         Activation of the head.
-    input_shape : tuple of int or None, default=None
-        Reshape flat rows to this per-sample shape (e.g. ``(3, 32, 32)``).
-    input_size : tuple of int or None, default=None
-        Resize images to (H, W) before the backbone.
-    normalize_mean, normalize_std : tuple of float or None, default=None
-        Per-channel image normalisation (overrides a named model's).
 """
 
 _FINETUNE_CONSTRAINTS = {
@@ -121,62 +116,9 @@ _FINETUNE_CONSTRAINTS = {
 # 0.1x, constant 1e-3, stop after 10 epochs without improvement) -0.7 points; + whole-
 # pixel shifts -2.0 (the noisy training loss stops the fit early); + backbone at 1x and
 # all 200 epochs +1.1; + batches of 8 +1.6; + cosine at 3e-3 +2.4.
-_CLASSIFIER_DOC = (_FINETUNE_DOC.replace("{backbone_lr_scale}", "1.0")
-                   .replace("{augment_shift}", '"auto"'))
-_CLASSIFIER_TRAINING = (
-    TRAINING_PARAMETERS
-    .replace("""Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.""",
-             """Mini-batch size; ``"auto"`` is ``min(200, max(8, n_samples // 20))``
-        (at most ``n_samples``): few-shot sets take many small steps.""")
-    .replace('"plateau"}, default="constant"', '"plateau"}, default="cosine"')
-    .replace("learning_rate_init : float, default=1e-3", "learning_rate_init : float, default=3e-3")
-    .replace("n_iter_no_change : int, default=10", "n_iter_no_change : int, default=inf"))
-_REGRESSOR_DOC = (_FINETUNE_DOC.replace("{backbone_lr_scale}", "0.1")
-                  .replace("{augment_shift}", "0.0"))
-
-
-def _source_estimator(backbone):
-    """The fitted sktune estimator behind ``backbone`` (unwrapping FrozenEstimator), or None."""
-    from sktune._base import BaseNeuralEstimator
-
-    backbone = unwrap_frozen(backbone)
-    if not isinstance(backbone, BaseNeuralEstimator):
-        return None
-    if not hasattr(backbone, "net_"):
-        raise ValueError("backbone is an unfitted sktune estimator; fit it first.")
-    return backbone
-
-
-def _backbone_input(est, X):
-    """Validated X reshaped per sample to ``input_shape`` when given (module backbones)."""
-    if est.input_shape is not None:
-        X = X.reshape((len(X),) + tuple(int(s) for s in est.input_shape))
-    return X
-
-
-def _source_input(est, source, X, *, reset):
-    """X read the way the source estimator reads it (checked against the source's fit):
-    an array, or ``(padded, lengths)`` for sequences and token ids."""
-    X = source._check_X(X)
-    if reset:
-        est.n_features_in_ = source.n_features_in_
-        if hasattr(source, "feature_names_in_"):
-            est.feature_names_in_ = source.feature_names_in_
-        elif hasattr(est, "feature_names_in_"):
-            del est.feature_names_in_
-    return X
-
-
-def _head_rows(X):
-    """The first two rows of X (each part of a tuple), for probing the embedding width."""
-    return map_arrays(lambda a: np.ascontiguousarray(a[:2]), X)
-
-
-def _load_backbone(est):
-    """The backbone module and its preprocessing; the estimator's own settings win."""
-    backbone, preprocessing, _ = resolve_backbone(est.backbone, est.weights)
-    own = {"input_size": est.input_size, "mean": est.normalize_mean, "std": est.normalize_std}
-    return backbone, {**preprocessing, **{k: v for k, v in own.items() if v is not None}}
+_CLASSIFIER_TRAINING = replace_entries(TRAINING_PARAMETERS, batch_size="""\
+        Mini-batch size; ``"auto"`` is ``min(200, max(8, n_samples // 20))`` (at most
+        ``n_samples``): few-shot sets take many small steps.""")
 
 
 class _FineTuneMixin(TransformerMixin):
@@ -192,16 +134,7 @@ class _FineTuneMixin(TransformerMixin):
         tags.non_deterministic = False
         return tags
 
-    def __sklearn_clone__(self):
-        """Clone every parameter except the backbone, which is shared as it is.
-
-        scikit-learn's ``clone`` would otherwise reset a fitted sktune backbone to an
-        unfitted copy inside every search, losing what it learned.
-        """
-        params = self.get_params(deep=False)
-        backbone = params.pop("backbone")
-        return type(self)(backbone=backbone, **{k: clone(v, safe=False)
-                                                for k, v in params.items()})
+    __sklearn_clone__ = clone_sharing_backbone
 
     def _validate_params(self):
         super()._validate_params()
@@ -216,32 +149,31 @@ class _FineTuneMixin(TransformerMixin):
                 f"None. Got {self.weights!r} instead.")
 
     def _check_data(self, X, y, *, reset):
-        source = _source_estimator(self.backbone)
+        source = source_estimator(self.backbone)
         if source is None:
             return super()._check_data(X, y, reset=reset)
         self._require_y(y)
-        X = _source_input(self, source, X, reset=reset)
+        X = source_input(self, source, X, reset=reset)
         if reset:
-            self._probe_ = _head_rows(X)
+            self._sample_rows_ = sample_rows(X)
         return X, self._check_target(X, y)
 
     def _check_X(self, X):
-        source = _source_estimator(self.backbone)
+        source = source_estimator(self.backbone)
         if source is None:
             return super()._check_X(X)
-        return _source_input(self, source, X, reset=False)
+        return source_input(self, source, X, reset=False)
 
     def _prepare_X(self, X, *, reset):
-        X = np.ascontiguousarray(_backbone_input(self, X))
+        X = np.ascontiguousarray(reshaped_input(self, X))
         if reset:
-            self._probe_ = _head_rows(X)
+            self._sample_rows_ = sample_rows(X)
         return X
 
     def _build_module(self, n_features, n_outputs):
-        backbone, preprocessing = _load_backbone(self)
-        probe = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
-        with torch.no_grad():
-            n_embedding = probe.embed(*_as_tensors(self._probe_)).shape[1]
+        backbone, preprocessing = load_backbone(self)
+        n_embedding = embedding_width(FineTuneModule(backbone, 1, 1, **preprocessing).eval(),
+                                      self._sample_rows_)
         module = FineTuneModule(backbone, n_embedding, n_outputs,
                                 hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                                 dropout=self.dropout, activation=self.activation,
@@ -252,7 +184,7 @@ class _FineTuneMixin(TransformerMixin):
     def _augment(self):
         """Random whole-pixel shifts of image batches in training (None for other
         input); sets ``augment_shift_``."""
-        x = _as_tuple(self._probe_)[0]
+        x = as_tuple(self._sample_rows_)[0]
         if x.ndim != 4:
             self.augment_shift_ = 0
         elif self.augment_shift == "auto":
@@ -268,15 +200,15 @@ class _FineTuneMixin(TransformerMixin):
 
     def _extra_callbacks(self):
         callbacks = [("unfreeze", GradualUnfreeze(tuple(self.unfreeze_at)))]
-        if self._probe_applies():
-            callbacks.append(("linear_probe", LinearProbe(self._probe_solver())))
+        if self._linear_probe_applies():
+            callbacks.append(("linear_probe", LinearProbe(self._linear_head_fitter())))
         if self.l2_sp:
             callbacks.append(("l2_sp", StartingPointPenalty(self.l2_sp)))
         if self.wise_ft < 1:
             callbacks.append(("wise_ft", WeightInterpolation(self.wise_ft)))
         return callbacks
 
-    def _probe_applies(self):
+    def _linear_probe_applies(self):
         return (self.linear_probe and not len(self.hidden_layer_sizes)
                 and self._linear_head_fits())
 
@@ -284,34 +216,37 @@ class _FineTuneMixin(TransformerMixin):
         return {"lr_scales": {"backbone": self.backbone_lr_scale, "head": 1.0}}
 
     def transform(self, X):
-        """Embeddings of ``X``: the backbone's output, after the input preprocessing.
+        """Compute the embeddings of ``X``: the backbone's output, after preprocessing.
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as the backbone reads it.
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_embedding)
+            What the head reads, one row per sample, float64.
         """
         check_is_fitted(self)
         X = self._check_X(X)
-        module = self.net_.module_.eval()
-        with torch.no_grad():
-            return np.concatenate([z.double().numpy() for z in self.net_.map_batches(
-                ArrayDataset(X), lambda x: module.embed(*_as_tuple(x)))])
+        return embed_rows(partial(self.net_.map_batches, ArrayDataset(X)), self.net_.module_)
 
 
-def _as_tuple(x):
-    return x if isinstance(x, tuple) else (x,)
-
-
-def _as_tensors(X):
-    return tuple(torch.as_tensor(part) for part in _as_tuple(X))
-
-
+@with_defaults
 class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
     __doc__ = f"""Fine-tune a pretrained network, with a new head, as a classifier.
 
+    The defaults are a few-shot recipe: a linear probe of the new head on the frozen
+    backbone's embeddings (LP-FT), then the whole network trained at one rate on small
+    batches of whole-pixel-shifted images under a cosine schedule, averaged with the
+    backbone's own estimator trained from scratch (``ensemble_scratch``) as a hedge
+    against negative transfer (docs/finetune.md).
+
     Parameters
     ----------
-{_CLASSIFIER_DOC}{ENSEMBLE_SCRATCH_DOC}{_CLASSIFIER_TRAINING}{CLASS_WEIGHT}
+{BACKBONE_DOC}{_FINETUNE_DOC}{BACKBONE_INPUT_DOC}{ENSEMBLE_SCRATCH_DOC}\
+{_CLASSIFIER_TRAINING}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -336,7 +271,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
 
     def _validate_params(self):
         super()._validate_params()
-        check_member_backbone(self.ensemble_scratch, _source_estimator(self.backbone))
+        check_member_backbone(self.ensemble_scratch, source_estimator(self.backbone))
 
     def _after_training(self, run):
         """Train or continue the member from scratch (``ensemble_scratch``) on the rows the
@@ -347,7 +282,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         if self.stop_reason_ == "interrupted":  # Ctrl-C: no second training run
             self.scratch_ = kept_after_interrupt(self, previous, continuing=continuing)
             return
-        member = plan_member(self, _source_estimator(self.backbone), raw.y,
+        member = plan_member(self, source_estimator(self.backbone), raw.y,
                              continuing=continuing, incremental=run.incremental)
         classes = raw.classes
         if run.incremental and classes is None and self._target_kind_ != "multilabel":
@@ -369,6 +304,7 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, each row summing to 1.
         """
         proba = super().predict_proba(X)
         if self.scratch_ is not None:
@@ -380,10 +316,11 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
         most 200): a few-shot fit takes several steps per epoch."""
         return min(n_samples, max(8, min(200, n_samples // 20)))
 
-    def _probe_solver(self):
+    def _linear_head_fitter(self):
         # a plain function, not a bound method: the engine (and its pickles) must not
         # hold the estimator that holds the engine
-        return partial(probe_classifier, kind=self._target_kind_, n_classes=len(self.classes_))
+        return partial(fit_logistic_head, kind=self._target_kind_,
+                       n_classes=len(self.classes_))
 
     def __init__(self, backbone=None, weights=None, *, linear_probe=True, freeze="none",
                  unfreeze_at=(),
@@ -397,29 +334,46 @@ class FineTuneClassifier(_FineTuneMixin, NeuralClassifierBase):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=np.inf, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=None, device="auto",
-                 class_weight=None, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 class_weight=None, max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
+@with_defaults
 class FineTuneRegressor(_FineTuneMixin, NeuralRegressorBase):
     __doc__ = f"""Fine-tune a pretrained network, with a new head, as a regressor.
 
+    A linear probe (``Ridge``) fits the new head on the frozen backbone's embeddings
+    first, then the network trains with the backbone at a tenth of the head's learning
+    rate (``backbone_lr_scale``); ``transform`` returns the backbone's embeddings.
+
     Parameters
     ----------
-{_REGRESSOR_DOC}{TRAINING_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
-default="squared_error"
-    huber_delta : float, default=1.0
-
+{BACKBONE_DOC}{_FINETUNE_DOC}{BACKBONE_INPUT_DOC}{TRAINING_PARAMETERS}{REGRESSION_LOSS}
     Attributes
     ----------
-{FITTED_ATTRIBUTES}"""
+{FITTED_ATTRIBUTES}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from torch import nn
+    >>> from sktune import FineTuneRegressor
+    >>> X = np.random.RandomState(0).normal(size=(60, 4))
+    >>> y = X @ [1.0, -2.0, 0.5, 0.0]
+    >>> backbone = nn.Sequential(nn.Linear(4, 16), nn.ReLU())  # pretrained, in practice
+    >>> reg = FineTuneRegressor(backbone, max_iter=3, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.transform(X[:3]).shape     # the backbone's embeddings
+    (3, 16)
+    """
 
     _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
                                     **_FINETUNE_CONSTRAINTS}
 
-    def _probe_solver(self):
-        return probe_regressor
+    def _linear_head_fitter(self):
+        return fit_ridge_head
 
     def __init__(self, backbone=None, weights=None, *, loss="squared_error", linear_probe=True,
                  freeze="none",
@@ -433,6 +387,7 @@ default="squared_error"
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 max_grad_norm=None, device="auto", huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_grad_norm=None, device="auto", huber_delta=1.0, max_fun=15000, dtype="auto",
+                 precision="full", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -21,8 +21,8 @@ from sktune._training import new_seed
 #: extra fit costs seconds and where a few images decide between transfer and scratch.
 AUTO_MAX_ROWS = 1000
 
-ENSEMBLE_SCRATCH_DOC = """\
-    ensemble_scratch : "auto" or bool, default="auto"
+ENSEMBLE_SCRATCH_DOC = f"""\
+    ensemble_scratch : "auto" or bool
         A hedge against negative transfer: also train the backbone's own estimator from
         scratch on the same rows (``clone(backbone)``: its recipe without early stopping,
         a seed drawn from ``random_state``, this estimator's ``class_weight``) and average
@@ -32,7 +32,7 @@ ENSEMBLE_SCRATCH_DOC = """\
         scratch on the draws where that one beats the fine-tuned network, and keeps the
         gain where transfer wins. Only a fitted ``CNNClassifier``, ``RNNClassifier`` or
         ``MLPClassifier`` backbone has such a clone. ``"auto"`` trains one in a ``fit``
-        of at most {max_rows} rows, where the extra fit is cheap (``partial_fit`` cannot
+        of at most {AUTO_MAX_ROWS} rows, where the extra fit is cheap (``partial_fit`` cannot
         tell how long a stream is), and continues one that exists; ``True`` always does
         (and needs such a backbone); ``False`` drops it. An interrupted fine-tuning
         starts no member; an interrupted member is dropped, with a warning. An L-BFGS
@@ -40,7 +40,7 @@ ENSEMBLE_SCRATCH_DOC = """\
         ``True``).
         ``transform`` returns the fine-tuned network's embeddings either way. The member
         is ``scratch_``.
-""".replace("{max_rows}", str(AUTO_MAX_ROWS))
+"""
 
 SCRATCH_ATTRIBUTE_DOC = """\
     scratch_ : estimator or None

@@ -15,11 +15,39 @@ import warnings
 from pathlib import Path
 
 import torch
+from sklearn.base import clone
 from torch import nn
 
+from sktune._base import BaseNeuralEstimator
 from sktune._compat import unwrap_frozen
 from sktune.nn import Headed, strip_head
 
+#: the numpydoc entries of the parameters every estimator with a backbone takes
+BACKBONE_DOC = """\
+    backbone : sktune estimator, torch.nn.Module, callable or str
+        The pretrained network. A *fitted sktune estimator* lends its trained network
+        without its head (a CNN the pooled features of every conv block, concatenated;
+        an RNN its pooled recurrent states; an MLP everything but the output layer) and
+        its own input handling (images, signals, ragged sequences, token ids): train on
+        task A, fine-tune on task B. A *module* (or a callable returning one) is used as
+        given: it maps inputs to embeddings. A *name* is resolved through torchvision or
+        timm, with the classification layer removed.
+    weights : str, path or None
+        For a module: a ``.safetensors`` file or a torch state dict (loaded with
+        ``weights_only=True``). For a name: the pretrained weights to use (e.g.
+        ``"DEFAULT"``; downloaded by torchvision only when given); their resize and
+        normalisation are then applied to the input.
+"""
+
+#: the numpydoc entries of how its input reaches the backbone
+BACKBONE_INPUT_DOC = """\
+    input_shape : tuple of int or None
+        Reshape flat rows to this per-sample shape (e.g. ``(3, 32, 32)``).
+    input_size : tuple of int or None
+        Resize images to (H, W) before the backbone.
+    normalize_mean, normalize_std : tuple of float or None
+        Per-channel image normalisation (overrides a named model's).
+"""
 
 _WEIGHTS_FORMATS = ("a .safetensors file, or a torch state dict saved with "
                     "torch.save(module.state_dict(), path)")
@@ -100,7 +128,8 @@ def _named_model(name, weights):
         import timm
     except ImportError:
         raise ValueError(f"backbone={name!r} is not a torchvision model name and timm is "
-                         "not installed (from the repository: pip install -e '.[vision]').") from None
+                         "not installed (from the repository: pip install -e '.[vision]')."
+                         ) from None
     model = timm.create_model(name, pretrained=weights is not None)
     config = model.pretrained_cfg if weights is not None else {}
     preprocessing = {k: config[c] for k, c in [("mean", "mean"), ("std", "std")] if c in config}
@@ -109,8 +138,6 @@ def _named_model(name, weights):
 
 def resolve_backbone(spec, weights=None):
     """Return ``(backbone_module, preprocessing, source_estimator_or_None)``."""
-    from sktune._base import BaseNeuralEstimator
-
     spec = unwrap_frozen(spec)  # sklearn.frozen: a fitted model, kept fitted
     if spec is None:
         raise ValueError("backbone is required: a fitted sktune estimator, a torch module "
@@ -138,3 +165,33 @@ def resolve_backbone(spec, weights=None):
     if weights is not None:
         load_weights(module, weights)
     return module, {}, None
+
+
+def source_estimator(backbone):
+    """The fitted sktune estimator behind ``backbone`` (unwrapping FrozenEstimator), or None."""
+    backbone = unwrap_frozen(backbone)
+    if not isinstance(backbone, BaseNeuralEstimator):
+        return None
+    if not hasattr(backbone, "net_"):
+        raise ValueError("backbone is an unfitted sktune estimator; fit it first.")
+    return backbone
+
+
+def load_backbone(est):
+    """The backbone module of ``est`` and its preprocessing; the estimator's own settings
+    (``input_size``, ``normalize_mean``, ``normalize_std``) win over a named model's."""
+    backbone, preprocessing, _ = resolve_backbone(est.backbone, est.weights)
+    own = {"input_size": est.input_size, "mean": est.normalize_mean, "std": est.normalize_std}
+    return backbone, {**preprocessing, **{k: v for k, v in own.items() if v is not None}}
+
+
+def clone_sharing_backbone(est):
+    """A clone of ``est`` with every parameter cloned except the backbone, which is shared
+    as it is (the ``__sklearn_clone__`` of the estimators that take one).
+
+    scikit-learn's ``clone`` would otherwise reset a fitted sktune backbone to an
+    unfitted copy inside every search, losing what it learned.
+    """
+    params = est.get_params(deep=False)
+    backbone = params.pop("backbone")
+    return type(est)(backbone=backbone, **{k: clone(v, safe=False) for k, v in params.items()})

@@ -18,7 +18,7 @@ from sktune import (
 
 FAST = dict(learning_rate_init=0.01, random_state=0, device="cpu")
 # Tests of the fine-tuned network's own internals (freezing, learning-rate groups, a
-# search over them) leave out the member from scratch (tests/test_scratch.py): on these
+# search over them) leave out the member from scratch (tests/transfer/test_scratch.py): on these
 # ~900 rows it would only add a 30-epoch fit to each.
 ALONE = dict(FAST, ensemble_scratch=False)
 
@@ -93,7 +93,8 @@ def test_freezing_policies_and_gradual_unfreezing(digits_transfer):
     before = [p.clone() for p in head_only.net_.module_.backbone.parameters()]
     assert all(not p.requires_grad for p in head_only.net_.module_.backbone.parameters())
     head_only.partial_fit(X, y)
-    assert all(torch.equal(a, b) for a, b in zip(before, head_only.net_.module_.backbone.parameters()))
+    after = head_only.net_.module_.backbone.parameters()
+    assert all(torch.equal(a, b) for a, b in zip(before, after))
     gradual = FineTuneClassifier(source, freeze="backbone", unfreeze_at=(2, 3), max_iter=4,
                                  n_iter_no_change=np.inf, **ALONE).fit(X, y)
     frozen = [row["frozen_blocks"] for row in gradual.history_]

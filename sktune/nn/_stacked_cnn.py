@@ -15,10 +15,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sktune.nn._fused import (
-    StackedBatchNorm, StackedModule, activate, dense_plan, layer_signature, run_dense, tensor_signature,
-)
 from sktune.nn._layers import image_layout
+from sktune.nn._stacked import (
+    StackedBatchNorm,
+    StackedModule,
+    activate,
+    dense_plan,
+    layer_signature,
+    run_dense,
+    tensor_signature,
+)
 
 _CONVS = {1: F.conv1d, 2: F.conv2d}
 
