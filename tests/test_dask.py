@@ -128,8 +128,8 @@ def test_many_machines_recipe_on_loopback(clf_data):
             procs.append(subprocess.Popen(
                 [dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
                  "--host", "127.0.0.1"], stderr=subprocess.DEVNULL))
-        with Client(address, timeout=60) as c:
-            c.wait_for_workers(2, timeout=60)
+        with Client(address, timeout=300) as c:
+            c.wait_for_workers(2, timeout=300)
             threads = c.run(lambda: __import__("torch").get_num_threads())
             assert set(threads.values()) == {1}
             with parallel_config("dask"):
@@ -175,7 +175,7 @@ def test_a_search_left_without_any_worker_raises_in_bounded_time(client, clf_dat
     from sktune.model_selection import GridSearchCV as FusedGridSearchCV
 
     X, y = clf_data
-    client.wait_for_workers(2, timeout=120)  # 1 worker: joblib would run the fits here
+    client.wait_for_workers(2, timeout=300)  # 1 worker: joblib would run the fits here
 
     def remove_workers_once_busy():
         for _ in range(600):
