@@ -21,8 +21,17 @@ threads   One fused bfloat16 step of the search's 24 copies, and one MLP (256, 2
 kernels   The matrix products of those networks alone, forward and backward, float32
           against bfloat16 (``sktune.nn._layers.BF16_MIN_MACS``: below it a product
           computes in float32 even under bf16-mixed).
+profile   Where a training step's time goes, by precision, on one intra-op thread: the
+          fused search's step (24 MLP (128, 64) copies at batch 128) and the MLP
+          (256, 256) fit's step at batch 200, each run through the engine for 2 epochs.
+          CPU milliseconds per step (``time.thread_time``: what the step computed, not
+          the time other processes held the core), then torch.profiler's operators in
+          groups (matrix products, copies and casts, activations, optimizer, loss, row
+          gathering, bias/reduction sums, the rest: autograd, views, Python) as shares of
+          the step. Also prints whether this CPU computes bfloat16 natively.
 
-Run: python benchmarks/bench_precision.py [--sections families,search,threads,kernels]
+Run: python benchmarks/bench_precision.py
+     [--sections families,search,threads,kernels,profile] [--family MLP]
      [--rounds 3]
 """
 
@@ -100,9 +109,11 @@ FAMILIES = {
 }
 
 
-def families(rounds):
+def families(rounds, only=""):
     print("families: one fit each, float32 vs bf16-mixed (alternated, medians)")
     for name, (make, data) in FAMILIES.items():
+        if only.lower() not in name.lower():
+            continue
         X, y = data()
         X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=y)
         times, scores = {p: [] for p in PRECISIONS}, {}
@@ -123,9 +134,10 @@ def search(rounds):
     X, y = _tabular()
     space = {"learning_rate_init": loguniform(1e-4, 1e-2), "alpha": loguniform(1e-6, 1e-3)}
 
-    def run(cls, precision):
-        est = MLPClassifier((128, 64), batch_size=128, max_iter=15, n_iter_no_change=np.inf,
-                            random_state=0, device="cpu", precision=precision)
+    def run(cls, precision, epochs=15):
+        est = MLPClassifier((128, 64), batch_size=128, max_iter=epochs,
+                            n_iter_no_change=np.inf, random_state=0, device="cpu",
+                            precision=precision)
         return cls(est, space, n_iter=8, cv=3, refit=False, random_state=0).fit(X, y)
 
     contenders = {"scikit-learn's search, float32": (sk.RandomizedSearchCV, "full"),
@@ -133,7 +145,7 @@ def search(rounds):
                   "fused search, bf16-mixed": (st.RandomizedSearchCV, "bf16-mixed")}
     times = {name: [] for name in contenders}
     scores = {}
-    run(st.RandomizedSearchCV, "bf16-mixed")  # warm-up: imports, oneDNN's kernel caches
+    run(st.RandomizedSearchCV, "bf16-mixed", epochs=1)  # warm-up: imports, oneDNN's caches
     for r in range(rounds):
         names = list(contenders) if r % 2 == 0 else list(contenders)[::-1]
         for name in names:
@@ -189,6 +201,87 @@ def threads(rounds):
         torch.set_num_threads(before)
 
 
+# ---- profile ------------------------------------------------------------------------
+#: torch.profiler operator -> the group it is reported in (others: "rest")
+OP_GROUPS = {
+    "matrix products": ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm",
+                        "aten::addmm_"),  # addmm_: emulated bfloat16 bmm, a batch a call
+    "copies and casts": ("aten::copy_", "aten::_to_copy"),
+    "activations": ("aten::relu", "aten::relu_", "aten::threshold_backward",
+                    "aten::clamp_min", "aten::clamp_min_"),
+    "optimizer": ("aten::_fused_adam_", "aten::_foreach_add_", "Optimizer.step#Adam.step",
+                  "Optimizer.zero_grad#Adam.zero_grad",
+                  "aten::item", "aten::_local_scalar_dense", "aten::select",
+                  "aten::unbind"),
+    "loss": ("aten::_log_softmax", "aten::_log_softmax_backward_data",
+             "aten::nll_loss_forward", "aten::nll_loss_backward"),
+    "row gathering": ("aten::index", "aten::randperm"),
+    "sums": ("aten::sum",),
+}
+
+
+def _train(runs, epochs):
+    from sktune.engine import train_stacked
+    if len(runs) > 1:
+        train_stacked([setattr(r, "epochs", epochs) or r for r in runs])
+    else:
+        runs[0].net.partial_fit(runs[0].dataset, None, epochs=epochs)
+
+
+def profile(rounds):
+    import torch
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    from sktune.engine import _net
+    from sktune.engine._precision import native_bf16
+
+    X, y = _tabular()
+    X, y = X[:6000], y[:6000]
+    cases = [("fused step, 24 MLP (128, 64) copies, batch 128", 24, (128, 64), 128),
+             ("MLP (256, 256) step, batch 200", 1, (256, 256), 200)]
+    print(f"profile: one thread; this CPU computes bfloat16 natively: {native_bf16('cpu')} "
+          f"(torch CPU capability {torch.backends.cpu.get_cpu_capability()})")
+    policy, before = _net.threads_for, torch.get_num_threads()
+    _net.threads_for = lambda *a, **kw: None
+    torch.set_num_threads(1)
+    try:
+        for name, k, layers, batch in cases:
+            steps = 2 * -(-len(X) // batch)
+            print(f"  {name}")
+            for precision in PRECISIONS:
+                def make():
+                    return [MLPClassifier(layers, batch_size=batch, random_state=s,
+                                          device="cpu", precision=precision)
+                            ._begin_fit(X, y) for s in range(k)]
+                _train(make(), 1)  # warm-up: oneDNN's kernel caches
+                cpu = []
+                for _ in range(rounds):
+                    runs = make()
+                    start = time.thread_time()
+                    _train(runs, 2)
+                    cpu.append((time.thread_time() - start) / steps * 1e3)
+                runs = make()
+                with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+                    _train(runs, 2)
+                self_us = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+                total = sum(self_us.values())
+                shares = dict.fromkeys(list(OP_GROUPS) + ["rest"], 0.0)
+                for op, us in self_us.items():
+                    group = next((g for g, ops in OP_GROUPS.items() if op in ops), "rest")
+                    shares[group] += us / total
+                cells = "  ".join(f"{g} {v:4.0%}" for g, v in shares.items())
+                print(f"    {precision:10s} {statistics.median(cpu):6.2f} ms/step  {cells}")
+                rest = sorted(((us, op) for op, us in self_us.items()
+                               if not any(op in ops for ops in OP_GROUPS.values())),
+                              reverse=True)[:3]
+                print("      largest of the rest:",
+                      ", ".join(f"{op} {us / total:.0%}" for us, op in rest))
+    finally:
+        _net.threads_for = policy
+        torch.set_num_threads(before)
+
+
 # ---- kernels -------------------------------------------------------------------------
 def kernels(rounds):
     import torch
@@ -220,12 +313,18 @@ def kernels(rounds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sections", default="families,search,threads,kernels")
+    parser.add_argument("--sections", default="families,search,threads,kernels,profile")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--family", default="",
+                        help="families: only those whose name contains this text")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
+    warnings.simplefilter("ignore", RuntimeWarning)  # bf16-mixed where it is emulated
     for section in args.sections.split(","):
-        globals()[section](args.rounds)
+        if section == "families":
+            families(args.rounds, args.family)
+        else:
+            globals()[section](args.rounds)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,18 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from sktune.engine._precision import native_bf16
+
 #: per-step work (FLOPs) below which training runs on one CPU thread
 SINGLE_THREAD_FLOPS = 2e7
-#: what a bfloat16 FLOP counts for in that rule (AMX computes it several times faster):
-#: an MLP (256, 256) step at batch 200 (92M FLOPs) took 2.38 ms on one thread and 2.52
-#: on two in bf16-mixed (2.90 / 2.13 in float32), at batch 1000 7.50 / 5.65 ms; 24 fused
-#: MLP (128, 64) copies at batch 128 (250M) were faster on two
-#: (``python benchmarks/bench_precision.py --sections threads``)
+#: what a bfloat16 FLOP counts for in that rule on a CPU with native bfloat16 (AMX
+#: computes it several times faster): an MLP (256, 256) step at batch 200 (92M FLOPs)
+#: took 2.38 ms on one thread and 2.52 on two in bf16-mixed (2.90 / 2.13 in float32), at
+#: batch 1000 7.50 / 5.65 ms; 24 fused MLP (128, 64) copies at batch 128 (250M) were
+#: faster on two (``python benchmarks/bench_precision.py --sections threads``). Where
+#: bfloat16 is emulated (no AVX512-BF16/AMX) a bfloat16 FLOP costs more than a float32
+#: one (that MLP step: 26 ms of CPU against 5.0 in float32 on an AVX2 EPYC), so it counts
+#: in full there.
 BF16_FLOP_SHARE = 1 / 8
 
 
@@ -180,10 +185,10 @@ def _others_running():
 def threads_for(flops_per_step, device, bf16=False):
     """The intra-op thread count for steps of ``flops_per_step`` on ``device`` (None:
     torch's own setting); ``bf16``: the step's products compute in bfloat16 (their FLOPs
-    count :data:`BF16_FLOP_SHARE` as much)."""
+    count :data:`BF16_FLOP_SHARE` as much where the CPU computes bfloat16 natively)."""
     if torch.device(device).type != "cpu":
         return None
-    if bf16:
+    if bf16 and native_bf16(device):
         flops_per_step *= BF16_FLOP_SHARE
     if flops_per_step < SINGLE_THREAD_FLOPS:
         return 1

@@ -39,6 +39,19 @@ def test_large_steps_use_torchs_threads_only_on_idle_cores(load, monkeypatch):
     assert free_cores() == 2
 
 
+@pytest.mark.parametrize("native, threads", [(True, 1), (False, None)])
+def test_bfloat16_flops_count_an_eighth_only_where_bfloat16_is_native(
+        load, monkeypatch, native, threads):
+    """AMX computes a bfloat16 step several times faster: one thread suffices; emulated
+    bfloat16 is slower than float32, so the step keeps the threads a float32 one gets."""
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(_threads, "native_bf16", lambda device: native)
+    load(0.0)
+    flops = _threads.SINGLE_THREAD_FLOPS * 2  # an eighth of it is under the bound
+    assert threads_for(flops, "cpu") is None
+    assert threads_for(flops, "cpu", bf16=True) == threads
+
+
 def test_this_processs_own_threads_are_not_load(load):
     load(2.1, own=2.0)  # the load average is this process's two threads
     assert free_cores() == 2
