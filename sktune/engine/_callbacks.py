@@ -11,7 +11,29 @@ ADAPTIVE_MIN_LR = 1e-6
 
 
 def clone_state(module):
-    """A detached copy of a module's state dict (cheaper than ``copy.deepcopy``)."""
+    """A detached copy of a module's state dict (cheaper than ``copy.deepcopy``).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The module whose parameters and buffers are copied.
+
+    Returns
+    -------
+    dict
+        Name -> a detached clone of that tensor, for ``module.load_state_dict``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from sktune.engine import clone_state
+    >>> layer = nn.Linear(2, 1)
+    >>> state = clone_state(layer)
+    >>> sorted(state)
+    ['bias', 'weight']
+    >>> state["weight"].data_ptr() != layer.weight.data_ptr()
+    True
+    """
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
@@ -41,6 +63,13 @@ class Convergence(Callback):
         Load the best epoch's weights when training ends.
     adaptive : bool, default=False
         Lower the learning rate on a plateau instead of stopping (see above).
+
+    Examples
+    --------
+    >>> from sktune.engine import Convergence
+    >>> Convergence("train_loss", lower_is_better=True, tol=1e-4, n_iter_no_change=10,
+    ...             restore_best=False).initialize().misses_
+    0
     """
 
     def __init__(self, monitor, lower_is_better, tol, n_iter_no_change, restore_best,
@@ -132,7 +161,9 @@ class LRSchedule(Callback):
 
     Parameters
     ----------
-    policy : {"constant", "step", "exponential", "cosine", "plateau", "invscaling", "adaptive"}
+    policy : {"constant", "step", "exponential", "cosine", "plateau", "invscaling", "adaptive"}, \
+default="constant"
+        How the rate changes from epoch to epoch.
     max_epochs : int
         Length of the cosine schedule (warm-up epochs excluded).
     step_size : int
@@ -149,10 +180,19 @@ class LRSchedule(Callback):
         Linear warm-up from ``lr / (warmup_epochs + 1)`` to ``lr``.
     power_t : float
         Exponent of ``"invscaling"``.
-    monitor, lower_is_better
-        Metric watched by ``"plateau"``.
+    monitor : str, default="train_loss"
+        History key watched by ``"plateau"``.
+    lower_is_better : bool, default=True
+        Direction of improvement of ``monitor``.
     external : bool, default=False
         Another callback (skorch's ``LRScheduler``) sets the rate: only record it.
+
+    Examples
+    --------
+    >>> from sktune.engine import LRSchedule
+    >>> schedule = LRSchedule("step", step_size=2, decay=0.5).initialize()
+    >>> [schedule.rate(0.1, epoch, samples_seen=0) for epoch in range(5)]
+    [0.1, 0.1, 0.05, 0.05, 0.025]
     """
 
     external = False  # pickles from before these existed
@@ -184,7 +224,18 @@ class LRSchedule(Callback):
         return self
 
     def epoch(self, net):
-        """0-based epoch of this schedule at the current epoch of ``net``."""
+        """0-based epoch of this schedule at the current epoch of ``net``.
+
+        Parameters
+        ----------
+        net : sktune.engine.Engine
+            The net being trained; its history holds the current epoch.
+
+        Returns
+        -------
+        int
+            The epoch counted from this schedule's first (a warm start's own first).
+        """
         return len(net.history) - 1 - self.start_epoch_
 
     def on_train_begin(self, net, **kwargs):
@@ -192,8 +243,20 @@ class LRSchedule(Callback):
             group.setdefault("initial_lr", group["lr"])
 
     def factor(self, epoch, samples_seen):
-        """Multiplier of the initial rate at 0-based ``epoch``, after ``samples_seen``
-        training samples (plateau decays included)."""
+        """Multiplier of the initial rate at 0-based ``epoch`` (plateau decays included).
+
+        Parameters
+        ----------
+        epoch : int
+            0-based epoch of this schedule.
+        samples_seen : int
+            Training samples seen so far (read by ``"invscaling"``).
+
+        Returns
+        -------
+        float
+            The factor applied to each group's initial rate (before ``min_lr``).
+        """
         if epoch < self.warmup_epochs:
             return (epoch + 1) / (self.warmup_epochs + 1) * self.plateau_factor_
         e = epoch - self.warmup_epochs
@@ -211,7 +274,22 @@ class LRSchedule(Callback):
         return factor * self.plateau_factor_
 
     def rate(self, initial_lr, epoch, samples_seen):
-        """The learning rate of a group whose initial rate is ``initial_lr``."""
+        """The learning rate of a group whose initial rate is ``initial_lr``.
+
+        Parameters
+        ----------
+        initial_lr : float
+            The group's rate before any schedule.
+        epoch : int
+            0-based epoch of this schedule.
+        samples_seen : int
+            Training samples seen so far (read by ``"invscaling"``).
+
+        Returns
+        -------
+        float
+            The rate to train the epoch at, ``min_lr`` applied.
+        """
         if self.policy == "invscaling" and epoch >= self.warmup_epochs:
             # scikit-learn's arithmetic, to the last bit
             return initial_lr / (samples_seen + 1) ** self.power_t * self.plateau_factor_
@@ -252,6 +330,17 @@ class EpochLog(Callback):
     shows a tqdm bar over the epochs with the latest loss and score when standard
     error is a terminal and tqdm is installed, and the plain lines otherwise (a log file
     or a pipe never receives control characters).
+
+    Parameters
+    ----------
+    verbose : int, default=1
+        1 for scikit-learn's lines, 2 or more for a progress bar on a terminal.
+
+    Examples
+    --------
+    >>> from sktune.engine import EpochLog
+    >>> EpochLog(verbose=2).verbose
+    2
     """
 
     def __init__(self, verbose=1):
@@ -314,6 +403,17 @@ class GradualUnfreeze(Callback):
     The module arrives with its first blocks frozen (``module.freeze(k)``). At the start
     of each epoch listed in ``unfreeze_at`` (1-based), one more block — the frozen one
     nearest the head — starts training.
+
+    Parameters
+    ----------
+    unfreeze_at : sequence of int, default=()
+        1-based epochs at whose start one more block is unfrozen.
+
+    Examples
+    --------
+    >>> from sktune.engine import GradualUnfreeze
+    >>> GradualUnfreeze(unfreeze_at=(3, 5)).initialize().unfreeze_at
+    (3, 5)
     """
 
     def __init__(self, unfreeze_at=()):

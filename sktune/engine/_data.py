@@ -79,6 +79,9 @@ def _as_tensor(array):
 class ArrayDataset(Dataset):
     """Features, targets and sample weights held in memory.
 
+    Dense arrays become tensors (without a copy where numpy allows), sparse matrices
+    stay scipy CSR; an item is ``(x, (y, sample_weight))``, as skorch expects.
+
     Parameters
     ----------
     X : ndarray, torch.Tensor, scipy sparse matrix or tuple of arrays
@@ -91,6 +94,14 @@ class ArrayDataset(Dataset):
         Per-sample weights of the loss and of the validation score.
     stratify : ndarray of shape (n_samples,), default=None
         Labels used to stratify a hold-out split.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktune.engine import ArrayDataset
+    >>> ds = ArrayDataset(np.zeros((4, 3), dtype=np.float32), np.arange(4))
+    >>> len(ds), len(ds.subset([0, 2]))
+    (4, 2)
     """
 
     def __init__(self, X, y=None, sample_weight=None, stratify=None):
@@ -111,7 +122,18 @@ class ArrayDataset(Dataset):
         return x, (y, w)
 
     def subset(self, indices):
-        """A new dataset with the rows at ``indices``."""
+        """A new dataset with the rows at ``indices``.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Row positions to keep, in that order.
+
+        Returns
+        -------
+        ArrayDataset
+            The selected rows of ``X``, ``y``, ``sample_weight`` and ``stratify``.
+        """
         indices = np.asarray(indices)
         idx = torch.from_numpy(indices)
         X = self.X[indices] if sp.issparse(self.X) else map_arrays(lambda a: a[idx], self.X)
@@ -119,7 +141,18 @@ class ArrayDataset(Dataset):
         return ArrayDataset(X, _take(self.y, idx), _take(self.sample_weight, idx), strat)
 
     def to(self, device):
-        """Move dense arrays to ``device`` once, so that batches need no transfer."""
+        """Move dense arrays to ``device`` once, so that batches need no transfer.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            Where the dense tensors go; sparse features stay on the host.
+
+        Returns
+        -------
+        ArrayDataset
+            A new dataset on ``device``.
+        """
         move = lambda a: None if a is None else a.to(device)  # noqa: E731
         X = self.X if sp.issparse(self.X) else map_arrays(move, self.X)
         return ArrayDataset(X, move(self.y), move(self.sample_weight), self.stratify)
@@ -134,6 +167,35 @@ class TensorBatches:
     differ while the whole run stays reproducible.
     Sparse rows are densified per batch, or passed on as torch sparse CSR tensors with
     ``sparse_batches=True`` (for modules whose first layer multiplies them directly).
+
+    Parameters
+    ----------
+    dataset : ArrayDataset
+        The rows to iterate over; moved to ``device`` once.
+    batch_size : int, default=128
+        Rows per batch.
+    shuffle : bool, default=False
+        Draw a new order of the rows at every pass.
+    seed : int, default=None
+        Seed of the private generator when ``generator`` is None.
+    device : str, default="cpu"
+        Device of the batches.
+    sparse_batches : bool, default=False
+        Pass sparse rows on as torch sparse CSR tensors instead of densifying them.
+    generator : torch.Generator, default=None
+        Source of the orders, kept by the caller across calls.
+    min_rows : int, default=1
+        A last batch smaller than this joins the one before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktune.engine import ArrayDataset, TensorBatches
+    >>> ds = ArrayDataset(np.ones((5, 2), dtype=np.float32), np.arange(5))
+    >>> [len(xb) for xb, (yb, wb) in TensorBatches(ds, batch_size=2)]
+    [2, 2, 1]
+    >>> [len(xb) for xb, _ in TensorBatches(ds, batch_size=2, min_rows=2)]
+    [2, 3]
     """
 
     def __init__(self, dataset, batch_size=128, shuffle=False, seed=None, device="cpu",
@@ -199,12 +261,28 @@ def _slice(array, start, stop):
 
 
 class HoldOut:
-    """skorch ``train_split``: keep ``fraction`` of the rows apart for validation.
+    """A skorch ``train_split`` that keeps ``fraction`` of the rows apart for validation.
 
     Stratified on ``dataset.stratify`` when given (single-output classification), as
     scikit-learn's ``MLPClassifier`` does for ``early_stopping``: a class with fewer
     than two members makes that impossible, and the error says so. A validation set of
     fewer than two rows is an error too (scikit-learn's message).
+
+    Parameters
+    ----------
+    fraction : float
+        Share of the rows held out, as ``validation_fraction``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the split, as in :func:`~sklearn.model_selection.train_test_split`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktune.engine import ArrayDataset, HoldOut
+    >>> ds = ArrayDataset(np.zeros((10, 2), dtype=np.float32), np.arange(10))
+    >>> train, valid = HoldOut(0.2, random_state=0)(ds)
+    >>> len(train), len(valid)
+    (8, 2)
     """
 
     def __init__(self, fraction, random_state=None):

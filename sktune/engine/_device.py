@@ -8,6 +8,22 @@ def resolve_device(device):
 
     ``'auto'`` picks CUDA, then Apple's MPS, then the CPU. An explicit device that this
     machine lacks raises ``ValueError`` rather than silently training elsewhere.
+
+    Parameters
+    ----------
+    device : str
+        ``'auto'`` or a torch device name.
+
+    Returns
+    -------
+    str
+        The device to train on, e.g. ``'cpu'`` or ``'cuda:0'``.
+
+    Examples
+    --------
+    >>> from sktune.engine import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
     """
     if device == "auto":
         if torch.cuda.is_available():

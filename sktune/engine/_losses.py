@@ -25,6 +25,9 @@ LOSSES = {
 class SampleLoss(nn.Module):
     """``forward(output, y, weight=None)``: the (weighted) mean of per-sample losses.
 
+    The per-sample losses follow scikit-learn's definitions (see :data:`LOSSES`);
+    with ``weight``, the mean is ``sum(w * l) / sum(w)``.
+
     Parameters
     ----------
     kind : str
@@ -49,7 +52,20 @@ class SampleLoss(nn.Module):
         self.huber_delta = huber_delta
 
     def per_sample(self, output, y):
-        """Loss of each sample, shape ``(n,)``."""
+        """Loss of each sample, shape ``(n,)``.
+
+        Parameters
+        ----------
+        output : torch.Tensor of shape (n, n_outputs)
+            The network's outputs (logits for the log losses).
+        y : torch.Tensor
+            Targets: class indices ``(n,)`` for ``"log_loss"``, else ``(n, n_outputs)``.
+
+        Returns
+        -------
+        torch.Tensor of shape (n,)
+            The unweighted loss of each sample.
+        """
         kind = self.kind
         if kind == "log_loss":
             return F.cross_entropy(output, y, reduction="none")

@@ -52,10 +52,22 @@ _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 class Engine(SkorchScoring, NeuralNet):
-    """skorch net used by every sktune estimator; users rarely meet it directly.
+    """The skorch net used by every sktune estimator; users rarely meet it directly.
 
-    Parameters beyond :class:`skorch.NeuralNet`'s
-    ----------------------------------------------
+    A :class:`skorch.NeuralNet` whose batches are tensor slices
+    (:class:`~sktune.engine.TensorBatches` over an :class:`~sktune.engine.ArrayDataset`),
+    whose epoch loss is read once per epoch and whose training ends through
+    :meth:`request_stop`. It takes every parameter of :class:`skorch.NeuralNet`, and
+    those below.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        :class:`skorch.NeuralNet`'s parameters (``module``, ``criterion``,
+        ``optimizer``, ``lr``, ``max_epochs``, ``batch_size``, ``train_split``,
+        ``callbacks``, ``device``...); ``iterator_train``, ``iterator_valid`` and
+        ``dataset`` default to :class:`~sktune.engine.TensorBatches` and
+        :class:`~sktune.engine.ArrayDataset`.
     score_fn : callable, default=None
         ``score_fn(y_pred, y, sample_weight) -> float`` recorded as ``valid_score``.
     l1 : float, default=0.0
@@ -96,6 +108,19 @@ class Engine(SkorchScoring, NeuralNet):
         How the task reads the network's outputs (probabilities, predictions in the
         encoded label space) and targets, for skorch callbacks that score the net
         (``EpochScoring``): ``predict`` / ``predict_proba`` return them. None: skorch's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sktune.engine import Engine, SampleLoss
+    >>> X = np.random.RandomState(0).rand(64, 3).astype(np.float32)
+    >>> y = X @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)
+    >>> net = Engine(torch.nn.Linear(3, 1), criterion=SampleLoss("squared_error"),
+    ...              optimizer=torch.optim.Adam, lr=0.1, max_epochs=5, batch_size=16,
+    ...              train_split=None, seed=0, verbose=0).fit(X, y)
+    >>> net.epochs_done_, net.predict(X[:2]).shape
+    (5, (2, 1))
     """
 
     def __init__(self, *args, score_fn=None, l1=0.0, weight_decay=0.0, shuffle=True, seed=None,
@@ -139,7 +164,13 @@ class Engine(SkorchScoring, NeuralNet):
         return self.initialize_hooks()
 
     def initialize_hooks(self):
-        """Note which per-batch hooks the callbacks implement (only those are called)."""
+        """Note which per-batch hooks the callbacks implement (only those are called).
+
+        Returns
+        -------
+        self : Engine
+            This net.
+        """
         self._hooks_ = {
             hook for hook in _BATCH_HOOKS for _, cb in self.callbacks_
             if getattr(type(cb), hook) is not getattr(Callback, hook)
@@ -183,7 +214,13 @@ class Engine(SkorchScoring, NeuralNet):
 
     def min_batch_rows(self):
         """Fewest rows a training batch may have: 2 for a network with batch norm (a
-        last batch of one row joins the one before), else 1. Both loops apply it."""
+        last batch of one row joins the one before), else 1. Both loops apply it.
+
+        Returns
+        -------
+        int
+            1 or 2.
+        """
         return 2 if batch_statistics(self.module_) else 1
 
     def _sparse_batches(self):
@@ -200,12 +237,33 @@ class Engine(SkorchScoring, NeuralNet):
         BLAS picks its kernels by the number of rows, so an unpadded tail batch can
         differ from the same rows inside a full batch in the last float32 bit. Padding
         makes a row's output independent of which other rows share its batch.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or tuple of arrays
+            The inputs, as ``predict`` takes them.
+        fn : callable
+            Called on each padded input batch; its output is returned without the
+            padded rows.
+        device : str or None, default="cpu"
+            Where the outputs are moved (None: left where they are).
+
+        Yields
+        ------
+        object
+            ``fn``'s output for each batch, padding removed.
         """
         yield from map_padded(self.get_iterator(self.get_dataset(X), training=False), fn, device)
 
     # ---- loop ----------------------------------------------------------------------
     def request_stop(self, reason):
-        """Ask the fit loop to end after the current epoch (called by callbacks)."""
+        """Ask the fit loop to end after the current epoch (called by callbacks).
+
+        Parameters
+        ----------
+        reason : str
+            Recorded as ``stop_reason_``; the first request of a call wins.
+        """
         if getattr(self, "stop_reason_", None) is None:
             self.stop_reason_ = reason
 
@@ -235,7 +293,13 @@ class Engine(SkorchScoring, NeuralNet):
 
     def begin_call(self, epochs):
         """Reset the per-call state of a training call of ``epochs`` epochs (every loop
-        that trains this net, single or stacked, starts with it)."""
+        that trains this net, single or stacked, starts with it).
+
+        Parameters
+        ----------
+        epochs : int
+            Most epochs the call may train.
+        """
         if not self.initialized_:
             self.initialize()
         if self.optimizer_ is None:  # unpickled without its optimizer state
@@ -247,7 +311,21 @@ class Engine(SkorchScoring, NeuralNet):
 
     def step_threads(self, dataset, copies=1):
         """Intra-op threads for training steps of this net, or of ``copies`` stacked copies
-        of it, on ``dataset`` (see :mod:`._threads`)."""
+        of it, on ``dataset`` (see :mod:`._threads`).
+
+        Parameters
+        ----------
+        dataset : ArrayDataset or object
+            The training data; other datasets get no thread count.
+        copies : int, default=1
+            Copies trained together by the stacked loop.
+
+        Returns
+        -------
+        int or None
+            Threads to train with; None off the CPU or for a dataset of another kind
+            (torch's setting is then left as it is).
+        """
         if torch.device(self.device).type != "cpu" or not isinstance(dataset, ArrayDataset):
             return None
         if self.macs_per_sample_ is None:
@@ -305,7 +383,25 @@ class Engine(SkorchScoring, NeuralNet):
         skorch callbacks that read per-batch entries — and check it for divergence.
         ``loss`` is the mean batch loss; a training pass adds the L2 term to it, as
         scikit-learn reports its loss; ``first_loss`` is the pass's first batch loss (the
-        reference of the divergence check); ``score`` goes in ``prefix_score``."""
+        reference of the divergence check); ``score`` goes in ``prefix_score``.
+
+        Parameters
+        ----------
+        prefix : {"train", "valid"}
+            Which pass this is.
+        loss : float
+            Mean batch loss of the pass.
+        batch_count : int
+            Batches of the pass.
+        rows : int
+            Rows of the pass, recorded as the batch size of the summary row.
+        first_loss : float, default=None
+            Loss of the pass's first batch (training passes).
+        score : float, default=None
+            Validation score of the pass.
+        summary : bool, default=True
+            Record one batch row for skorch callbacks that read per-batch entries.
+        """
         training = prefix == "train"
         if training and self.start_loss_ is None:
             self.start_loss_ = first_loss
@@ -324,7 +420,15 @@ class Engine(SkorchScoring, NeuralNet):
 
     def end_epoch(self, n_train, **kwargs):
         """Count the epoch (``n_train`` training rows) and run the ``on_epoch_end``
-        callbacks: the schedule, the stopping rule, the history's last entries."""
+        callbacks: the schedule, the stopping rule, the history's last entries.
+
+        Parameters
+        ----------
+        n_train : int
+            Training rows of the epoch, added to ``samples_seen_``.
+        **kwargs
+            Passed to the callbacks' ``on_epoch_end``.
+        """
         self.samples_seen_ += n_train
         self.epochs_done_ += 1
         self.notify("on_epoch_end", **kwargs)
@@ -365,7 +469,17 @@ class Engine(SkorchScoring, NeuralNet):
 
     def check_divergence(self, prefix, loss, score=None):
         """Raise :class:`TrainingDivergedError` on a non-finite loss or score, or on a
-        training loss ``divergence_threshold`` times above where the call started."""
+        training loss ``divergence_threshold`` times above where the call started.
+
+        Parameters
+        ----------
+        prefix : {"train", "valid"}
+            Which pass the values come from (named in the error).
+        loss : float
+            Mean loss of the pass.
+        score : float, default=None
+            Validation score of the pass.
+        """
         epoch = len(self.history)
         if not math.isfinite(loss) or (score is not None and not math.isfinite(score)):
             what = f"{prefix} loss" if not math.isfinite(loss) else "validation score"

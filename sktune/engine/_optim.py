@@ -17,6 +17,38 @@ def optimizer_spec(solver, *, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
 
     ``momentum`` and ``nesterovs_momentum`` apply to ``"sgd"``; ``beta_1``, ``beta_2``
     and ``epsilon`` to the Adam family; ``epsilon`` also to ``"rmsprop"``.
+
+    Parameters
+    ----------
+    solver : {"adam", "adamw", "sgd", "rmsprop"}
+        A key of :data:`SOLVERS`.
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum for ``"sgd"`` (when ``momentum > 0``).
+    beta_1 : float, default=0.9
+        First-moment decay of the Adam family.
+    beta_2 : float, default=0.999
+        Second-moment decay of the Adam family.
+    epsilon : float, default=1e-8
+        Numerical stability term of the Adam family and ``"rmsprop"``.
+    device : str, default="cpu"
+        Device of the parameters: the fused implementation where it has one, else the
+        ``foreach`` one off the CPU.
+
+    Returns
+    -------
+    optimizer_class : type
+        A ``torch.optim.Optimizer`` subclass.
+    kwargs : dict
+        Its keyword arguments besides the parameters and the learning rate.
+
+    Examples
+    --------
+    >>> from sktune.engine import optimizer_spec
+    >>> cls, kwargs = optimizer_spec("sgd", momentum=0.5)
+    >>> cls.__name__, kwargs["momentum"], kwargs["nesterov"]
+    ('SGD', 0.5, True)
     """
     try:
         cls, fusable = SOLVERS[solver]

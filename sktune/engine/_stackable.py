@@ -25,8 +25,21 @@ STACKABLE_CALLBACKS = (EpochTimer, LossMarks, LRSchedule, Convergence, GradientN
 
 
 def stack_key(net, dataset):
-    """A hashable key: calls with equal keys can train as one stacked network (None:
-    this call needs its own loop)."""
+    """A hashable key: calls with equal keys can train as one stacked network.
+
+    Parameters
+    ----------
+    net : sktune.engine.Engine
+        An initialised engine (module, criterion, optimizer and callbacks set).
+    dataset : ArrayDataset
+        The training data of the call.
+
+    Returns
+    -------
+    tuple or None
+        The module's stack signature, batch size, device, data dtypes and shapes, loss
+        and precision; None when this call needs its own loop.
+    """
     module = getattr(net, "module_", None)
     if not isinstance(module, Stackable) or not isinstance(dataset, ArrayDataset) or \
             not isinstance(dataset.X, torch.Tensor) or not dataset.X.is_floating_point():

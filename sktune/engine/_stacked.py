@@ -49,8 +49,23 @@ from sktune.engine._threads import torch_threads
 
 @runtime_checkable
 class TrainingCall(Protocol):
-    """What the stacked loop needs of a prepared call (a ``FitRun`` is one): the engine
-    to train, its :class:`~sktune.engine.ArrayDataset` and the epochs to run."""
+    """What the stacked loop needs of a prepared call (a ``FitRun`` is one).
+
+    ``net`` is the initialised :class:`~sktune.engine.Engine` to train, ``dataset`` its
+    :class:`~sktune.engine.ArrayDataset` and ``epochs`` the epochs to run.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Not used: a protocol is not instantiated (``typing.Protocol``'s signature).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from sktune.engine import TrainingCall
+    >>> isinstance(SimpleNamespace(net=None, dataset=None, epochs=3), TrainingCall)
+    True
+    """
 
     net: object
     dataset: object
@@ -61,13 +76,21 @@ class TrainingCall(Protocol):
 class StackedOutcome:
     """How one run of :func:`train_stacked` ended.
 
-    Attributes
+    :func:`train_stacked` returns one per run, filled in as the run trains.
+
+    Parameters
     ----------
     error : BaseException or None
         The exception its unfused fit would have raised (divergence, a bad split...).
     seconds : float
         Its share of the group's training time: each epoch's time divided among the
         copies that trained in it.
+
+    Examples
+    --------
+    >>> from sktune.engine import StackedOutcome
+    >>> StackedOutcome()
+    StackedOutcome(error=None, seconds=0.0)
     """
 
     error: BaseException = None
@@ -85,6 +108,7 @@ def train_stacked(runs, on_done=None):
     Parameters
     ----------
     runs : list of TrainingCall
+        The calls to train, with equal stack keys.
     on_done : callable, default=None
         Called as ``on_done(i, outcome)`` when run ``i`` finishes or fails.
 
