@@ -15,6 +15,27 @@ def strip_head(module):
     Returns ``(backbone, n_features)``, ``n_features`` the width the head received.
     Works for sktune's modules (MLP, CNN, RNN), torchvision classifiers (``fc``,
     ``classifier``) and any module whose last registered Linear is its output layer.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A network with at least one ``nn.Linear``; it is left unchanged.
+
+    Returns
+    -------
+    backbone : torch.nn.Module
+        The copy, its last ``nn.Linear`` replaced by ``nn.Identity``.
+    n_features : int
+        Input width of the replaced layer: the width of the backbone's output.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from sktune.nn import strip_head
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> backbone, n_features = strip_head(net)
+    >>> backbone[2], n_features
+    (Identity(), 8)
     """
     backbone = copy.deepcopy(module)
     named = [(name, m) for name, m in backbone.named_modules() if isinstance(m, nn.Linear)]
@@ -51,6 +72,7 @@ class FineTuneModule(nn.Module):
     dropout : float, default=0.0
         Dropout before each head layer.
     activation : str, default="relu"
+        Activation of the head's hidden layers, a key of :data:`ACTIVATIONS`.
     input_size : tuple of int, default=None
         Resize images to (H, W) before the backbone (bilinear).
     mean, std : sequence of float, default=None
@@ -58,6 +80,19 @@ class FineTuneModule(nn.Module):
     augment : nn.Module, default=None
         Training-time augmentation of the (preprocessed) input, e.g. an
         :class:`~sktune.nn.Augment`; it must pass the input through in eval mode.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sktune.nn import FineTuneModule
+    >>> backbone = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8))
+    >>> module = FineTuneModule(backbone, n_embedding=8, n_outputs=3)
+    >>> module(torch.randn(5, 4)).shape
+    torch.Size([5, 3])
+    >>> module.freeze(1)
+    >>> [p.requires_grad for p in backbone.parameters()]
+    [False, False, True, True]
     """
 
     def __init__(self, backbone, n_embedding, n_outputs, hidden_layer_sizes=(), dropout=0.0,
@@ -84,7 +119,13 @@ class FineTuneModule(nn.Module):
         return parts or [self.backbone]
 
     def freeze(self, n_blocks):
-        """Freeze the first ``n_blocks`` blocks (all of them if larger); unfreeze the rest."""
+        """Freeze the first ``n_blocks`` blocks (all of them if larger); unfreeze the rest.
+
+        Parameters
+        ----------
+        n_blocks : int
+            Blocks of :attr:`blocks` to freeze, from the input.
+        """
         self.frozen_blocks = min(int(n_blocks), len(self.blocks))
         for i, block in enumerate(self.blocks):
             for p in block.parameters():
@@ -99,12 +140,35 @@ class FineTuneModule(nn.Module):
         return self
 
     def lr_group(self, name):
-        """Which learning-rate group a parameter belongs to: 'backbone' or 'head'."""
+        """Which learning-rate group a parameter belongs to: 'backbone' or 'head'.
+
+        Parameters
+        ----------
+        name : str
+            A parameter's name, as in ``named_parameters()``.
+
+        Returns
+        -------
+        str
+            ``"backbone"`` for the backbone's parameters, else ``"head"``.
+        """
         return "backbone" if name.startswith("backbone.") else "head"
 
     def embed(self, x, *more):
-        """The backbone's embedding of a batch (:class:`~sktune.nn.Embedder`); ``more``
-        (e.g. sequence lengths) is passed to the backbone as further arguments."""
+        """The backbone's embedding of a batch (:class:`~sktune.nn.Embedder`).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch of inputs, resized and normalised first when so configured.
+        *more : torch.Tensor
+            Further arguments of the backbone (e.g. sequence lengths).
+
+        Returns
+        -------
+        torch.Tensor of shape (n, n_embedding)
+            The backbone's output, flattened to one row per sample.
+        """
         if self.input_size is not None and x.ndim == 4 and tuple(x.shape[-2:]) != self.input_size:
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
         if self.mean is not None:
@@ -123,6 +187,22 @@ class PixelShift(nn.Module):
     with zeros entering at the border: no resampling, so a training image is as sharp
     as the images predicted later (a sub-pixel shift blurs small images such as 8x8
     digits, and a network trained on blurred copies then reads sharp ones worse).
+
+    Parameters
+    ----------
+    shift : int
+        Largest translation in pixels along each axis; 0 leaves images unchanged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import PixelShift
+    >>> shift = PixelShift(1)
+    >>> x = torch.rand(4, 1, 8, 8)
+    >>> shift(x).shape
+    torch.Size([4, 1, 8, 8])
+    >>> torch.equal(shift.eval()(x), x)
+    True
     """
 
     def __init__(self, shift):

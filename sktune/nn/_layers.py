@@ -18,7 +18,24 @@ ACTIVATIONS = {
 
 
 def make_activation(name):
-    """Return a fresh activation module for ``name`` (a key of ``ACTIVATIONS``)."""
+    """Return a fresh activation module for ``name`` (a key of ``ACTIVATIONS``).
+
+    Parameters
+    ----------
+    name : str
+        An activation name, such as ``"relu"`` or scikit-learn's ``"logistic"``.
+
+    Returns
+    -------
+    torch.nn.Module
+        A new instance of ``ACTIVATIONS[name]``.
+
+    Examples
+    --------
+    >>> from sktune.nn import make_activation
+    >>> make_activation("logistic")
+    Sigmoid()
+    """
     try:
         return ACTIVATIONS[name]()
     except KeyError:

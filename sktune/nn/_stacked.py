@@ -33,6 +33,18 @@ class StackedModule(nn.Module):
     ----------
     copies : sequence of nn.Module
         The modules to stack; their tensors become views of the stacked ones.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from sktune.nn import StackedModule
+    >>> copies = [nn.Linear(3, 2) for _ in range(4)]
+    >>> stacked = StackedModule(copies)
+    >>> stacked.share("weight", [c.weight for c in copies]).shape
+    torch.Size([4, 2, 3])
+    >>> stacked.members("weight")[1] is copies[1].weight
+    True
+    >>> stacked.release()
     """
 
     #: whether a training batch of one row is an error (batch norm over rows alone, which
@@ -47,7 +59,22 @@ class StackedModule(nn.Module):
 
     def share(self, name, tensors, *, buffer=False):
         """Register ``torch.stack(tensors)`` as parameter (or buffer) ``name`` and make
-        each of ``tensors`` a view of its slice."""
+        each of ``tensors`` a view of its slice.
+
+        Parameters
+        ----------
+        name : str
+            Name of the stacked parameter or buffer.
+        tensors : sequence of torch.Tensor
+            One tensor per copy, in copy order, all of one shape.
+        buffer : bool, default=False
+            Register a buffer instead of a parameter.
+
+        Returns
+        -------
+        torch.Tensor of shape (K, ...)
+            The stacked parameter or buffer.
+        """
         stacked = torch.stack([t.detach() for t in tensors]).contiguous()  # (channels-last
         # weights would stack into a strided tensor; the optimizer's kernels want rows)
         self._formats[name] = [_memory_format(t) for t in tensors]
@@ -61,13 +88,30 @@ class StackedModule(nn.Module):
         return getattr(self, name)
 
     def members(self, name):
-        """The copies' own tensors behind stacked tensor ``name``, in copy order."""
+        """The copies' own tensors behind stacked tensor ``name``, in copy order.
+
+        Parameters
+        ----------
+        name : str
+            A name given to :meth:`share`.
+
+        Returns
+        -------
+        list of torch.Tensor
+            The copies' tensors.
+        """
         return self._members[name]
 
     def release(self, copies=None):
         """Give copies their own storage again (their current values): all of them, or
         those at the positions in ``copies``. Released copies no longer follow the
-        stacked tensors; after releasing all, the stacked module must not be used."""
+        stacked tensors; after releasing all, the stacked module must not be used.
+
+        Parameters
+        ----------
+        copies : sequence of int, default=None
+            Positions of the copies to release; None releases every copy.
+        """
         for name, tensors in self._members.items():
             for k in range(len(tensors)) if copies is None else copies:
                 tensors[k].data = tensors[k].data.clone(
@@ -210,6 +254,11 @@ class StackedMLP(StackedModule):
 
     Linear layers are batched matmuls, batch norm keeps per-copy statistics, and each
     copy's dropout rate applies to its own slice (copies without dropout get rate 0).
+
+    Parameters
+    ----------
+    copies : sequence of MLPModule
+        Modules with equal ``stack_signature()``; usually built by ``copies[0].stack``.
 
     Examples
     --------

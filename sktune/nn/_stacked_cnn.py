@@ -59,6 +59,11 @@ class StackedCNN(StackedModule):
     """K copies of a :class:`~sktune.nn.CNNModule` as one network over
     ``(K, batch, C, ...)`` inputs (see the module docstring).
 
+    Parameters
+    ----------
+    copies : sequence of CNNModule
+        Modules with equal ``stack_signature()``; usually built by ``copies[0].stack``.
+
     Examples
     --------
     >>> import torch
