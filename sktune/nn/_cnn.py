@@ -36,6 +36,17 @@ class Augment(nn.Module):
         Largest relative amplitude change.
     noise : float, default=0.0
         Standard deviation of additive Gaussian noise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import Augment
+    >>> augment = Augment(2, flip=True, shift=1.0)
+    >>> x = torch.rand(4, 1, 8, 8)
+    >>> augment(x).shape
+    torch.Size([4, 1, 8, 8])
+    >>> torch.equal(augment.eval()(x), x), Augment(2).active
+    (True, False)
     """
 
     def __init__(self, dims, flip=False, shift=0.0, rotation=0.0, scale=0.0, noise=0.0):
@@ -47,6 +58,7 @@ class Augment(nn.Module):
 
     @property
     def active(self):
+        """Whether any perturbation is enabled (else the input always passes through)."""
         return bool(self.flip or self.shift or self.rotation or self.scale or self.noise)
 
     def forward(self, x):
@@ -127,6 +139,33 @@ class ConvBlock(nn.Module):
     ``forward(x, mask=None)``: with a mask ``(n, 1, L)`` (1-D signals of different
     lengths), padded steps are zeroed before every convolution and left out of the
     batch-norm statistics, so each sample is convolved exactly as if it were alone.
+
+    Parameters
+    ----------
+    dims : {1, 2}
+        Spatial dimensions of the input ``(n, C, L)`` or ``(n, C, H, W)``.
+    in_channels : int
+        Channels of the input.
+    out_channels : int
+        Channels of each convolution's output.
+    kernel_size : int
+        Kernel size; the padding keeps the length (or height and width).
+    batch_norm : bool
+        Batch norm after each convolution (which then has no bias).
+    activation : str
+        A key of :data:`ACTIVATIONS`.
+    residual : bool
+        Two convolutions around a skip connection (a 1x1 convolution when the channels
+        differ).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import ConvBlock
+    >>> block = ConvBlock(1, 2, 4, kernel_size=3, batch_norm=True, activation="relu",
+    ...                   residual=True)
+    >>> block(torch.randn(3, 2, 10)).shape
+    torch.Size([3, 4, 10])
     """
 
     def __init__(self, dims, in_channels, out_channels, kernel_size, batch_norm, activation,
@@ -215,10 +254,13 @@ class CNNModule(nn.Module):
     kernel_size : int or sequence of int, default=3
         One kernel size for every block, or one per block.
     pooling : {"max", "avg", None}, default="max"
+        2x pooling after each block while the map is large enough; None for none.
     batch_norm : bool, default=True
+        Batch norm after each convolution.
     dropout : float, default=0.0
         Dropout after each block and between head layers.
     activation : str, default="relu"
+        Activation of the blocks and head, a key of :data:`ACTIVATIONS`.
     global_pool : bool, default=True
         Global average pooling before the head (else flatten).
     hidden_layer_sizes : sequence of int, default=()
@@ -283,12 +325,40 @@ class CNNModule(nn.Module):
             self.to(memory_format=_layers.IMAGE_LAYOUT)
 
     def feature_maps(self, x, lengths=None):
-        """Yield ``(feature_map, mask)`` after each conv block (mask None unless masked)."""
+        """Yield ``(feature_map, mask)`` after each conv block (mask None unless masked).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch of inputs, as ``forward`` takes it.
+        lengths : torch.Tensor of shape (n,), default=None
+            True lengths of zero-padded 1-D signals.
+
+        Yields
+        ------
+        feature_map : torch.Tensor
+            The block's output, after its pooling and dropout.
+        mask : torch.Tensor or None
+            ``(n, 1, L)``, 1 at valid steps; None without ``lengths``.
+        """
         yield from _feature_maps(self, x, lengths)
 
     def embed(self, x, lengths=None):
         """The representation the head reads (:class:`~sktune.nn.Embedder`): the pooled
-        (or flattened) last feature map."""
+        (or flattened) last feature map.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch of inputs, as ``forward`` takes it.
+        lengths : torch.Tensor of shape (n,), default=None
+            True lengths of zero-padded 1-D signals.
+
+        Returns
+        -------
+        torch.Tensor of shape (n, d)
+            One embedding per sample.
+        """
         *_, (out, mask) = self.feature_maps(x, lengths)  # the last block's
         return _global_pool(out, mask) if self.global_pool else out.flatten(1)
 
@@ -298,11 +368,28 @@ class CNNModule(nn.Module):
     def stack_signature(self):
         """Layer kinds and shapes, dtype and device: what copies must share to be
         stacked (:class:`~sktune.nn.Stackable`); dropout rates may differ. None for text
-        CNNs and with augmentation."""
+        CNNs and with augmentation.
+
+        Returns
+        -------
+        tuple or None
+            The signature, or None when this network cannot be stacked.
+        """
         return cnn_signature(self)
 
     def stack(self, copies):
-        """The copies as one :class:`~sktune.nn.StackedCNN` (grouped convolutions)."""
+        """The copies as one :class:`~sktune.nn.StackedCNN` (grouped convolutions).
+
+        Parameters
+        ----------
+        copies : sequence of CNNModule
+            Networks with equal ``stack_signature()``, this one among them.
+
+        Returns
+        -------
+        StackedCNN
+            Their tensors stacked along a leading copy axis.
+        """
         return StackedCNN(copies)
 
     def without_head(self):
@@ -311,7 +398,14 @@ class CNNModule(nn.Module):
         that the last block, shaped by the source classes, may have discarded. Image maps
         are pooled to a 2x2 grid (where a stroke is matters for a new class as much as
         what it is); signals and token sequences are pooled globally, as their network
-        reads them."""
+        reads them.
+
+        Returns
+        -------
+        torch.nn.Module
+            A new module (this network is left intact) taking ``forward``'s inputs and
+            returning ``(n, d)`` embeddings.
+        """
         return _MultiScale(copy.deepcopy(self))
 
 

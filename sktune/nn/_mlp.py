@@ -59,7 +59,18 @@ class MLPModule(nn.Sequential):
 
     def embed(self, x):
         """The last hidden layer's output, what the output layer reads (the input itself
-        for a linear model): :class:`~sktune.nn.Embedder`."""
+        for a linear model): :class:`~sktune.nn.Embedder`.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_inputs)
+            A dense or sparse CSR batch.
+
+        Returns
+        -------
+        torch.Tensor of shape (n, d)
+            ``d`` the last hidden width, or ``n_inputs`` without hidden layers.
+        """
         return self._through(list(self)[:-1], x)
 
     @property
@@ -87,7 +98,13 @@ class MLPModule(nn.Sequential):
 
     def stack_signature(self):
         """Layer kinds and shapes, dtype and device: what copies must share to be
-        stacked (:class:`~sktune.nn.Stackable`); dropout rates may differ."""
+        stacked (:class:`~sktune.nn.Stackable`); dropout rates may differ.
+
+        Returns
+        -------
+        tuple or None
+            The signature, or None when a layer cannot be stacked.
+        """
         try:
             layers = tuple(s for s in map(layer_signature, self) if s is not None)
         except TypeError:
@@ -95,7 +112,18 @@ class MLPModule(nn.Sequential):
         return ("mlp", layers, tensor_signature(self))
 
     def stack(self, copies):
-        """The copies as one :class:`~sktune.nn.StackedMLP` (:class:`~sktune.nn.Stackable`)."""
+        """The copies as one :class:`~sktune.nn.StackedMLP` (:class:`~sktune.nn.Stackable`).
+
+        Parameters
+        ----------
+        copies : sequence of MLPModule
+            Networks with equal ``stack_signature()``, this one among them.
+
+        Returns
+        -------
+        StackedMLP
+            Their tensors stacked along a leading copy axis.
+        """
         return StackedMLP(copies)
 
     @property

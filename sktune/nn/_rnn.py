@@ -19,6 +19,24 @@ class StridedFrontEnd(nn.Module):
     (ReLU) and the lengths accordingly. Each output step summarises ``2 * stride``
     input steps (windows overlap by half); padded steps are zeroed first, so the last
     valid window of a short sequence sees exactly what it would see alone.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per input step.
+    channels : int
+        Features per output step.
+    stride : int
+        Input steps per output step.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import StridedFrontEnd
+    >>> out, lengths = StridedFrontEnd(3, 8, stride=2)(torch.randn(4, 9, 3),
+    ...                                                torch.tensor([9, 6, 3, 1]))
+    >>> out.shape, lengths.tolist()
+    (torch.Size([4, 5, 8]), [5, 3, 2, 1])
     """
 
     def __init__(self, n_features, channels, stride):
@@ -54,9 +72,13 @@ class RNNModule(nn.Module):
     n_outputs : int
         Output units.
     cell : {"lstm", "gru", "rnn"}, default="lstm"
+        The recurrent layer: ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``.
     hidden_size : int, default=64
+        Features of the recurrent state (per direction).
     num_layers : int, default=1
+        Stacked recurrent layers.
     bidirectional : bool, default=False
+        Run the recurrence in both directions and concatenate their states.
     dropout : float, default=0.0
         Between recurrent layers and before the head.
     pooling : {"last", "mean", "max", "attention"}, default="last"
@@ -116,15 +138,35 @@ class RNNModule(nn.Module):
         self.head = nn.Sequential(*head)
 
     def embed(self, x, lengths=None):
-        """The pooled representation of each sequence, ``(n, hidden_size * directions)``:
-        what the head reads (:class:`~sktune.nn.Embedder`)."""
+        """The pooled representation of each sequence: what the head reads
+        (:class:`~sktune.nn.Embedder`).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(n, T, F)`` steps, or ``(n, T)`` token rows with an embedding.
+        lengths : torch.Tensor of shape (n,), default=None
+            True length of each zero-padded sequence; None: all ``T`` steps are valid.
+
+        Returns
+        -------
+        torch.Tensor of shape (n, hidden_size * directions)
+            One embedding per sequence.
+        """
         return _encode(self, x, lengths)
 
     def forward(self, x, lengths=None):
         return self.head(self.embed(x, lengths))
 
     def without_head(self):
-        """The network up to its head (the pooled recurrent states), for transfer."""
+        """The network up to its head (the pooled recurrent states), for transfer.
+
+        Returns
+        -------
+        torch.nn.Module
+            A new module (this network is left intact) taking ``forward``'s inputs and
+            returning :meth:`embed`'s output.
+        """
         return _RNNBody(copy.deepcopy(self))
 
 
