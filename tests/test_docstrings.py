@@ -2,8 +2,9 @@
 
 As scikit-learn's ``sklearn/tests/test_docstrings.py`` does, every public class and
 function of the user-facing API (``sktune``, ``sktune.model_selection``,
-``sktune.transfer``), with the public methods that sktune defines on them, is run through
-``numpydoc.validate``. Checks left out, and why:
+``sktune.transfer``) and of the building blocks (``sktune.nn``, ``sktune.engine``), with
+the public methods that sktune defines on them, is run through ``numpydoc.validate``.
+Checks left out, and why:
 
 - GL01, GL02, RT02: layout rules scikit-learn leaves out too (where the summary starts,
   a blank line before the closing quotes, a name in the Returns type line).
@@ -28,7 +29,7 @@ from sktune._docs import format_default, replace_entries, with_defaults
 
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
-MODULES = ["sktune", "sktune.model_selection", "sktune.transfer"]
+MODULES = ["sktune", "sktune.model_selection", "sktune.transfer", "sktune.nn", "sktune.engine"]
 IGNORED = {"GL01", "GL02", "RT02", "SA01", "SS06", "PR03"}
 IGNORED_FOR_ROUTINES = {"ES01", "EX01"}
 
@@ -70,7 +71,8 @@ OBJECTS = public_objects()
 def test_the_public_api_is_found():
     names = {path.rsplit(".", 1)[-1] for path in OBJECTS}
     assert {"FineTuneRegressor", "TransformerClassifier", "GridSearchCV", "leaderboard",
-            "fit", "predict_proba", "transform"} <= names
+            "fit", "predict_proba", "transform", "MLPModule", "Stackable", "Engine",
+            "train_stacked"} <= names
 
 
 @pytest.mark.parametrize("path", sorted(OBJECTS))
