@@ -18,7 +18,12 @@ from sktune.model_selection import (
     search_space,
 )
 
+from sktune.export._hook import install as _install_onnx_converters
+
 __version__ = "0.1.0"
+
+# skl2onnx converters, registered when skl2onnx is imported (not imported here: seconds)
+_install_onnx_converters()
 
 __all__ = [
     "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",

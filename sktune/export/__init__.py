@@ -1,0 +1,22 @@
+"""Export fitted sktune estimators for serving without sktune: ONNX and TorchScript.
+
+- **ONNX** (``pip install "sktune[onnx]"``): ``skl2onnx.to_onnx(model, X[:1])`` converts a
+  fitted MLP, CNN, RNN or fine-tuner, or a Pipeline / ColumnTransformer ending in one,
+  as it converts scikit-learn's own estimators; onnxruntime then serves it. The
+  converters are registered when skl2onnx is imported (``import sktune`` sets that up at
+  the cost of one lookup, :mod:`sktune.export._hook`); nothing else to call.
+- **TorchScript**: :func:`to_torchscript` saves an estimator as one module, input
+  layout and output decoding included, that ``torch.jit.load`` reads without sktune.
+- :func:`export_module` gives that module itself, for ``torch.export`` or your own
+  tooling.
+
+See docs/deploy.md for the recipes and the limits.
+"""
+
+from sktune.export._hook import register_now as register_onnx_converters
+from sktune.export._module import EstimatorModule, NotExportableError, export_module
+from sktune.export._torchscript import METADATA_FILE, to_torchscript
+
+__all__ = ["EstimatorModule", "METADATA_FILE", "NotExportableError", "export_module",
+           "register_onnx_converters", "to_torchscript"]
+
