@@ -32,12 +32,20 @@ from skl2onnx.common.data_types import (
 from skl2onnx.common.utils import check_input_and_output_numbers
 from skl2onnx.proto import onnx_proto
 
-from sktune.export._module import NotExportableError, export_module, sample_shape
+from sktune.export._module import (
+    NotExportableError,
+    check_exportable,
+    export_module,
+    sample_shape,
+)
 
 #: the highest opset torch's TorchScript-based exporter writes; a higher target opset
 #: gets the network's graph upgraded with onnx's version converter
 _TORCH_MAX_OPSET = 20
-_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "output_class_labels": [False, True]}
+#: scikit-learn classifiers' conversion options: ZipMap or not, class labels as an extra
+#: output, class indices instead of labels (nocl)
+_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "output_class_labels": [False, True],
+                       "nocl": [False, True]}
 
 
 def _float_type(input_type):
@@ -46,9 +54,12 @@ def _float_type(input_type):
     return DoubleTensorType if isinstance(input_type, DoubleTensorType) else FloatTensorType
 
 
-def _label_kind(classes):
-    """``("int64" | "string", values)``: how ``classes_`` become ONNX labels."""
-    classes = np.asarray(classes)
+def _label_kind(scope, est):
+    """``("int64" | "string", values)``: how ``classes_`` become ONNX labels (their
+    indices with the ``nocl`` option)."""
+    classes = np.asarray(est.classes_)
+    if scope.get_options(est, dict(nocl=False))["nocl"]:
+        return "int64", np.arange(len(classes), dtype=np.int64)
     if classes.dtype.kind in "iub":
         return "int64", classes.astype(np.int64)
     if classes.dtype.kind == "f":
@@ -82,7 +93,7 @@ def calculate_classifier_shapes(operator):
     _check_input(operator)
     est = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
-    kind, _ = _label_kind(est.classes_)
+    kind, _ = _label_kind(operator.scope_inst, est)
     label_shape = [n, len(est.classes_)] if est._target_kind_ == "multilabel" else [n]
     multilabel = est._target_kind_ == "multilabel"
     label_type = Int64TensorType if kind == "int64" or multilabel else StringTensorType
@@ -207,7 +218,7 @@ def convert_classifier(scope, operator, container):
                            name=scope.get_unique_operator_name("Greater"))
         apply_cast(scope, above, label, container, to=onnx_proto.TensorProto.INT64)
         return
-    kind, classes = _label_kind(est.classes_)
+    kind, classes = _label_kind(scope, est)
     classes_name = scope.get_unique_variable_name("classes")
     if kind == "int64":
         container.add_initializer(classes_name, onnx_proto.TensorProto.INT64,
@@ -231,27 +242,31 @@ def convert_regressor(scope, operator, container):
                to=guess_proto_type(operator.outputs[0].type))
 
 
-def _refusing_parser(scope, model, inputs, custom_parsers=None):
-    """Parser of the estimators that cannot be exported: raises with the reason."""
-    export_module(model)  # raises NotExportableError with the estimator's message
-    raise NotExportableError(f"{type(model).__name__} cannot be exported.")  # pragma: no cover
+def _checked(parser):
+    """``parser``, after :func:`check_exportable`: an estimator that cannot be exported
+    (unfitted, fitted on token ids or ragged signals, a text or Hugging Face model) fails
+    with its reason before skl2onnx looks at it."""
+    def parse(scope, model, inputs, custom_parsers=None):
+        check_exportable(model)
+        return parser(scope, model, inputs, custom_parsers=custom_parsers)
+
+    return parse
 
 
 def register():
     """Register the converters of every exportable sktune estimator, and parsers that
     refuse the others with their reason, in skl2onnx. Idempotent."""
     import sktune
+    from skl2onnx._parse import _parse_sklearn_classifier, _parse_sklearn_simple_model
 
     for name in ("MLPClassifier", "CNNClassifier", "RNNClassifier", "FineTuneClassifier"):
         update_registered_converter(
             getattr(sktune, name), f"Sktune{name}", calculate_classifier_shapes,
-            convert_classifier, options=_CLASSIFIER_OPTIONS, overwrite=True)
-    for name in ("MLPRegressor", "CNNRegressor", "RNNRegressor", "FineTuneRegressor"):
+            convert_classifier, options=_CLASSIFIER_OPTIONS, overwrite=True,
+            parser=_checked(_parse_sklearn_classifier))
+    for name in ("MLPRegressor", "CNNRegressor", "RNNRegressor", "FineTuneRegressor",
+                 "TextSequencer", "TransformerClassifier", "TransformerRegressor",
+                 "PretrainedEmbedder"):  # the last four: refused by check_exportable
         update_registered_converter(
             getattr(sktune, name), f"Sktune{name}", calculate_regressor_shapes,
-            convert_regressor, overwrite=True)
-    for name in ("TextSequencer", "TransformerClassifier", "TransformerRegressor",
-                 "PretrainedEmbedder"):
-        update_registered_converter(
-            getattr(sktune, name), f"Sktune{name}", calculate_regressor_shapes,
-            convert_regressor, parser=_refusing_parser, overwrite=True)
+            convert_regressor, overwrite=True, parser=_checked(_parse_sklearn_simple_model))
