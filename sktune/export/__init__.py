@@ -7,6 +7,8 @@
   the cost of one lookup, :mod:`sktune.export._hook`); nothing else to call.
 - **TorchScript**: :func:`to_torchscript` saves an estimator as one module, input
   layout and output decoding included, that ``torch.jit.load`` reads without sktune.
+- :func:`to_exported_program` saves the same module as a ``torch.export`` program
+  (``torch.export.load``), the format torch recommends now that it deprecates TorchScript.
 - :func:`export_module` gives that module itself, for ``torch.export`` or your own
   tooling.
 
@@ -15,8 +17,8 @@ See docs/deploy.md for the recipes and the limits.
 
 from sktune.export._hook import register_now as register_onnx_converters
 from sktune.export._module import EstimatorModule, NotExportableError, export_module
-from sktune.export._torchscript import METADATA_FILE, to_torchscript
+from sktune.export._torch import METADATA_FILE, to_exported_program, to_torchscript
 
 __all__ = ["EstimatorModule", "METADATA_FILE", "NotExportableError", "export_module",
-           "register_onnx_converters", "to_torchscript"]
+           "register_onnx_converters", "to_exported_program", "to_torchscript"]
 

@@ -21,7 +21,12 @@ from sktune import (
     RNNRegressor,
     TextSequencer,
 )
-from sktune.export import METADATA_FILE, NotExportableError, to_torchscript
+from sktune.export import (
+    METADATA_FILE,
+    NotExportableError,
+    to_exported_program,
+    to_torchscript,
+)
 from tests.conftest import run_python
 
 FAST = dict(random_state=0, device="cpu")
@@ -89,13 +94,14 @@ def test_onnx_file_runs_without_sktune_and_torch(tmp_path, digits):
                                rtol=2e-5, atol=2e-6)
 
 
-def test_torchscript_file_runs_without_sktune(tmp_path, digits):
+def test_torch_files_run_without_sktune(tmp_path, digits):
     X, y = digits
     images = X.reshape(-1, 8, 8, 1)
     cnn = CNNClassifier(channels=(4,), max_iter=2, **FAST).fit(images, y * 10)
     to_torchscript(cnn, tmp_path / "cnn.pt")
+    to_exported_program(cnn, tmp_path / "cnn.pt2")
     np.save(tmp_path / "X.npy", images)
-    serve(tmp_path, ["sktune", "skorch", "sklearn"], """
+    serve(tmp_path, ["sktune", "skorch"], """
         import json
         import numpy as np
         import torch
@@ -106,10 +112,17 @@ def test_torchscript_file_runs_without_sktune(tmp_path, digits):
             index, proba = module(torch.from_numpy(np.load("X.npy")))
         np.save("label.npy", np.asarray(meta["classes"])[index.numpy()])
         np.save("proba.npy", proba.numpy())
+        program = torch.export.load("cnn.pt2").module()
+        with torch.no_grad():
+            index, proba = program(torch.from_numpy(np.load("X.npy")))
+        np.save("label2.npy", np.asarray(meta["classes"])[index.numpy()])
+        np.save("proba2.npy", proba.numpy())
     """)
-    np.testing.assert_array_equal(np.load(tmp_path / "label.npy"), cnn.predict(images))
-    np.testing.assert_allclose(np.load(tmp_path / "proba.npy"), cnn.predict_proba(images),
-                               rtol=1e-5, atol=1e-6)
+    for suffix in ("", "2"):
+        np.testing.assert_array_equal(np.load(tmp_path / f"label{suffix}.npy"),
+                                      cnn.predict(images))
+        np.testing.assert_allclose(np.load(tmp_path / f"proba{suffix}.npy"),
+                                   cnn.predict_proba(images), rtol=1e-5, atol=1e-6)
 
 
 def _scripted(est, path):
@@ -160,6 +173,26 @@ def test_torchscript_regressors_and_multilabel(tmp_path, digits):
     with torch.no_grad():
         np.testing.assert_allclose(loaded(torch.from_numpy(longer)).numpy(),
                                    rnn.predict(longer), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("rows", [1, 9])
+def test_exported_program_has_a_dynamic_batch_axis(tmp_path, rows):
+    X = np.random.RandomState(0).randn(40, 10, 2).astype(np.float32)
+    rnn = RNNRegressor(hidden_size=8, max_iter=2, **FAST).fit(X, X[:, :, 0].mean(axis=1))
+    with pytest.raises(NotExportableError, match="pass steps=T"):
+        to_exported_program(rnn)
+    to_exported_program(rnn, tmp_path / "rnn.pt2", steps=17)
+    files = {METADATA_FILE: ""}
+    program = torch.export.load(str(tmp_path / "rnn.pt2"), extra_files=files).module()
+    assert json.loads(files[METADATA_FILE])["input_shape"] == [None, 17, 2]
+    longer = np.random.RandomState(1).randn(rows, 17, 2).astype(np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(program(torch.from_numpy(longer)).numpy(),
+                                   rnn.predict(longer), rtol=1e-5, atol=1e-6)
+    mlp = MLPClassifier((8,), max_iter=2, **FAST).fit(X[:, :, 0], X[:, 0, 0] > 0)
+    with torch.no_grad():
+        index, proba = to_exported_program(mlp).module()(torch.from_numpy(X[:rows, :, 0]))
+    np.testing.assert_array_equal(mlp.classes_[index.numpy()], mlp.predict(X[:rows, :, 0]))
 
 
 def test_torchscript_refuses_pipelines_and_text(digits):

@@ -1,4 +1,6 @@
-"""A fitted estimator as a TorchScript file that loads with ``torch.jit.load`` alone."""
+"""A fitted estimator as a torch file that loads without sktune: a TorchScript module
+(``torch.jit.load``) or an exported program (``torch.export.load``, the format torch
+recommends now that it deprecates TorchScript)."""
 
 import json
 import os
@@ -102,10 +104,73 @@ def to_torchscript(estimator, path=None):
     NotExportableError
         For the estimators and inputs that have no export path (the message says why).
     """
+    wrapped, example, info = _prepared(estimator)
+    with warnings.catch_warnings():  # TracerWarnings on shape checks fixed at fit; torch
+        warnings.simplefilter("ignore")  # 2.13 deprecates TorchScript (see to_exported_program)
+        traced = torch.jit.trace(wrapped, example, check_trace=False)
+        if path is not None:
+            torch.jit.save(traced, os.fspath(path), _extra_files={METADATA_FILE: json.dumps(info)})
+    return traced
+
+
+def to_exported_program(estimator, path=None, *, steps=None):
+    """Save a fitted sktune estimator as a ``torch.export`` program (a ``.pt2`` file).
+
+    The same module as :func:`to_torchscript` (input layout, network, decoding), in the
+    format torch recommends now that it deprecates TorchScript:
+    ``torch.export.load(path).module()(x)`` returns what the TorchScript module returns.
+    The batch axis is dynamic. The time axis of an RNN fitted on 3-D sequences is not:
+    ``torch.export`` unrolls the recurrence over a fixed number of steps, given as
+    ``steps`` (TorchScript and ONNX keep that axis dynamic). The JSON metadata is stored as ``extra_files`` (read it with
+    ``files = {"sktune.json": ""}; torch.export.load(path, extra_files=files)``).
+
+    Parameters
+    ----------
+    estimator : fitted sktune estimator
+        As for :func:`to_torchscript`.
+    path : str or path-like, default=None
+        Where to save the program; None only returns it.
+    steps : int, default=None
+        The sequence length the program takes, for RNNs fitted on 3-D sequences (which
+        read any length); other estimators take the layout of fit and refuse it.
+
+    Returns
+    -------
+    program : torch.export.ExportedProgram
+        The exported program.
+
+    Raises
+    ------
+    NotExportableError
+        For the estimators and inputs that have no export path (the message says why).
+    """
+    wrapped, example, info = _prepared(estimator)
+    shape = sample_shape(estimator)
+    if (None in shape) != (steps is not None):
+        raise NotExportableError(
+            f"{type(estimator).__name__} reads sequences of any length, but torch.export "
+            "unrolls the recurrence over a fixed number of steps: pass steps=T, the length "
+            "you will serve (TorchScript and ONNX keep the time axis dynamic)."
+            if steps is None else
+            f"steps={steps!r}: {type(estimator).__name__} takes rows of shape {shape}, "
+            "fixed in fit; steps is for RNNs fitted on 3-D sequences.")
+    if steps is not None:
+        time_axis = 1 + shape.index(None)
+        example = torch.zeros(example.shape[:time_axis] + (int(steps),)
+                              + example.shape[time_axis + 1:], dtype=example.dtype)
+        info["input_shape"][time_axis] = int(steps)
+    program = torch.export.export(wrapped, (example,), dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    if path is not None:
+        torch.export.save(program, os.fspath(path), extra_files={METADATA_FILE: json.dumps(info)})
+    return program
+
+
+def _prepared(estimator):
+    """``(module with decoding, example input, metadata)`` for both formats."""
     if hasattr(estimator, "steps") or hasattr(estimator, "transformers"):
         raise NotExportableError(
-            f"{type(estimator).__name__}: TorchScript holds a torch module, not scikit-learn "
-            "preprocessing; convert the pipeline to ONNX (skl2onnx.to_onnx), or script its "
+            f"{type(estimator).__name__}: a torch file holds a torch module, not scikit-learn "
+            "preprocessing; convert the pipeline to ONNX (skl2onnx.to_onnx), or export its "
             "last step and apply the rest in Python.")
     module = export_module(estimator)
     if is_classifier(estimator):
@@ -115,10 +180,4 @@ def to_torchscript(estimator, path=None):
     shape = sample_shape(estimator)
     example = torch.zeros((2,) + tuple(3 if s is None else s for s in shape),
                           dtype=module.members[0].prepare.dtype)
-    with warnings.catch_warnings():  # TracerWarnings on shape checks fixed at fit
-        warnings.simplefilter("ignore")
-        traced = torch.jit.trace(wrapped.eval(), example, check_trace=False)
-    if path is not None:
-        extra = {METADATA_FILE: json.dumps(metadata(estimator, module))}
-        torch.jit.save(traced, os.fspath(path), _extra_files=extra)
-    return traced
+    return wrapped.eval(), example, metadata(estimator, module)
