@@ -36,7 +36,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, strati
 if QUICK:
     X_train, y_train = X_train[:300], y_train[:300]
 cnn = CNNClassifier(input_shape=(8, 8), channels=(8, 16) if QUICK else "auto",
-                    max_iter=3 if QUICK else 20, random_state=0)
+                    batch_size=32, max_iter=5 if QUICK else 20, random_state=0)
 pipe = make_pipeline(StandardScaler(), cnn).fit(X_train, y_train)
 print(f"sktune pipeline test accuracy: {pipe.score(X_test, y_test):.3f}")
 

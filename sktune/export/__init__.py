@@ -15,9 +15,27 @@
 See docs/deploy.md for the recipes and the limits.
 """
 
-from sktune.export._hook import register_now as register_onnx_converters
 from sktune.export._module import EstimatorModule, NotExportableError, export_module
 from sktune.export._torch import METADATA_FILE, to_exported_program, to_torchscript
+
+
+
+def register_onnx_converters(*classes):
+    """Register sktune's skl2onnx converters now, and for ``classes`` too.
+
+    Not needed for sktune's own estimators (they are registered when skl2onnx is
+    imported); needed for your subclasses of them, since skl2onnx looks converters up by
+    exact class: ``register_onnx_converters(MyMLPClassifier)``.
+
+    Parameters
+    ----------
+    *classes : type
+        Subclasses of sktune's exportable estimators.
+    """
+    from sktune.export import _onnx
+
+    _onnx.register(classes)
+
 
 __all__ = ["EstimatorModule", "METADATA_FILE", "NotExportableError", "export_module",
            "register_onnx_converters", "to_exported_program", "to_torchscript"]

@@ -192,4 +192,10 @@ def export_module(est):
 def _copy_for_inference(module):
     """A CPU copy of the trained network in evaluation mode (the estimator's own network
     stays where and as it is)."""
-    return copy.deepcopy(module).cpu().eval()
+    module = copy.deepcopy(module).cpu().eval()
+    # image networks keep channels-last weights for oneDNN; files store plain layouts
+    # (torch.export.save otherwise saves strided views it warns about on load)
+    for tensor in [*module.parameters(), *module.buffers()]:
+        if not tensor.is_contiguous():
+            tensor.data = tensor.data.contiguous()
+    return module

@@ -253,20 +253,31 @@ def _checked(parser):
     return parse
 
 
-def register():
-    """Register the converters of every exportable sktune estimator, and parsers that
+def register(classes=()):
+    """Register the converters of every exportable sktune estimator (and of ``classes``,
+    subclasses of them: skl2onnx looks converters up by exact class), and parsers that
     refuse the others with their reason, in skl2onnx. Idempotent."""
     import sktune
+    from sklearn.base import ClassifierMixin
+    # skl2onnx's own parsers for classifiers (labels, probabilities, ZipMap) and other
+    # models: the ones update_registered_converter installs, wrapped by _checked
     from skl2onnx._parse import _parse_sklearn_classifier, _parse_sklearn_simple_model
 
-    for name in ("MLPClassifier", "CNNClassifier", "RNNClassifier", "FineTuneClassifier"):
-        update_registered_converter(
-            getattr(sktune, name), f"Sktune{name}", calculate_classifier_shapes,
-            convert_classifier, options=_CLASSIFIER_OPTIONS, overwrite=True,
-            parser=_checked(_parse_sklearn_classifier))
-    for name in ("MLPRegressor", "CNNRegressor", "RNNRegressor", "FineTuneRegressor",
-                 "TextSequencer", "TransformerClassifier", "TransformerRegressor",
-                 "PretrainedEmbedder"):  # the last four: refused by check_exportable
-        update_registered_converter(
-            getattr(sktune, name), f"Sktune{name}", calculate_regressor_shapes,
-            convert_regressor, overwrite=True, parser=_checked(_parse_sklearn_simple_model))
+    classes = [getattr(sktune, name) for name in (
+        "MLPClassifier", "CNNClassifier", "RNNClassifier", "FineTuneClassifier",
+        "MLPRegressor", "CNNRegressor", "RNNRegressor", "FineTuneRegressor",
+        # refused by check_exportable, with the reason
+        "TextSequencer", "TransformerClassifier", "TransformerRegressor",
+        "PretrainedEmbedder")] + list(classes)
+    for cls in classes:
+        alias = f"Sktune{cls.__name__}" if cls.__module__.startswith("sktune.") else \
+            f"Sktune:{cls.__module__}.{cls.__qualname__}"
+        if issubclass(cls, ClassifierMixin):
+            update_registered_converter(
+                cls, alias, calculate_classifier_shapes, convert_classifier,
+                options=_CLASSIFIER_OPTIONS, overwrite=True,
+                parser=_checked(_parse_sklearn_classifier))
+        else:
+            update_registered_converter(
+                cls, alias, calculate_regressor_shapes, convert_regressor, overwrite=True,
+                parser=_checked(_parse_sklearn_simple_model))

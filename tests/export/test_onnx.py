@@ -225,6 +225,20 @@ def test_finetuned_torch_module_with_input_shape(digits):
     check_classifier(clf, X)
 
 
+def test_subclasses_convert_once_registered(tabular):
+    from sktune.export import register_onnx_converters
+
+    class MyMLP(MLPClassifier):
+        pass
+
+    X, y = tabular
+    clf = MyMLP((4,), max_iter=1, **FAST).fit(X, y)
+    with pytest.raises(Exception, match="MyMLP"):  # skl2onnx: by exact class
+        skl2onnx.to_onnx(clf, X[:1])
+    register_onnx_converters(MyMLP)
+    check_classifier(clf, X)
+
+
 # ---- refusals -------------------------------------------------------------------------
 def test_text_pipelines_and_token_ids_are_refused_with_the_reason():
     docs = ["a good film", "a bad film", "good good", "bad bad"] * 5
