@@ -37,12 +37,14 @@ _REFUSED = {
         "vocabulary), which neither an ONNX graph nor a TorchScript module holds, and the "
         "networks that read token ids are not exported either. Serve text pipelines by "
         "pickling them (joblib), or fine-tune a Hugging Face encoder with "
-        "TransformerClassifier and export it with Hugging Face's own tools (optimum)."),
+        "TransformerClassifier, whose network exports on its tokenizer's outputs (see "
+        "its message)."),
     "TransformerClassifier": (
-        "a Hugging Face text model reads strings through its tokenizer, outside the network. Export the "
-        "fitted encoder with Hugging Face's own tools (optimum: `optimum-cli export onnx`, "
-        "or transformers' torch.onnx recipe) from the folder saved with "
-        "`est.model_.save_pretrained(path)` and the tokenizer beside it."),
+        "a Hugging Face text model reads strings through its tokenizer, outside the "
+        "network. Export the network alone with torch.onnx.export: est.net_.module_ takes "
+        "(input_ids, attention_mask) as est.tokenizer_ returns them and gives the head's "
+        "outputs (logits; a softmax or sigmoid gives predict_proba); Hugging Face's own "
+        "exporters (optimum) cover the encoder, est.net_.module_.encoder."),
     "TransformerRegressor": None,  # same message as the classifier
     "PretrainedEmbedder": (
         "it is a transformer whose backbone is a user's torch module or a "
