@@ -124,9 +124,16 @@ def _network_graph(est, opset):
     torch_opset = min(opset, _TORCH_MAX_OPSET)
     with warnings.catch_warnings():  # the legacy exporter's deprecation, tracer notes
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=torch_opset,
-                          input_names=["x"], output_names=["y"], dynamic_axes=dynamic,
-                          do_constant_folding=True)
+        try:
+            torch.onnx.export(module, (example,), buffer, dynamo=False,
+                              opset_version=torch_opset, input_names=["x"],
+                              output_names=["y"], dynamic_axes=dynamic,
+                              do_constant_folding=True)
+        except Exception as exc:  # an op torch's ONNX exporter cannot write
+            raise NotExportableError(
+                f"torch.onnx could not export the network of {type(est).__name__}: "
+                f"{str(exc).splitlines()[0][:300]} (sktune.export.to_torchscript or "
+                "to_exported_program may still save it for torch serving).") from exc
     model = onnx.load_from_string(buffer.getvalue())
     if torch_opset < opset:
         from onnx import version_converter
@@ -156,6 +163,8 @@ def _splice(scope, container, graph, x_name, y_name, prefix):
             inputs.pop()
         if node.op_type in _RECURRENT and len(inputs) > 4 and inputs[4] == "":
             inputs[4] = _full_lengths(scope, container, inputs[0], attrs.get("layout", 0))
+        if node.op_type == "Resize":  # roi and scales, left out beside sizes: empty
+            inputs = [i or _empty_float(scope, container) for i in inputs]
         if "" in inputs:  # skl2onnx's topological sort reads "" as a missing name
             raise NotExportableError(f"the exported network has a {node.op_type} node with "
                                      "an omitted optional input, which sktune cannot "
@@ -164,6 +173,14 @@ def _splice(scope, container, graph, x_name, y_name, prefix):
                            op_domain=node.domain or "",
                            name=scope.get_unique_operator_name(f"{prefix}{node.op_type}"),
                            **attrs)
+
+
+def _empty_float(scope, container):
+    """An empty float tensor: what Resize reads as "no roi" / "no scales" (the spec
+    allows it where the input is left out)."""
+    name = scope.get_unique_variable_name("empty")
+    container.add_initializer(name, onnx_proto.TensorProto.FLOAT, [0], [])
+    return name
 
 
 #: ONNX's recurrent ops, whose 5th input (sequence_lens) torch leaves out

@@ -239,6 +239,30 @@ def test_subclasses_convert_once_registered(tabular):
     check_classifier(clf, X)
 
 
+def test_finetuned_module_with_resize_and_normalisation(digits):
+    import torch
+
+    X, y = digits
+    body = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, stride=2), torch.nn.ReLU(),
+                               torch.nn.Flatten())
+    clf = FineTuneClassifier(body, input_shape=(1, 8, 8), input_size=(12, 12),
+                             normalize_mean=(0.5,), normalize_std=(4.0,), max_iter=2, **FAST)
+    check_classifier(clf.fit(X, y), X)
+
+
+def test_a_network_torch_onnx_cannot_export_says_so(digits):
+    """Adaptive pooling after a resize: torch's exporter loses the map size."""
+    import torch
+
+    X, y = digits
+    body = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.AdaptiveAvgPool2d(2),
+                               torch.nn.Flatten())
+    clf = FineTuneClassifier(body, input_shape=(1, 8, 8), input_size=(12, 12), max_iter=1,
+                             **FAST).fit(X, y)
+    with pytest.raises(NotExportableError, match="torch.onnx could not export .*to_torchscript"):
+        skl2onnx.to_onnx(clf, X[:1])
+
+
 # ---- refusals -------------------------------------------------------------------------
 def test_text_pipelines_and_token_ids_are_refused_with_the_reason():
     docs = ["a good film", "a bad film", "good good", "bad bad"] * 5
