@@ -23,6 +23,9 @@ from torch import nn
 
 from sktune._base import BaseNeuralEstimator
 from sktune._compat import unwrap_frozen
+from sktune._embedder import PretrainedEmbedder
+from sktune._text import TextSequencer
+from sktune._transformers import TransformerClassifier, TransformerRegressor
 
 
 class NotExportableError(ValueError):
@@ -30,28 +33,29 @@ class NotExportableError(ValueError):
     says why and what to use instead."""
 
 
-#: exported-model refusals of whole estimator kinds, with where to go instead
+_HUGGING_FACE = (
+    "a Hugging Face text model reads strings through its tokenizer, outside the "
+    "network. Export the network alone with torch.onnx.export: est.net_.module_ takes "
+    "(input_ids, attention_mask) as est.tokenizer_ returns them and gives the head's "
+    "outputs (logits; a softmax or sigmoid gives predict_proba); Hugging Face's own "
+    "exporters (optimum) cover the encoder, est.net_.module_.encoder.")
+
+#: the estimators no exporter covers, with why and what to use instead
 _REFUSED = {
-    "TextSequencer": (
+    TextSequencer: (
         "it turns raw strings into token ids in Python (a regular expression and a "
         "vocabulary), which neither an ONNX graph nor a TorchScript module holds, and the "
         "networks that read token ids are not exported either. Serve text pipelines by "
         "pickling them (joblib), or fine-tune a Hugging Face encoder with "
         "TransformerClassifier, whose network exports on its tokenizer's outputs (see "
         "its message)."),
-    "TransformerClassifier": (
-        "a Hugging Face text model reads strings through its tokenizer, outside the "
-        "network. Export the network alone with torch.onnx.export: est.net_.module_ takes "
-        "(input_ids, attention_mask) as est.tokenizer_ returns them and gives the head's "
-        "outputs (logits; a softmax or sigmoid gives predict_proba); Hugging Face's own "
-        "exporters (optimum) cover the encoder, est.net_.module_.encoder."),
-    "TransformerRegressor": None,  # same message as the classifier
-    "PretrainedEmbedder": (
-        "it is a transformer whose backbone is a user's torch module or a "
-        "named torchvision/timm model: export that module itself with torch.onnx.export "
-        "(or a Hugging Face model with its own exporter)."),
+    TransformerClassifier: _HUGGING_FACE,
+    TransformerRegressor: _HUGGING_FACE,
+    PretrainedEmbedder: (
+        "it is a transformer whose backbone is a user's torch module or a named "
+        "torchvision/timm model: export that module itself with torch.onnx.export (or a "
+        "Hugging Face model with its own exporter)."),
 }
-_REFUSED["TransformerRegressor"] = _REFUSED["TransformerClassifier"]
 
 
 def check_exportable(est):
@@ -59,10 +63,10 @@ def check_exportable(est):
     prediction is one network (or, for a fine-tuner, two averaged) over fixed-layout
     float input."""
     name = type(est).__name__
-    for cls in type(est).__mro__:
-        if cls.__name__ in _REFUSED and cls.__module__.startswith("sktune"):
+    for cls, reason in _REFUSED.items():
+        if isinstance(est, cls):
             raise NotExportableError(f"{name} cannot be exported to ONNX or TorchScript: "
-                                     f"{_REFUSED[cls.__name__]}")
+                                     f"{reason}")
     if not isinstance(est, BaseNeuralEstimator):
         raise NotExportableError(f"{name} is not an sktune network estimator.")
     if not hasattr(est, "net_"):

@@ -165,7 +165,7 @@ def test_torchscript_regressors_and_multilabel(tmp_path, digits):
         np.testing.assert_allclose(loaded(torch.from_numpy(X64)).numpy(), reg.predict(X64),
                                    rtol=1e-10)
     sequences = np.random.RandomState(0).randn(40, 10, 2).astype(np.float32)
-    rnn = RNNRegressor(cell="gru", hidden_size=8, max_iter=2, **FAST)
+    rnn = RNNRegressor(cell="gru", hidden_size=8, downsample=2, max_iter=2, **FAST)
     rnn.fit(sequences, sequences[:, :, 0].mean(axis=1))
     _, loaded, meta = _scripted(rnn, tmp_path / "rnn.pt")
     assert meta["input_shape"] == [None, None, 2]
