@@ -171,6 +171,19 @@ def test_cnn_signals_regression_and_multichannel_classification():
     check_classifier(clf.fit(two, (two[:, 0].mean(axis=1) > 0).astype(int)), two)
 
 
+@pytest.mark.parametrize("opset", [15, 18])
+def test_lower_target_opsets(digits, opset):
+    """torch writes the network at the target opset itself up to its last (20); the
+    default (skl2onnx's latest tested) goes through onnx's version converter."""
+    X, y = digits
+    cnn = CNNClassifier(input_shape=(8, 8), channels=(4,), max_iter=1, **FAST).fit(X, y)
+    onx = skl2onnx.to_onnx(cnn, X[:1], options={"zipmap": False}, target_opset=opset)
+    assert {o.version for o in onx.opset_import if o.domain == ""} == {opset}
+    label, proba = run(onx, X)
+    np.testing.assert_array_equal(label, cnn.predict(X))
+    close(proba, cnn.predict_proba(X))
+
+
 # ---- RNN ------------------------------------------------------------------------------
 def test_rnn_classifier_on_a_table_of_sequences(digits):
     X, y = digits
