@@ -11,6 +11,7 @@ Run: python examples/deploy_onnx.py [--quick]
 """
 
 import json
+import shutil
 import sys
 import tempfile
 import warnings
@@ -73,3 +74,4 @@ with torch.no_grad():
         torch.from_numpy(scaled))
 print(f"torch.export program: labels equal predict on "
       f"{np.mean(classes[index.numpy()] == cnn.predict(scaled)):.0%} of the test rows")
+shutil.rmtree(folder)
