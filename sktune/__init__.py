@@ -5,6 +5,7 @@ from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._text import TextSequencer, TokenIds
 from sktune.exceptions import TrainingDivergedError
+from sktune.export._hook import install as _install_onnx_converters
 from sktune.model_selection import (
     dask_client,
     leaderboard,
@@ -23,6 +24,9 @@ from sktune.transfer import (
 )
 
 __version__ = "0.1.0"
+
+# skl2onnx converters, registered when skl2onnx is imported (not imported here: seconds)
+_install_onnx_converters()
 
 __all__ = [
     "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier",

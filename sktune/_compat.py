@@ -68,6 +68,15 @@ def replicated_steps_apply():
     return ".".join(sklearn.__version__.split(".")[:2]) in SKLEARN_REPLICATED_IN
 
 
+def skl2onnx_parsers():
+    """skl2onnx's private parsers for classifiers (labels, probabilities, ZipMap) and for
+    other models, which sktune's converters wrap (imported on call: skl2onnx is optional
+    and takes seconds to import)."""
+    from skl2onnx._parse import _parse_sklearn_classifier, _parse_sklearn_simple_model
+
+    return _parse_sklearn_classifier, _parse_sklearn_simple_model
+
+
 def unwrap_frozen(estimator):
     """The estimator inside scikit-learn's ``FrozenEstimator`` (sklearn.frozen, 1.6+), or
     ``estimator`` itself: a frozen fitted model lends what it learned, unchanged."""

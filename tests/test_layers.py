@@ -19,6 +19,7 @@ FLOORS = [
     # the families, the transfer wing and the tuning tools: none imports another
     {"sktune._mlp"}, {"sktune._cnn"}, {"sktune._rnn"}, {"sktune.transfer"},
     {"sktune.model_selection"},
+    {"sktune.export"},  # fitted estimators of any family as ONNX / torch files
     {"sktune"},  # the package's __init__: the public names
     {"sktune._tabular"}, {"sktune._cli"}, {"sktune.__main__"},
 ]

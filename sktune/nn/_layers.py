@@ -56,8 +56,10 @@ BF16_MIN_MACS = 4_000_000
 def in_full_precision(x, macs):
     """Whether a matrix product of ``macs`` multiply-accumulates on ``x`` should run in
     float32 although autocast to bfloat16 is on (a product too small to gain)."""
-    return macs < BF16_MIN_MACS and x.device.type == "cpu" and \
-        torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    # autocast first: without it no shape is compared, so torch.export traces the
+    # network with a symbolic batch size instead of guarding on it
+    return torch.is_autocast_enabled("cpu") and x.device.type == "cpu" and \
+        torch.get_autocast_dtype("cpu") == torch.bfloat16 and macs < BF16_MIN_MACS
 
 
 def batch_statistics(module):

@@ -52,7 +52,11 @@ class StridedFrontEnd(nn.Module):
         s = self.stride
         padded = nn.functional.pad(x.transpose(1, 2), (s // 2, s + s // 2))
         out = self.act(self.conv(padded)).transpose(1, 2)
-        out = out[:, :-(-x.shape[1] // s)]
+        steps = (x.shape[1] + s - 1) // s  # ceil(T / s), with no negative division
+        if torch.jit.is_tracing():  # exporters: a traced slice keeps the example's length
+            out = out.index_select(1, torch.arange(steps, device=out.device))
+        else:
+            out = out[:, :steps]
         if lengths is not None:
             lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
         return out, lengths
