@@ -92,6 +92,8 @@ class BaseNeuralEstimator(BaseEstimator):
     #: the parameters a family builds its network from (``_build_module`` reads them):
     #: a fit that continues the network after one of them changed rebuilds it
     _module_parameters = frozenset()
+    #: the module parameters that also decide how X is read (a CNN's input_shape...)
+    _input_parameters = frozenset()
     #: what ``dtype="auto"`` trains in: "input" follows scikit-learn (float32 input in
     #: float32, any other input in float64, on the CPU); "float32" always float32
     _auto_dtype = "float32"
@@ -156,9 +158,19 @@ class BaseNeuralEstimator(BaseEstimator):
         raw = _training.FitInput(X, y, sample_weight, classes)
         est = self._staged()
         continuing = self._continues(incremental)
-        X, y = est._check_data(X, y, reset=not continuing)
+        try:
+            X, y = est._check_data(X, y, reset=not continuing)
+        except ValueError as exc:
+            if continuing:
+                _training.explain_changed_input(est, incremental, exc)
+            raise
         if not continuing:
             est._dtype_ = est._resolve_dtype(_float_dtype(X))
+        elif self.dtype != "auto" and np.dtype(self.dtype) != est._dtype_:
+            raise ValueError(
+                f"{_training.continuing_caller(incremental)} continues the fitted network, "
+                f"which trains in {est._dtype_.name}, but dtype={self.dtype!r}. Train a new "
+                "network (fit with warm_start=False), or set dtype back.")
         X = est._to_training_dtype(X)
         y_enc, stratify = est._prepare_targets(y, reset=not continuing, classes=classes,
                                                incremental=incremental)
