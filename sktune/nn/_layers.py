@@ -39,8 +39,20 @@ BF16_MIN_MACS = 4_000_000
 def in_full_precision(x, macs):
     """Whether a matrix product of ``macs`` multiply-accumulates on ``x`` should run in
     float32 although autocast to bfloat16 is on (a product too small to gain)."""
-    return macs < BF16_MIN_MACS and x.device.type == "cpu" and \
-        torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    return macs < BF16_MIN_MACS and cpu_bf16_autocast(x)
+
+
+def cpu_bf16_autocast(x):
+    """Whether ``x`` is on the CPU under autocast to bfloat16."""
+    return x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and \
+        torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
+def native_cpu_bf16():
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX)."""
+    cpu = getattr(torch, "cpu", None)
+    return any(getattr(cpu, name, lambda: False)()
+               for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
 def batch_statistics(module):
