@@ -177,6 +177,7 @@ class BaseNeuralEstimator(BaseEstimator):
         weight = est._combined_sample_weight(sample_weight, X, y)
         n_samples = n_rows(X)
         est._early_stopping_ = est._resolve_early_stopping(n_samples)
+        _check_monitors(est, incremental)
         batch_size = _training.batch_size_for(est, n_samples)
         device = resolve_device(self.device)
         check_precision(self.precision, device, torch.float64 if est._dtype_ == np.float64
@@ -420,6 +421,25 @@ def _check_callbacks(est):
             "solver='lbfgs' runs scipy's L-BFGS over the full batch, not the engine's epoch "
             "loop, so callbacks would never run: use a mini-batch solver ('adam', 'sgd'...) "
             "with them, or callbacks=None.")
+
+
+def _check_monitors(est, incremental):
+    """A callback that monitors a validation entry (``Checkpoint()``'s valid_loss_best,
+    ``EarlyStopping()``'s valid_loss) needs a fit that holds out validation rows; skorch
+    fails without them at the first epoch's end, with a bare KeyError for EarlyStopping."""
+    if est._early_stopping_ and not incremental:
+        return
+    for i, item in enumerate(est.callbacks or ()):
+        callback = item[1] if isinstance(item, tuple) else item
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and monitor.startswith("valid_"):
+            why = ("partial_fit holds out no validation rows" if incremental else
+                   "this fit holds out no validation rows (early_stopping=False)")
+            raise ValueError(
+                f"callbacks[{i}] ({type(callback).__name__}) monitors {monitor!r}, which only "
+                f"a fit that holds out validation rows records, and {why}: fit with "
+                "early_stopping=True (validation_fraction of the rows are held out), or "
+                f"monitor a training entry such as 'train_loss'.")
 
 
 def _require_X(est, X):
