@@ -462,8 +462,9 @@ def reject_dates(data, name):
     columns = getattr(data, "columns", None)  # a DataFrame: one dtype per column
     if columns is not None and hasattr(data, "dtypes"):
         found = [str(c) for c, d in zip(columns, data.dtypes) if _is_date_dtype(d)]
-        found += [str(c) for c, d in zip(columns, data.dtypes)
-                  if getattr(d, "kind", None) == "O" and _holds_dates(data[c].to_numpy())]
+        found += [str(c) for c, d in zip(columns, data.dtypes)  # (a period dtype's kind
+                  if getattr(d, "kind", None) == "O" and not _is_date_dtype(d)  # is "O")
+                  and _holds_dates(data[c].to_numpy())]
     else:
         dtype = getattr(data, "dtype", None)
         if dtype is not None and _is_date_dtype(dtype):
