@@ -139,6 +139,10 @@ def check_sequences(estimator, X, *, tokens, reset):
     if ragged is not None:
         padded, lengths = _pad(ragged, tokens)
         kind = "sequences"
+    elif (getattr(X, "ndim", None) or 0) > 3:
+        raise ValueError(f"{type(estimator).__name__} reads (n, T) or (n, T, F) sequences, or "
+                         f"a list of (T,) or (T, F) sequences; X is {X.ndim}-D, of shape "
+                         f"{X.shape}.")
     elif getattr(X, "ndim", None) == 3:
         if tokens:
             raise ValueError("token ids must be a 2-D (n, T) array or a list of 1-D sequences.")
