@@ -5,7 +5,6 @@ import copy
 
 import numpy as np
 import pytest
-
 from sklearn.datasets import make_classification
 
 from sktune import CNNClassifier, MLPClassifier, RNNClassifier
