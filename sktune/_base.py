@@ -96,6 +96,8 @@ class BaseNeuralEstimator(BaseEstimator):
     #: the parameters a family builds its network from (``_build_module`` reads them):
     #: a fit that continues the network after one of them changed rebuilds it
     _module_parameters = frozenset()
+    #: the module parameters that also decide how X is read (a CNN's input_shape...)
+    _input_parameters = frozenset()
     #: what ``dtype="auto"`` trains in: "input" follows scikit-learn (float32 input in
     #: float32, any other input in float64, on the CPU); "float32" always float32
     _auto_dtype = "float32"
@@ -160,15 +162,26 @@ class BaseNeuralEstimator(BaseEstimator):
         raw = _training.FitInput(X, y, sample_weight, classes)
         est = self._staged()
         continuing = self._continues(incremental)
-        X, y = est._check_data(X, y, reset=not continuing)
+        try:
+            X, y = est._check_data(X, y, reset=not continuing)
+        except ValueError as exc:
+            if continuing:
+                _training.explain_changed_input(est, incremental, exc)
+            raise
         if not continuing:
             est._dtype_ = est._resolve_dtype(_float_dtype(X))
+        elif self.dtype != "auto" and np.dtype(self.dtype) != est._dtype_:
+            raise ValueError(
+                f"{_training.continuing_caller(incremental)} continues the fitted network, "
+                f"which trains in {est._dtype_.name}, but dtype={self.dtype!r}. Train a new "
+                "network (fit with warm_start=False), or set dtype back.")
         X = est._to_training_dtype(X)
         y_enc, stratify = est._prepare_targets(y, reset=not continuing, classes=classes,
                                                incremental=incremental)
         weight = est._combined_sample_weight(sample_weight, X, y)
         n_samples = n_rows(X)
         est._early_stopping_ = est._resolve_early_stopping(n_samples)
+        _check_monitors(est, incremental)
         batch_size = _training.batch_size_for(est, n_samples)
         device = resolve_device(self.device)
         check_precision(self.precision, device, torch.float64 if est._dtype_ == np.float64
@@ -414,6 +427,25 @@ def _check_callbacks(est):
             "with them, or callbacks=None.")
 
 
+def _check_monitors(est, incremental):
+    """A callback that monitors a validation entry (``Checkpoint()``'s valid_loss_best,
+    ``EarlyStopping()``'s valid_loss) needs a fit that holds out validation rows; skorch
+    fails without them at the first epoch's end, with a bare KeyError for EarlyStopping."""
+    if est._early_stopping_ and not incremental:
+        return
+    for i, item in enumerate(est.callbacks or ()):
+        callback = item[1] if isinstance(item, tuple) else item
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and monitor.startswith("valid_"):
+            why = ("partial_fit holds out no validation rows" if incremental else
+                   "this fit holds out no validation rows (early_stopping=False)")
+            raise ValueError(
+                f"callbacks[{i}] ({type(callback).__name__}) monitors {monitor!r}, which only "
+                f"a fit that holds out validation rows records, and {why}: fit with "
+                "early_stopping=True (validation_fraction of the rows are held out), or "
+                f"monitor a training entry such as 'train_loss'.")
+
+
 def _require_X(est, X):
     if X is None:
         raise ValueError(f"{type(est).__name__} got X=None; expected an array-like of shape "
@@ -434,8 +466,9 @@ def reject_dates(data, name):
     columns = getattr(data, "columns", None)  # a DataFrame: one dtype per column
     if columns is not None and hasattr(data, "dtypes"):
         found = [str(c) for c, d in zip(columns, data.dtypes) if _is_date_dtype(d)]
-        found += [str(c) for c, d in zip(columns, data.dtypes)
-                  if getattr(d, "kind", None) == "O" and _holds_dates(data[c].to_numpy())]
+        found += [str(c) for c, d in zip(columns, data.dtypes)  # (a period dtype's kind
+                  if getattr(d, "kind", None) == "O" and not _is_date_dtype(d)  # is "O")
+                  and _holds_dates(data[c].to_numpy())]
     else:
         dtype = getattr(data, "dtype", None)
         if dtype is not None and _is_date_dtype(dtype):

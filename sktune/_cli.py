@@ -314,6 +314,8 @@ def check_environment(args):
     if folder.exists() and not folder.is_dir():
         raise DataError(f"--output {folder} exists and is not a folder")
     parent = next(p for p in [folder, *folder.parents] if p.exists())
+    if not parent.is_dir():  # os.access says nothing of a folder that cannot be made
+        raise DataError(f"--output {folder}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK):
         raise DataError(f"--output {folder}: cannot write to {parent}")
     notes = []

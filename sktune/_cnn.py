@@ -15,6 +15,7 @@ from sktune._docs import (
 from sktune._sequences import (
     TokenVocabulary,
     _ragged,
+    check_kept_input_kind,
     check_layer_sizes,
     check_sequences,
     is_token_input,
@@ -132,6 +133,7 @@ class _CNNMixin:
 
     _X_checks = {"dtype": np.float32, "allow_nd": True}
     _module_parameters = frozenset(_CNN_CONSTRAINTS)
+    _input_parameters = frozenset({"input_shape", "conv_dim", "channels_last", "embedding_dim"})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -147,6 +149,8 @@ class _CNNMixin:
 
     # ---- reading X ---------------------------------------------------------------
     def _check_data(self, X, y, *, reset):
+        if not reset:
+            check_kept_input_kind(self)
         masked = self._is_masked(X, reset=reset)
         if not masked:
             return super()._check_data(X, y, reset=reset)
@@ -255,6 +259,8 @@ class _CNNMixin:
 
     def _build_module(self, n_features, n_outputs):
         self._resolve_architecture()
+        if self.input_kind_ == "tokens":  # from the parameter: a continued fit follows it
+            self.input_shape_ = (self._embedding_dim(), None)
         dims = len(self.input_shape_) - 1
         augment = Augment(dims, flip=self.augment_flip, shift=self.augment_shift,
                           rotation=self.augment_rotation, scale=self.augment_scale,

@@ -68,6 +68,16 @@ def replicated_steps_apply():
     return ".".join(sklearn.__version__.split(".")[:2]) in SKLEARN_REPLICATED_IN
 
 
+def cpu_has_native_bf16():
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), through torch's
+    private ``torch.cpu._is_*_supported`` probes (False where torch lacks them)."""
+    import torch
+
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(cpu, name, lambda: False)() for name in checks)
+
+
 def skl2onnx_parsers():
     """skl2onnx's private parsers for classifiers (labels, probabilities, ZipMap) and for
     other models, which sktune's converters wrap (imported on call: skl2onnx is optional

@@ -14,6 +14,7 @@ from sktune._docs import (
 )
 from sktune._sequences import (
     TokenVocabulary,
+    check_kept_input_kind,
     check_layer_sizes,
     check_sequences,
     is_token_input,
@@ -100,6 +101,7 @@ class _RNNMixin:
     """How an RNN reads sequences and is built from them; shared by both tasks."""
 
     _module_parameters = frozenset(_RNN_CONSTRAINTS)
+    _input_parameters = frozenset({"embedding_dim"})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -112,6 +114,8 @@ class _RNNMixin:
 
     def _check_data(self, X, y, *, reset):
         self._require_y(y)
+        if not reset:
+            check_kept_input_kind(self)
         X = self._sequences(X, reset=reset)
         return X, self._check_target(X, y)
 
@@ -124,6 +128,7 @@ class _RNNMixin:
         if reset:
             self.input_kind_ = "tokens" if tokens else "sequences"
             longest = int(lengths.max()) if lengths is not None else padded.shape[1]
+            self._longest_ = longest
             self.downsample_ = self._stride(longest)
         if tokens:
             if reset:
@@ -139,6 +144,8 @@ class _RNNMixin:
 
     def _build_module(self, n_features, n_outputs):
         tokens = self.input_kind_ == "tokens"
+        if hasattr(self, "_longest_"):  # from the parameter: a continued fit follows it
+            self.downsample_ = self._stride(self._longest_)
         sizes = self.hidden_layer_sizes
         embedding_dim = (AUTO_EMBEDDING_DIM if self.embedding_dim == "auto"
                          else self.embedding_dim)

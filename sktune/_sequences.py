@@ -38,6 +38,20 @@ def is_token_input(estimator, X, *, reset):
     return True
 
 
+def check_kept_input_kind(estimator):
+    """A fit that continues the fitted network reads X as the first fit did (token ids or
+    numbers): refuse an ``embedding_dim`` that says otherwise, naming it, rather than
+    train a network that the parameter no longer describes."""
+    tokens = getattr(estimator, "input_kind_", None) == "tokens"
+    dim = estimator.embedding_dim
+    if (tokens and dim is None) or (not tokens and dim not in (None, "auto")):
+        raise ValueError(
+            f"A fit that continues the fitted network (warm_start=True, partial_fit) reads X "
+            f"as the first fit did, {'token ids' if tokens else 'numbers'}, but "
+            f"embedding_dim={dim!r} reads X as {'numbers' if tokens else 'token ids'}. "
+            "Train a new network (fit with warm_start=False), or set it back.")
+
+
 def _ragged(X):
     """The list of per-sample arrays if X is a ragged collection, else None."""
     if isinstance(X, np.ndarray) and X.dtype != object:
@@ -128,6 +142,10 @@ def check_sequences(estimator, X, *, tokens, reset):
     if ragged is not None:
         padded, lengths = _pad(ragged, tokens)
         layout = "sequences"
+    elif (getattr(X, "ndim", None) or 0) > 3:
+        raise ValueError(f"{type(estimator).__name__} reads (n, T) or (n, T, F) sequences, or "
+                         f"a list of (T,) or (T, F) sequences; X is {X.ndim}-D, of shape "
+                         f"{X.shape}.")
     elif getattr(X, "ndim", None) == 3:
         if tokens:
             raise ValueError("token ids must be a 2-D (n, T) array or a list of 1-D sequences.")

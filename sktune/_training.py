@@ -224,6 +224,28 @@ def _same_value(a, b):
         return False
 
 
+def continuing_caller(incremental):
+    return "partial_fit" if incremental else "warm_start=True"
+
+
+def _settings(est, names):
+    return ", ".join(f"{n}={getattr(est, n)!r} (fitted with {est._module_params_.get(n)!r})"
+                     for n in names)
+
+
+def explain_changed_input(est, incremental, exc):
+    """A continued fit could not read X: when a parameter that decides how X is read
+    (the family's ``_input_parameters``) changed since the first fit, raise a
+    ``ValueError`` that names it; otherwise return (the caller re-raises ``exc``)."""
+    changed = [n for n in _changed(est) if n in est._input_parameters]
+    if not changed or any(f"{n}=" in str(exc) for n in changed):
+        return
+    raise ValueError(
+        f"{continuing_caller(incremental)} continues the fitted network, which reads X as "
+        f"its first fit did, but {_settings(est, changed)} changed how X is read: {exc} "
+        "Train a new network (fit with warm_start=False), or set the parameter back.") from exc
+
+
 def continued_module(est, fitted, device, caller="warm_start=True"):
     """The network a ``warm_start`` fit continues: a copy of the fitted one, or — after a
     parameter it was built from changed (``activation``, ``dropout``...) — a network
@@ -237,8 +259,7 @@ def continued_module(est, fitted, device, caller="warm_start=True"):
         module = est._new_module().to(device)
     tensors, new = list(fitted.state_dict().values()), list(module.state_dict().values())
     if [t.shape for t in tensors] != [t.shape for t in new]:
-        settings = ", ".join(f"{n}={getattr(est, n)!r} (fitted with "
-                             f"{est._module_params_.get(n)!r})" for n in changed)
+        settings = _settings(est, changed)
         raise ValueError(
             f"{caller} continues the fitted network, but its weights do not fit the "
             f"network that {settings} describes. Train a new network (fit with "

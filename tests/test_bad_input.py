@@ -250,11 +250,14 @@ def test_bad_weights_files_name_the_file_and_the_problem(case, tmp_path):
     assert "weights_only=False" not in str(info.value)  # never advise unpickling
 
 
+@pytest.mark.parametrize("kind", ["datetime", "period"])
 @pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
-def test_a_dataframe_with_a_date_column_names_the_column(name):
+def test_a_dataframe_with_a_date_column_names_the_column(name, kind):
+    """Once: a period column (an object-kind dtype) was named twice, ['when', 'when']."""
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(X_GOOD, columns=[f"x{i}" for i in range(6)])
-    frame["when"] = pd.date_range("2024-01-01", periods=len(frame))
+    dates = pd.date_range("2024-01-01", periods=len(frame))
+    frame["when"] = dates if kind == "datetime" else dates.to_period("D")
     with pytest.raises(ValueError, match=r"columns \['when'\]"):
         clone(ESTIMATORS[name]).fit(frame, _target(ESTIMATORS[name]))
 

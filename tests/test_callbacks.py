@@ -180,3 +180,24 @@ def test_callbacks_the_training_cannot_run_are_refused_with_the_reason(clf_data,
                            for item in params["callbacks"]]
     with pytest.raises(InvalidParameterError, match=message):
         MLPClassifier(**{**FAST, **params}).fit(*clf_data)
+
+
+@pytest.mark.parametrize("callback", [Checkpoint, EarlyStopping],
+                         ids=["Checkpoint", "EarlyStopping"])
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_a_callback_monitoring_validation_rows_without_any_says_how_to_get_them(
+        clf_data, tmp_path, callback, how):
+    """Checkpoint() and EarlyStopping() monitor valid_loss(_best), which only a fit that
+    holds out validation rows records: without them skorch failed at the first epoch's
+    end (EarlyStopping with a bare KeyError "Key 'valid_loss' was not found")."""
+    X, y = clf_data
+    made = callback(dirname=str(tmp_path)) if callback is Checkpoint else callback()
+    clf = MLPClassifier(max_iter=2, callbacks=[made], **FAST)
+    with pytest.raises(ValueError, match=r"callbacks\[0\] .* monitors 'valid_loss.*"
+                                         r"early_stopping=True"):
+        if how == "fit":
+            clf.fit(X, y)
+        else:
+            clf.partial_fit(X, y, classes=np.unique(y))
+    assert not hasattr(clf, "net_")
+    clf.set_params(early_stopping=True).fit(X, y)  # validation rows: as skorch documents

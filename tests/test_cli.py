@@ -132,8 +132,10 @@ def _no_fit(monkeypatch):
     (lambda f: f[["customer_id", "comment", "churned"]], [], "no usable feature column"),
     (None, ["--task", "regression"], "is not numeric"),
     (None, ["--output", "FILE"], "exists and is not a folder"),
+    # a folder inside a (writable) file: found before the search, not after it
+    (None, ["--output", "FILE/out"], "is a file, not a folder"),
 ], ids=["no-column", "all-nan", "missing-target", "one-class", "rare-class", "no-feature",
-        "non-numeric-regression", "output-is-a-file"])
+        "non-numeric-regression", "output-is-a-file", "output-under-a-file"])
 def test_data_errors_are_found_before_any_fit(change, args, message, tmp_path, monkeypatch,
                                               capsys):
     frame = messy_frame()
@@ -142,7 +144,7 @@ def test_data_errors_are_found_before_any_fit(change, args, message, tmp_path, m
     path = tmp_path / "data.csv"
     frame.to_csv(path, index=False)
     (tmp_path / "FILE").write_text("")
-    args = [str(tmp_path / "FILE") if a == "FILE" else a for a in args]
+    args = [str(tmp_path / a) if a.startswith("FILE") else a for a in args]
     if "--target" not in args:
         args = ["--target", "churned"] + args
     _no_fit(monkeypatch)

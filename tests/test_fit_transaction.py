@@ -150,3 +150,31 @@ def test_clone_of_an_interrupted_estimator_is_clean(clf_data):
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert clone(clf).set_params(callbacks=None).fit(X, y).n_iter_ == 5
+
+
+class CtrlCInValidation(Callback):
+    """Raise KeyboardInterrupt in the validation pass of this call's ``epoch``-th epoch,
+    after its training pass has recorded the epoch's train_loss."""
+
+    def __init__(self, epoch=3):
+        self.epoch = epoch
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = len(net.history)
+
+    def on_batch_begin(self, net, training=None, **kwargs):
+        if not training and len(net.history) - self.start_ == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_after_an_epochs_training_pass_leaves_no_row_of_the_unfinished_epoch(clf_data):
+    """The epoch was interrupted in its validation pass: it is not counted in n_iter_, so
+    it must leave no history row, no train loss in loss_curve_ (it left both)."""
+    X, y = clf_data
+    clf = MLPClassifier(max_iter=10, early_stopping=True, n_iter_no_change=50,
+                        callbacks=[CtrlCInValidation(epoch=3)], **FAST)
+    with pytest.warns(RuntimeWarning, match="interrupted after 2 of 10 epochs"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == len(clf.loss_curve_) == len(clf.history_) == 2
+    assert len(clf.validation_scores_) == 2
+    assert all("valid_score" in row for row in clf.history_)

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sktune"
 #: floor of each part of the package, lowest first; a module may import from its own
 #: floor's part and from lower floors
 FLOORS = [
-    {"sktune._compat", "sktune._docs", "sktune.exceptions", "sktune.nn"},
+    {"sktune._compat", "sktune._docs", "sktune.exceptions"},
+    {"sktune.nn"},  # torch modules; torch's private probes come through _compat
     {"sktune.engine"},
     {"sktune._lbfgs", "sktune._training", "sktune._text", "sktune._sequences"},
     {"sktune._base"},

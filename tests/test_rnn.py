@@ -178,3 +178,16 @@ def test_complex_and_empty_sequences_are_rejected(order_data):
         RNNClassifier(max_iter=1).fit(np.zeros((10, 0)), y)
     with pytest.raises(ValueError, match="0 features per step"):
         RNNClassifier(max_iter=1).fit([np.zeros((4, 0))] * 10, y)
+
+
+@pytest.mark.parametrize("when", ["fit", "predict"])
+def test_four_dimensional_input_says_what_shapes_a_recurrent_network_reads(when):
+    """Was scikit-learn's "Found array with dim 4, while dim <= 2 is required", though
+    (n, T, F) sequences are read."""
+    X4 = np.zeros((6, 2, 3, 4), dtype=np.float32)
+    y = np.array([0, 1] * 3)
+    est = RNNClassifier(hidden_size=2, max_iter=1, random_state=0)
+    if when == "predict":
+        est.fit(X4[:, :, :, 0], y)
+    with pytest.raises(ValueError, match=r"\(n, T\) or \(n, T, F\).*4-D"):
+        est.fit(X4, y) if when == "fit" else est.predict(X4)

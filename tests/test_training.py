@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
 
 from sktune import CNNClassifier, MLPClassifier, RNNClassifier
 
@@ -103,3 +104,53 @@ def test_a_finite_schedule_restarts_in_each_warm_start_fit_and_ends_without_a_wa
     assert np.abs(clf.predict_proba(X) - first).max() > 0
     with pytest.warns(RuntimeWarning, match="learning rate of 0 and changed no weight"):
         clf.partial_fit(X, y)  # past its schedule, min_learning_rate=0
+
+
+def _token_ids(n=40, length=10, seed=0):
+    from sktune._text import TokenIds
+
+    rng = np.random.RandomState(seed)
+    return TokenIds(rng.randint(1, 20, size=(n, length))), rng.randint(0, 2, n)
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+@pytest.mark.parametrize("make, change, named", [
+    # settings resolved from the data at the first fit: a change must reach the network
+    (lambda: RNNClassifier(hidden_size=4), {"downsample": 2}, r"downsample=2"),
+    (lambda: CNNClassifier(channels=(4,), embedding_dim=4), {"embedding_dim": 8},
+     r"embedding_dim=8 \(fitted with 4\)"),
+    (lambda: RNNClassifier(hidden_size=4, embedding_dim=4), {"embedding_dim": None},
+     r"embedding_dim=None"),
+    (lambda: CNNClassifier(channels=(4,), embedding_dim=4), {"embedding_dim": None},
+     r"embedding_dim=None"),
+    (lambda: RNNClassifier(hidden_size=4, embedding_dim=None), {"embedding_dim": 4},
+     r"embedding_dim=4"),
+    # how X is read: the error names the parameter, not only the shapes
+    (lambda: CNNClassifier(channels=(4,), input_shape=(4, 4)), {"input_shape": (2, 8)},
+     r"input_shape=\(2, 8\)"),
+    (lambda: CNNClassifier(channels=(4,), input_shape=(4, 4)), {"conv_dim": 1},
+     r"conv_dim=1"),
+    # the dtype the network trains in
+    (lambda: MLPClassifier(hidden_layer_sizes=(4,), dtype="float32"), {"dtype": "float64"},
+     r"dtype='float64'"),
+])
+def test_a_continued_fit_never_keeps_a_network_its_parameters_no_longer_describe(
+        how, make, change, named):
+    """A change that the fitted network cannot follow raises, naming the parameter, and
+    changes nothing; before, a changed downsample, embedding_dim or dtype was ignored (the
+    network kept the first fit's) or crashed with torch's error."""
+    X, y = make_classification(n_samples=40, n_features=16, random_state=0)
+    est = make()
+    if "embedding_dim" in change:
+        X, y = _token_ids()
+    elif isinstance(est, RNNClassifier):
+        X = X.reshape(-1, 8, 2)
+    est.set_params(max_iter=1, warm_start=True, **FAST).fit(X, y)
+    module, before = repr(est.net_.module_), est.predict_proba(X)
+    params = est.get_params()
+    est.set_params(**change)
+    with pytest.raises(ValueError, match=named):
+        getattr(est, how)(X, y)
+    assert repr(est.net_.module_) == module
+    est.set_params(**params)
+    np.testing.assert_array_equal(est.predict_proba(X), before)

@@ -283,8 +283,7 @@ class Engine(SkorchScoring, NeuralNet):
             except KeyboardInterrupt:
                 # skorch's EarlyStopping stops a net by raising KeyboardInterrupt too
                 self.stop_reason_ = skorch_early_stop(self) or "interrupted"
-                if self.history and "train_loss" not in self.history[-1]:
-                    self.history.pop()
+                self.drop_unfinished_epoch()
             except BaseException:
                 _close_progress(self)
                 raise
@@ -306,8 +305,16 @@ class Engine(SkorchScoring, NeuralNet):
             self.initialize_optimizer()
         self.stop_reason_ = None
         self.epochs_done_ = 0
+        self.rows_before_call_ = len(self.history)
         self.max_epochs_this_call_ = epochs
         self.start_loss_ = None
+
+    def drop_unfinished_epoch(self):
+        """Ctrl-C: drop the history row of an epoch that did not end (it may hold its
+        training pass's loss already, if the interrupt came in its validation pass), so
+        that the history has one row per counted epoch (``epochs_done_``)."""
+        while len(self.history) > self.rows_before_call_ + self.epochs_done_:
+            self.history.pop()
 
     def step_threads(self, dataset, copies=1):
         """Intra-op threads for training steps of this net, or of ``copies`` stacked copies

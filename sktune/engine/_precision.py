@@ -18,6 +18,8 @@ from contextlib import nullcontext
 
 import torch
 
+from sktune._compat import cpu_has_native_bf16
+
 #: precision -> the autocast dtype of training steps (None: the network's own dtype)
 PRECISIONS = {"full": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
@@ -29,9 +31,7 @@ def native_bf16(device):
     if dev.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if dev.type == "cpu":
-        cpu = getattr(torch, "cpu", None)
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(getattr(cpu, name, lambda: False)() for name in checks)
+        return cpu_has_native_bf16()
     return dev.type == "mps"
 
 

@@ -323,8 +323,7 @@ class _Group:
             if copy.active:
                 net = copy.net
                 net.stop_reason_ = "interrupted"
-                if net.history and "train_loss" not in net.history[-1]:
-                    net.history.pop()
+                net.drop_unfinished_epoch()
                 self._guard(copy, net.notify, "on_train_end", X=copy.run.dataset, y=None)
                 copy.active = False
                 self.optimizer.export(i)

@@ -58,8 +58,13 @@ def in_full_precision(x, macs):
     float32 although autocast to bfloat16 is on (a product too small to gain)."""
     # autocast first: without it no shape is compared, so torch.export traces the
     # network with a symbolic batch size instead of guarding on it
+    return cpu_bf16_autocast(x) and macs < BF16_MIN_MACS
+
+
+def cpu_bf16_autocast(x):
+    """Whether ``x`` is on the CPU under autocast to bfloat16."""
     return torch.is_autocast_enabled("cpu") and x.device.type == "cpu" and \
-        torch.get_autocast_dtype("cpu") == torch.bfloat16 and macs < BF16_MIN_MACS
+        torch.get_autocast_dtype("cpu") == torch.bfloat16
 
 
 def batch_statistics(module):

@@ -1,12 +1,14 @@
 """Recurrent networks over (padded, variable-length) sequences."""
 
 import copy
+from contextlib import nullcontext
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from sktune.nn._layers import make_activation
+from sktune._compat import cpu_has_native_bf16
+from sktune.nn._layers import cpu_bf16_autocast, make_activation
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "mean", "max", "attention")
@@ -179,16 +181,23 @@ def _encode(net, x, lengths):
         x = net.embedding(x.long())
     if net.frontend is not None:
         x, lengths = net.frontend(x, lengths)
-    if lengths is None:
-        out, hidden = net.rnn(x)
-        mask = None
-    else:
-        steps = int(lengths.max())
-        x = x[:, :steps]
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, hidden = net.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)
-        mask = torch.arange(steps, device=x.device)[None, :] < lengths.to(x.device)[:, None]
+    in_float32 = isinstance(net.rnn, nn.LSTM) and cpu_bf16_autocast(x) and \
+        not cpu_has_native_bf16()
+    if in_float32:  # oneDNN's bfloat16 LSTM needs AVX512-BF16 or AMX: float32 elsewhere
+        x = x.float()
+    with torch.autocast("cpu", enabled=False) if in_float32 else nullcontext():
+        if lengths is None:
+            out, hidden = net.rnn(x)
+            mask = None
+        else:
+            steps = int(lengths.max())
+            x = x[:, :steps]
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,
+                                          enforce_sorted=False)
+            out, hidden = net.rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=steps)
+            mask = torch.arange(steps, device=x.device)[None, :] < \
+                lengths.to(x.device)[:, None]
     return _pool(net, out, hidden, mask)
 
 

@@ -107,3 +107,26 @@ def test_precision_is_an_ordinary_hyperparameter():
         search = GridSearchCV(est, {"precision": ["full", "bf16-mixed"]}, cv=2).fit(X32, Y)
     scores = search.cv_results_["mean_test_score"]
     assert abs(scores[0] - scores[1]) < 0.05
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("ragged", [False, True])
+def test_recurrent_networks_train_in_bf16_on_any_cpu(cell, ragged):
+    """oneDNN's bfloat16 LSTM needs AVX512-BF16 or AMX: on other CPUs an LSTM under
+    bf16-mixed (RNNClassifier's default cell) failed with "could not create a primitive
+    descriptor for the LSTM forward propagation primitive". There its recurrent layer
+    computes in float32, like the products too small to gain; elsewhere it computes in
+    bfloat16."""
+    from sktune import RNNClassifier
+
+    Xs = X32[:60].reshape(60, 5, 2)
+    if ragged:
+        Xs = [row[: 2 + i % 4] for i, row in enumerate(Xs)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a CPU without native bf16
+        clf = RNNClassifier(hidden_size=4, cell=cell, max_iter=2, precision="bf16-mixed",
+                            random_state=0, device="cpu").fit(Xs, Y[:60])
+        search = GridSearchCV(clf, {"alpha": [1e-4, 1e-2]}, cv=2, error_score="raise")
+        search.fit(Xs, Y[:60])
+    assert np.isfinite(clf.predict_proba(Xs)).all()
+    assert {p.dtype for p in clf.net_.module_.parameters()} == {torch.float32}
