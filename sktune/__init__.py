@@ -4,6 +4,7 @@ from sktune._cnn import CNNClassifier, CNNRegressor
 from sktune._embedder import PretrainedEmbedder
 from sktune._finetune import FineTuneClassifier, FineTuneRegressor
 from sktune._mlp import MLPClassifier, MLPRegressor
+from sktune._recipes import tabular_mlp
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._text import TextSequencer, TokenIds
 from sktune._transformers import TransformerClassifier, TransformerRegressor
@@ -25,5 +26,5 @@ __all__ = [
     "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TokenIds", "TrainingDivergedError", "TransformerClassifier",
     "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
-    "resilient_dask_backend", "search_space",
+    "resilient_dask_backend", "search_space", "tabular_mlp",
 ]

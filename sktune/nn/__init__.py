@@ -8,7 +8,8 @@ from sktune.nn._layers import ACTIVATIONS, make_activation
 from sktune.nn._mlp import MLPModule
 from sktune.nn._protocols import Freezable, Headed, LayerwiseLR, SparseInput, Stackable
 from sktune.nn._rnn import RNNModule, StridedFrontEnd
+from sktune.nn._tabular import PeriodicEmbedding, TabularMLPModule
 
 __all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "FineTuneModule", "Freezable", "Headed",
-           "LayerwiseLR", "MLPModule", "PixelShift", "RNNModule", "SparseInput", "Stackable", "StackedCNN",
-           "StackedMLP", "StackedModule", "StridedFrontEnd", "make_activation", "strip_head"]
+           "LayerwiseLR", "MLPModule", "PeriodicEmbedding", "PixelShift", "RNNModule", "SparseInput", "Stackable", "StackedCNN",
+           "StackedMLP", "StackedModule", "StridedFrontEnd", "TabularMLPModule", "make_activation", "strip_head"]
