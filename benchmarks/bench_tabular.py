@@ -23,7 +23,8 @@ Every (model, dataset, seed) result is cached in ``--results`` (JSON), so conten
 run in separate processes and a rerun only fits what is missing::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_tabular.py --models realmlp,tabm
-    OMP_NUM_THREADS=1 python benchmarks/bench_tabular.py --models hgb,sk_mlp,sktune_default,sktune_search
+    OMP_NUM_THREADS=1 python benchmarks/bench_tabular.py \
+        --models hgb,sk_mlp,sktune_default,sktune_search
     python benchmarks/bench_tabular.py --report
 """
 

@@ -290,7 +290,8 @@ def describe(plan):
     """Printed lines: a count per kind, then one line per column with a note."""
     counts = {k: sum(c.kind == k for c in plan) for k in ("numeric", "categorical", "date",
                                                          "dropped")}
-    words = {"numeric": "numeric (imputed, robustly scaled)", "categorical": "categorical (one-hot)",
+    words = {"numeric": "numeric (imputed, robustly scaled)",
+             "categorical": "categorical (one-hot)",
              "date": "date", "dropped": "dropped"}
     lines = ["columns: " + ", ".join(f"{n} {words[k]}" for k, n in counts.items() if n)]
     lines += [f"  {c.name}: {c.note}" for c in plan if c.note]
