@@ -2,6 +2,7 @@
 
 from sktune._cnn import CNNClassifier, CNNRegressor
 from sktune._mlp import MLPClassifier, MLPRegressor
+from sktune._recipes import tabular_mlp
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._text import TextSequencer, TokenIds
 from sktune.exceptions import TrainingDivergedError
@@ -34,5 +35,5 @@ __all__ = [
     "TokenIds", "TrainingDivergedError", "TransformerClassifier",
     "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
-    "resilient_dask_backend", "search_space",
+    "resilient_dask_backend", "search_space", "tabular_mlp",
 ]

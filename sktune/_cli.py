@@ -48,8 +48,10 @@ DATASETS = {
 }
 STRATEGIES = ("random", "halving", "optuna")
 TEST_SIZE = 0.25
-DEFAULTS = {"n_iter": 12, "cv": 3, "max_iter": 40}
-QUICK = {"n_iter": 4, "cv": 2, "max_iter": 10}  # --quick
+DEFAULTS = {"n_iter": 8, "cv": 3, "max_iter": 100, "ensemble": 3}
+QUICK = {"n_iter": 4, "cv": 2, "max_iter": 10, "ensemble": 1}  # --quick
+#: epochs without a better validation score before a fit of the search stops
+PATIENCE = 10
 OUTPUT_FILES = ("leaderboard.csv", "best_model.joblib", "scores.png", "learning_curves.png")
 
 
@@ -109,10 +111,12 @@ def make_estimator(args, data):
     import sktune
 
     kind = "Classifier" if data.task == "classification" else "Regressor"
-    cls = getattr(sktune, {"mlp": "MLP", "cnn": "CNN", "rnn": "RNN"}[args.model] + kind)
     # Optuna prunes through partial_fit, which (as in scikit-learn) has no early stopping
     params = dict(max_iter=args.max_iter, early_stopping=args.strategy != "optuna",
-                  n_iter_no_change=5, random_state=args.random_state)
+                  n_iter_no_change=PATIENCE, random_state=args.random_state)
+    if args.model == "mlp":  # the tabular recipe (sktune.tabular_mlp), searched around it
+        return sktune.tabular_mlp(data.task, **params)
+    cls = getattr(sktune, {"cnn": "CNN", "rnn": "RNN"}[args.model] + kind)
     if args.model == "cnn" and args.dataset == "digits" and not args.csv:
         params["input_shape"] = (8, 8)
     elif args.model == "cnn":
@@ -140,6 +144,7 @@ def make_search(args, model, space):
     """The search of ``--strategy`` over ``model`` (the bare estimator for Optuna)."""
     cls = search_class(args.strategy)
     common = dict(cv=args.cv, random_state=args.random_state, error_score=np.nan)
+    refit = dict(refit_ensemble=args.ensemble)  # each for the epochs its folds chose
     if args.strategy == "optuna":
         import optuna
 
@@ -155,8 +160,8 @@ def make_search(args, model, space):
         resource = next(k for k in model.get_params() if k.endswith("__max_iter"))
         return cls(model, space, n_candidates=args.n_iter, factor=3, resource=resource,
                    max_resources=args.max_iter, min_resources=max(2, args.max_iter // 9),
-                   **common)
-    return cls(model, space, n_iter=args.n_iter, **common)
+                   **refit, **common)
+    return cls(model, space, n_iter=args.n_iter, **refit, **common)
 
 
 def run_search(args, data, X_train, y_train):
@@ -164,9 +169,15 @@ def run_search(args, data, X_train, y_train):
     rows, ``X, y`` are what the search was fitted on."""
     estimator = make_estimator(args, data)
     n_fit = _fit_rows(len(y_train), args, estimator)
+    if isinstance(estimator.batch_size, int) and 2 * estimator.batch_size > n_fit:
+        estimator.set_params(batch_size="auto")  # the recipe's batch: more than half a fit
+    # the tabular space; a fused search keeps the structural choices its candidates can
+    # fill (search_space's n_iter), Optuna's trials run one by one and take them all
+    recipe = {} if args.model != "mlp" else dict(
+        recipe="tabular", n_iter=None if args.strategy == "optuna" else args.n_iter)
     if args.strategy != "optuna":
         model = full_model(data, estimator)
-        search = make_search(args, model, search_space(model, n_samples=n_fit))
+        search = make_search(args, model, search_space(model, n_samples=n_fit, **recipe))
         _quiet_fit(args, search, X_train, y_train)
         return search, search.best_estimator_, X_train, y_train
     # Optuna prunes through the estimator's own partial_fit, which a Pipeline lacks: the
@@ -176,7 +187,7 @@ def run_search(args, data, X_train, y_train):
     Xt, yt = prepared.transform(X_train), y_train
     if data.task == "regression":
         yt = StandardScaler().fit_transform(np.reshape(y_train, (-1, 1)).astype(float)).ravel()
-    search = make_search(args, estimator, search_space(estimator, n_samples=n_fit))
+    search = make_search(args, estimator, search_space(estimator, n_samples=n_fit, **recipe))
     _quiet_fit(args, search, Xt, yt)
     best = full_model(data, clone(estimator).set_params(**search.best_params_))
     with warnings.catch_warnings():
@@ -247,9 +258,9 @@ def build_parser():
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--dataset", choices=sorted(DATASETS), default="digits",
                         help="a dataset bundled with scikit-learn (default: digits)")
-    source.add_argument("--csv", help="a CSV file: numeric columns are imputed and scaled, "
-                        "categorical ones one-hot encoded, dates split into parts; identifiers "
-                        "and free text are dropped (a note says so)")
+    source.add_argument("--csv", help="a CSV file: numeric columns are imputed and robustly "
+                        "scaled with clipping, categorical ones one-hot encoded, dates split "
+                        "into parts; identifiers and free text are dropped (a note says so)")
     parser.add_argument("--target", help="target column of --csv")
     parser.add_argument("--drop-missing-target", action="store_true",
                         help="drop CSV rows without a target value (default: an error)")
@@ -260,9 +271,14 @@ def build_parser():
     parser.add_argument("--strategy", default="random", choices=STRATEGIES,
                         help="random search, successive halving on epochs, or Optuna "
                              "(TPE with pruning through partial_fit)")
-    parser.add_argument("--n-iter", type=int, help="candidates to try (default: 12)")
+    parser.add_argument("--n-iter", type=int, help="candidates to try (default: 8)")
     parser.add_argument("--cv", type=int, help="cross-validation folds (default: 3)")
-    parser.add_argument("--max-iter", type=int, help="maximum epochs per fit (default: 40)")
+    parser.add_argument("--max-iter", type=int, help="maximum epochs per fit (default: 100; "
+                        f"each fit early-stops after {PATIENCE} epochs without progress)")
+    parser.add_argument("--ensemble", type=int,
+                        help="average the K best candidates, each refitted on all training "
+                        "rows for the epochs its cross-validation chose (default: 3; 1 "
+                        "refits the best alone; ignored by --strategy optuna)")
     parser.add_argument("--n-jobs", type=int, default=1, help="parallel fits (joblib)")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run the fits on a Dask scheduler (tcp://host:8786), or 'local' "
@@ -276,7 +292,7 @@ def build_parser():
                              "one per trial); on failure, the full traceback")
     parser.add_argument("--quick", action="store_true",
                         help="a tiny search for smoke tests: defaults of 4 candidates, 2 folds, "
-                             "10 epochs")
+                             "10 epochs, no ensemble")
     return parser
 
 
@@ -291,7 +307,7 @@ def parse_args(argv=None):
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    for name in ("n_iter", "cv", "max_iter", "n_jobs"):
+    for name in ("n_iter", "cv", "max_iter", "n_jobs", "ensemble"):
         if getattr(args, name) < (2 if name == "cv" else 1):
             parser.error(f"--{name.replace('_', '-')} must be at least "
                          f"{2 if name == 'cv' else 1}")

@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 
 from sktune._compat import Interval, StrOptions
 from sktune._docs import (
@@ -15,7 +16,8 @@ from sktune._docs import (
 )
 from sktune._sequences import check_layer_sizes
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
-from sktune.nn import ACTIVATIONS, MLPModule
+from sktune.engine import SampleLoss
+from sktune.nn import ACTIVATIONS, MLPModule, TabularMLPModule
 from sktune.nn._mlp import glorot_uniform_
 
 _ARCHITECTURE_DOC = """\
@@ -29,6 +31,17 @@ _ARCHITECTURE_DOC = """\
     batch_norm : bool
         Batch normalisation after each hidden linear layer. A last training batch of
         one row joins the batch before it (one row has no batch statistics).
+    numeric_embedding : {None, "periodic"}, default=None
+        ``"periodic"``: each input feature enters the network as a learned periodic
+        embedding (:class:`sktune.nn.PeriodicEmbedding`, PLR lite: 16 frequencies, 16
+        outputs per feature), as the strongest deep tabular models do.
+    n_ensemble : int, default=1
+        Members of a parameter-efficient ensemble trained as one network (TabM-mini,
+        :class:`sktune.nn.TabularMLPModule`): they share the hidden layers, each scales
+        the input by its own vector and has its own output layer; training minimises
+        the mean of their losses, predictions average theirs. With either option the
+        network trains on its own in a fused search (it is not stacked with others),
+        and ``coefs_`` holds the shared layers and the first member's output layer.
 """
 
 _MLP_CONSTRAINTS = {
@@ -36,6 +49,8 @@ _MLP_CONSTRAINTS = {
     "activation": [StrOptions(set(ACTIVATIONS))],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_norm": ["boolean"],
+    "numeric_embedding": [StrOptions({"periodic"}), None],
+    "n_ensemble": [Interval(Integral, 1, None, closed="left")],
 }
 
 
@@ -69,9 +84,18 @@ class _MLPMixin:
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
         self.n_layers_ = len(sizes) + 2
-        module = MLPModule(n_features, [int(s) for s in sizes], n_outputs,
-                           activation=self.activation, dropout=self.dropout,
-                           batch_norm=self.batch_norm).double()
+        sizes = [int(s) for s in sizes]
+        if self.numeric_embedding is None and self.n_ensemble == 1:
+            module = MLPModule(n_features, sizes, n_outputs, activation=self.activation,
+                               dropout=self.dropout, batch_norm=self.batch_norm)
+        else:
+            seed = check_random_state(self.random_state).randint(2**31 - 1)
+            module = TabularMLPModule(
+                n_features, sizes, n_outputs, activation=self.activation,
+                dropout=self.dropout, batch_norm=self.batch_norm,
+                numeric_embedding=self.numeric_embedding, n_ensemble=self.n_ensemble,
+                link=self._member_link(), random_state=seed)
+        module = module.double()
         glorot_uniform_(module, self.activation, self.random_state)
         pending = (self.__dict__.pop("_pending_coefs", None),
                    self.__dict__.pop("_pending_intercepts", None))
@@ -155,7 +179,12 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
 
     Parameters
     ----------
-{_ARCHITECTURE_DOC}{TRAINING_PARAMETERS}{CLASS_WEIGHT}
+{_ARCHITECTURE_DOC}    label_smoothing : float, default=0.0
+        Train on targets mixed with the uniform distribution: each class gets
+        ``label_smoothing / n_classes`` of every row's probability (each binary label
+        ``label_smoothing / 2``). Probabilities are then less extreme; RealMLP and
+        TabM train with 0.1.
+{TRAINING_PARAMETERS}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -181,10 +210,12 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
     """
 
     _parameter_constraints: dict = {**NeuralClassifierBase._parameter_constraints,
-                                    **_MLP_CONSTRAINTS}
+                                    **_MLP_CONSTRAINTS,
+                                    "label_smoothing": [Interval(Real, 0, 1, closed="left")]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=1e-4, l1=0.0, dropout=0.0, batch_norm=False, batch_size="auto",
+                 alpha=1e-4, l1=0.0, dropout=0.0, batch_norm=False, numeric_embedding=None,
+                 n_ensemble=1, label_smoothing=0.0, batch_size="auto",
                  learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
                  lr_step_size=10, lr_decay=None, lr_patience=5, min_learning_rate=0.0,
                  warmup_epochs=0, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
@@ -195,6 +226,13 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
                  precision="full", callbacks=None, divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
+
+    def _criterion(self):
+        return SampleLoss("log_loss" if self._target_kind_ == "multiclass"
+                          else "binary_log_loss", label_smoothing=self.label_smoothing)
+
+    def _member_link(self):
+        return "softmax" if self._target_kind_ == "multiclass" else "sigmoid"
 
 
 @with_defaults
@@ -237,6 +275,7 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
                  solver="adam", alpha=1e-4, l1=0.0, dropout=0.0, batch_norm=False,
+                 numeric_embedding=None, n_ensemble=1,
                  batch_size="auto", learning_rate="constant", learning_rate_init=1e-3,
                  power_t=0.5, lr_step_size=10, lr_decay=None, lr_patience=5,
                  min_learning_rate=0.0, warmup_epochs=0, max_iter=200, shuffle=True,
@@ -248,3 +287,6 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
                  divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
+
+    def _member_link(self):
+        return "exp" if self.loss == "poisson" else "identity"

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler
 
 #: a share of values at least this large must parse for a text column to be read as
 #: numbers or dates (the rest become missing values)
@@ -243,21 +243,43 @@ def as_strings(X):
         .astype(str).to_numpy()
 
 
+#: robust-scaled values are squashed smoothly into about (-CLIP, CLIP)
+CLIP = 3.0
+
+
+def smooth_clip(X):
+    """``x / sqrt(1 + (x / CLIP)**2)``: the identity near 0, bounded by ``CLIP``
+    (RealMLP's smooth clipping, Holzmüller et al., 2024): an outlier or a value far
+    outside the training range cannot dominate the network's input."""
+    X = np.asarray(X, dtype=float)
+    return X / np.sqrt(1.0 + np.square(X / CLIP))
+
+
+def robust_scaling():
+    """Centre on the median, scale by the interquartile range (as a standard deviation
+    of normal data: ``unit_variance``), then :func:`smooth_clip`: heavy tails and
+    outliers neither set the scale, as with a standard deviation, nor reach the network
+    unbounded."""
+    return make_pipeline(RobustScaler(unit_variance=True),
+                         FunctionTransformer(smooth_clip, feature_names_out="one-to-one"))
+
+
 def make_preprocessor(plan):
     """The ColumnTransformer of a column plan: numbers imputed (median, with missingness
-    indicators) and standardised, categories one-hot (unknown ones ignored), dates split
-    into numeric parts; dropped columns are dropped."""
+    indicators) and robustly scaled with smooth clipping (:func:`robust_scaling`),
+    categories one-hot (unknown ones ignored), dates split into numeric parts; dropped
+    columns are dropped."""
     numeric = make_pipeline(
         FunctionTransformer(as_numbers, feature_names_out="one-to-one"),
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-        StandardScaler())
+        robust_scaling())
     categorical = make_pipeline(
         FunctionTransformer(as_strings, feature_names_out="one-to-one"),
         OneHotEncoder(handle_unknown="ignore", max_categories=MAX_CATEGORIES,
                       sparse_output=False))
     dates = make_pipeline(
         FunctionTransformer(date_parts, feature_names_out=_date_names),
-        SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+        SimpleImputer(strategy="median", keep_empty_features=True), robust_scaling())
     groups = {"numeric": numeric, "categorical": categorical, "date": dates}
     transformers = [(kind, step, [c.name for c in plan if c.kind == kind])
                     for kind, step in groups.items() if any(c.kind == kind for c in plan)]
@@ -268,7 +290,8 @@ def describe(plan):
     """Printed lines: a count per kind, then one line per column with a note."""
     counts = {k: sum(c.kind == k for c in plan) for k in ("numeric", "categorical", "date",
                                                          "dropped")}
-    words = {"numeric": "numeric (imputed, scaled)", "categorical": "categorical (one-hot)",
+    words = {"numeric": "numeric (imputed, robustly scaled)",
+             "categorical": "categorical (one-hot)",
              "date": "date", "dropped": "dropped"}
     lines = ["columns: " + ", ".join(f"{n} {words[k]}" for k, n in counts.items() if n)]
     lines += [f"  {c.name}: {c.note}" for c in plan if c.note]

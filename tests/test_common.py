@@ -38,6 +38,11 @@ _FAST = dict(learning_rate_init=0.01, max_iter=40, random_state=0, device="cpu")
 ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(32,), **_FAST),
     MLPRegressor(hidden_layer_sizes=(32,), **_FAST),
+    # the tabular options: periodic embeddings, a TabM-style ensemble, label smoothing
+    MLPClassifier(hidden_layer_sizes=(32,), numeric_embedding="periodic", n_ensemble=3,
+                  label_smoothing=0.1, **_FAST),
+    MLPRegressor(hidden_layer_sizes=(32,), numeric_embedding="periodic", n_ensemble=3,
+                 **_FAST),
     MLPClassifier(solver="lbfgs", hidden_layer_sizes=(8,), random_state=0, device="cpu"),
     MLPRegressor(solver="lbfgs", hidden_layer_sizes=(8,), random_state=0, device="cpu"),
     # the MLP's patience (the CNN family's default is 50 epochs, for noisy signal fits):

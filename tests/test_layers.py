@@ -21,6 +21,7 @@ FLOORS = [
     {"sktune._mlp"}, {"sktune._cnn"}, {"sktune._rnn"}, {"sktune.transfer"},
     {"sktune.model_selection"},
     {"sktune.export"},  # fitted estimators of any family as ONNX / torch files
+    {"sktune._recipes"},  # configured estimators (the tabular MLP recipe)
     {"sktune"},  # the package's __init__: the public names
     {"sktune._tabular"}, {"sktune._cli"}, {"sktune.__main__"},
 ]

@@ -28,12 +28,19 @@ class SampleLoss(nn.Module):
     The per-sample losses follow scikit-learn's definitions (see :data:`LOSSES`);
     with ``weight``, the mean is ``sum(w * l) / sum(w)``.
 
+    An output of shape ``(n, members, outputs)`` is an ensemble's trained as one
+    network (:class:`~sktune.nn.TabularMLPModule`): each sample's loss is then the
+    mean of its members' losses.
+
     Parameters
     ----------
     kind : str
         A key of :data:`LOSSES`.
     huber_delta : float, default=1.0
         Threshold of the Huber loss.
+    label_smoothing : float, default=0.0
+        For the log losses: the targets are mixed with the uniform distribution, each
+        class (each binary label) getting ``label_smoothing / n_classes`` (``/ 2``).
 
     Examples
     --------
@@ -44,12 +51,13 @@ class SampleLoss(nn.Module):
     tensor(1.2500)
     """
 
-    def __init__(self, kind, huber_delta=1.0):
+    def __init__(self, kind, huber_delta=1.0, label_smoothing=0.0):
         super().__init__()
         if kind not in LOSSES:
             raise ValueError(f"loss {kind!r} is not one of {sorted(LOSSES)}.")
         self.kind = kind
         self.huber_delta = huber_delta
+        self.label_smoothing = label_smoothing
 
     def per_sample(self, output, y):
         """Loss of each sample, shape ``(n,)``.
@@ -66,10 +74,17 @@ class SampleLoss(nn.Module):
         torch.Tensor of shape (n,)
             The unweighted loss of each sample.
         """
+        if output.ndim == 3:  # (n, members, outputs): the mean of the members' losses
+            n, k = output.shape[:2]
+            members = self.per_sample(output.reshape(n * k, -1), y.repeat_interleave(k, 0))
+            return members.view(n, k).mean(1)
         kind = self.kind
         if kind == "log_loss":
-            return F.cross_entropy(output, y, reduction="none")
+            return F.cross_entropy(output, y, reduction="none",
+                                   label_smoothing=self.label_smoothing)
         if kind == "binary_log_loss":
+            if self.label_smoothing:
+                y = y * (1 - self.label_smoothing) + self.label_smoothing / 2
             return F.binary_cross_entropy_with_logits(output, y, reduction="none").sum(1)
         if kind == "squared_error":
             return 0.5 * (output - y).square().mean(1)
@@ -81,8 +96,9 @@ class SampleLoss(nn.Module):
         return (output.exp() - y * output + torch.xlogy(y, y) - y).sum(1)
 
     def forward(self, output, y, weight=None):
-        if weight is None and self.kind == "log_loss":  # the fused kernel: no per-sample tensor
-            return F.cross_entropy(output, y)
+        if weight is None and self.kind == "log_loss" and output.ndim == 2:
+            # the fused kernel: no per-sample tensor
+            return F.cross_entropy(output, y, label_smoothing=self.label_smoothing)
         return weighted_mean(self.per_sample(output, y), weight)
 
 

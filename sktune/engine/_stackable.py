@@ -62,4 +62,4 @@ def stack_key(net, dataset):
     return (signature, net.batch_size, str(net.device), str(dataset.X.dtype),
             tuple(dataset.X.shape[1:]),
             None if y is None else (str(y.dtype), tuple(y.shape[1:])),
-            criterion.kind, criterion.huber_delta, net.precision)
+            criterion.kind, criterion.huber_delta, criterion.label_smoothing, net.precision)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from inspect import signature
 
+import numpy as np
 from joblib import hash as joblib_hash
 from joblib import logger
 from sklearn.base import clone
@@ -85,12 +86,35 @@ class Settings:
 
 @dataclass
 class Record:
-    """A finished pair: scikit-learn's result dict, and whether its fit warned that it
-    did not converge (summarised once per search instead of once per fit)."""
+    """A finished pair: scikit-learn's result dict, whether its fit warned that it
+    did not converge (summarised once per search instead of once per fit), and the
+    epoch its network's weights come from (:func:`best_epoch`; NaN when unknown)."""
 
     position: int
     result: dict
     not_converged: bool = False
+    best_epoch: float = float("nan")
+
+
+def best_epoch(network):
+    """The epoch whose weights a fitted sktune network kept: with early stopping and
+    best-weight restore, the epoch of its best validation score (the first, on ties);
+    otherwise its last epoch. NaN for anything else (a failed fit, another estimator)."""
+    scores = getattr(network, "validation_scores_", None)
+    n_iter = getattr(network, "n_iter_", None)
+    if scores and getattr(network, "restore_best_weights", False):
+        return float(max(range(len(scores)), key=scores.__getitem__) + 1)
+    return float(n_iter) if isinstance(n_iter, int) and n_iter > 0 else float("nan")
+
+
+def _fitted_network(estimator):
+    """The fitted sktune network inside a fitted Pipeline / TransformedTargetRegressor."""
+    node = estimator
+    while node is not None and fit_path(node) is not None:
+        if fit_path(node).prefix == "":
+            return node
+        node = node.steps[-1][1] if hasattr(node, "steps") else getattr(node, "regressor_", None)
+    return None
 
 
 def fit_and_score_single(base_estimator, X, y, pair, settings):
@@ -105,8 +129,11 @@ def fit_and_score_single(base_estimator, X, y, pair, settings):
             return_train_score=settings.return_train_score, return_n_test_samples=True,
             return_times=True, error_score=settings.error_score,
             split_progress=(pair.split, settings.n_splits),
-            candidate_progress=(pair.candidate, settings.n_candidates), **kwargs)
-    return [Record(pair.position, result, counter.count > 0)]
+            candidate_progress=(pair.candidate, settings.n_candidates),
+            return_estimator=True, **kwargs)
+    fitted = result.pop("estimator", None)  # only its best epoch travels back
+    epoch = best_epoch(_fitted_network(fitted)) if result.get("fit_error") is None else np.nan
+    return [Record(pair.position, result, counter.count > 0, epoch)]
 
 
 class _ConvergenceCounter(warnings.catch_warnings):
@@ -362,7 +389,9 @@ class _Chunk:
         result["n_test_samples"] = _num_samples(d["X_test"])
         result["fit_time"] = item.seconds
         result["score_time"] = score_time
-        record = self.records[pair.position] = Record(pair.position, result, not_converged)
+        epoch = best_epoch(item.final) if item.error is None else np.nan
+        record = self.records[pair.position] = Record(pair.position, result, not_converged,
+                                                      epoch)
         item.estimator = item.final = None
         item.data = {}
         if self.progress is not None:

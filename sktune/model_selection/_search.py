@@ -15,13 +15,16 @@ or inside ``fusion_config(enabled=False)``, is scikit-learn's search, unchanged.
 """
 
 import time
+import warnings
 from collections import defaultdict
 from inspect import signature
 from itertools import product
+from numbers import Integral
 
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import HalvingGridSearchCV as _SkHalvingGridSearchCV
@@ -34,6 +37,8 @@ from sklearn.utils.validation import indexable
 from sktune._compat import (
     FUSED_SEARCH_SUPPORTED,
     BaseSearchCV,
+    Interval,
+    StrOptions,
     _check_method_params,
     _fit_context,
     _insert_error_scores,
@@ -50,6 +55,12 @@ from sktune.model_selection._evaluate import (
 from sktune.model_selection._fusion import get_fusion_config, plan_key
 from sktune.model_selection._progress import SearchProgress, warn_not_converged
 from sktune.model_selection._wrappers import fit_path
+
+#: the refit parameters sktune's searches add to scikit-learn's
+_REFIT_CONSTRAINTS = {
+    "refit_epochs": [StrOptions({"cv", "early_stopping"})],
+    "refit_ensemble": [Interval(Integral, 1, None, closed="left")],
+}
 
 
 class _FusedSearchCV(BaseSearchCV):
@@ -106,6 +117,7 @@ class _FusedSearchCV(BaseSearchCV):
             else:
                 self._run_search(evaluate)
         results = evaluate.results
+        self.cv_best_epochs_ = np.array(evaluate.best_epochs, dtype=float)
         first_test_score = evaluate.all_out[0]["test_scores"]
         self.multimetric_ = isinstance(first_test_score, dict)
         if callable(self.scoring) and self.multimetric_:
@@ -119,7 +131,8 @@ class _FusedSearchCV(BaseSearchCV):
         refit_not_converged = False
         if self.refit:
             with _ConvergenceCounter() as counter:
-                self._refit(base_estimator, X, y, routed_params, root, metadata)
+                self._refit(base_estimator, X, y, routed_params, root, metadata,
+                            self._refit_members(base_estimator, results, refit_metric))
             refit_not_converged = counter.count > 0
         self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         self.cv_results_ = results
@@ -129,11 +142,53 @@ class _FusedSearchCV(BaseSearchCV):
                            refit=refit_not_converged, stacklevel=5)
         return self
 
-    def _refit(self, base_estimator, X, y, routed_params, root, metadata):
-        """scikit-learn's refit: the best candidate on all the data, one ordinary fit."""
-        self.best_estimator_ = clone(base_estimator).set_params(
-            **clone(self.best_params_, safe=False))
+    def _refit_members(self, base_estimator, results, refit_metric):
+        """The estimators the refit trains: the best candidate, or the ``refit_ensemble``
+        best, each for the epochs its cross-validation chose (``refit_epochs="cv"``)."""
+        indices = [self.best_index_]
+        if self.refit_ensemble > 1 and not callable(self.refit):
+            ranks = results[f"rank_test_{refit_metric}"]
+            means = results[f"mean_test_{refit_metric}"]
+            ranked = [i for i in np.argsort(ranks, kind="stable") if np.isfinite(means[i])]
+            indices += [i for i in ranked if i != self.best_index_][:self.refit_ensemble - 1]
+        members, self.refit_max_iter_ = [], []
+        for i in indices:
+            est = clone(base_estimator).set_params(**clone(results["params"][i], safe=False))
+            self.refit_max_iter_.append(self._cv_length(est, self.cv_best_epochs_[i]))
+            members.append(est)
+        self.refit_indices_ = np.array(indices)
+        return members
+
+    def _cv_length(self, estimator, epochs):
+        """With ``refit_epochs="cv"``, make a network that early-stopped in its
+        cross-validation fits train for the mean of their best epochs on all the rows,
+        without a hold-out of its own; returns that number (None: left as it is)."""
+        path = fit_path(estimator)
+        epochs = epochs[np.isfinite(epochs)]
+        if self.refit_epochs != "cv" or path is None or not epochs.size or \
+                not _is_true(path.final.get_params().get("early_stopping")):
+            return None
+        n_epochs = max(1, int(round(float(np.mean(epochs)))))
+        estimator.set_params(**{path.prefix + "max_iter": n_epochs,
+                                path.prefix + "early_stopping": False,
+                                path.prefix + "n_iter_no_change": np.inf})
+        return n_epochs
+
+    def _refit(self, base_estimator, X, y, routed_params, root, metadata, members):
+        """The refit on all the data: the best candidate (its length chosen by the
+        cross-validation, see ``refit_epochs``), or a soft vote of the best
+        ``refit_ensemble`` candidates, each refitted so."""
+        self.best_estimator_ = members[0] if len(members) == 1 else _vote(members)
         fit_params = routed_params.estimator.fit
+        with warnings.catch_warnings():
+            if all(n is not None for n in self.refit_max_iter_):
+                # a length the cross-validation chose, reached on purpose
+                warnings.simplefilter("ignore", ConvergenceWarning)
+            self._fit_best(X, y, fit_params, root, metadata)
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_
+
+    def _fit_best(self, X, y, fit_params, root, metadata):
         start = time.time()
         if root is not None:
             sub = root.subcontext(task_name="refit-with-best-params")
@@ -147,8 +202,16 @@ class _FusedSearchCV(BaseSearchCV):
             _fit(self.best_estimator_, X, y, fit_params)
             end = time.time()
         self.refit_time_ = end - start
-        if hasattr(self.best_estimator_, "feature_names_in_"):
-            self.feature_names_in_ = self.best_estimator_.feature_names_in_
+
+
+def _vote(members):
+    """The members as one soft-voting (averaging) ensemble, fitted by the refit."""
+    from sklearn.ensemble import VotingClassifier, VotingRegressor
+
+    named = [(f"rank{i}", member) for i, member in enumerate(members)]
+    if is_classifier(members[0]):
+        return VotingClassifier(named, voting="soft")
+    return VotingRegressor(named)
 
 
 def _fit(estimator, X, y, fit_params):
@@ -180,6 +243,7 @@ class _Evaluator:
         self.all_more_results = defaultdict(list)
         self.results = {}
         self.not_converged = []
+        self.best_epochs = []  # per candidate: the best epoch of each split's fit
         self.progress = SearchProgress(search.verbose, metric)
 
     def __call__(self, candidate_params, cv=None, more_results=None, callback_ctx=None):
@@ -209,6 +273,8 @@ class _Evaluator:
                              "Were there no candidates?")
         self.not_converged += [offset + pairs[i].candidate for i in range(len(pairs))
                                if records[i].not_converged]
+        epochs = np.array([records[i].best_epoch for i in range(len(pairs))])
+        self.best_epochs.extend(epochs.reshape(n_candidates, n_splits))
         _warn_or_raise_about_fit_failures(out, search.error_score)
         if callable(search.scoring):
             _insert_error_scores(out, search.error_score)
@@ -271,6 +337,31 @@ _FUSED_NOTE = """
     only in per-copy settings (learning rate, L2/L1, dropout, momentum, betas, schedules,
     max_iter, early stopping, class weights, random_state, solver) trained together as
     one stacked network. See docs/tuning.md, "Fused searches".
+
+    Two parameters are sktune's own, ``refit_epochs`` and ``refit_ensemble``: they
+    shape the refit (``refit=True``; see Parameters).
+
+    Besides scikit-learn's attributes, a fused search has ``cv_best_epochs_`` (ndarray
+    of shape (n_candidates, n_splits): the epoch whose weights each fit kept, NaN
+    where unknown), ``refit_indices_`` (the candidates refitted) and
+    ``refit_max_iter_`` (the epochs each was refitted for; None where its own settings
+    decided). Under ``fusion_config(enabled=False)``, or over estimators that are not
+    sktune networks, the search is scikit-learn's and both parameters are ignored.
+"""
+
+
+_REFIT_PARAMETERS = """
+    refit_epochs : {"cv", "early_stopping"}, default="cv"
+        ``"cv"``: a best candidate that early-stopped in its cross-validation fits is
+        refitted on all the rows for the mean of their best epochs (``cv_best_epochs_``),
+        without a hold-out of its own and without early stopping; its length is never
+        decided on a small hold-out of the refit's data. ``"early_stopping"``:
+        scikit-learn's refit, the candidate's own early stopping included.
+    refit_ensemble : int, default=1
+        Refit the ``refit_ensemble`` best candidates (each as ``refit_epochs`` says)
+        and average them: ``best_estimator_`` is then a soft-voting
+        :class:`~sklearn.ensemble.VotingClassifier` or a
+        :class:`~sklearn.ensemble.VotingRegressor` of them, best first.
 """
 
 
@@ -283,6 +374,13 @@ def _doc(sk_class, extra=""):
                            for name in ("See Also", "Notes", "Examples")) if i > start),
               default=len(doc))
     sections = doc[start:end].rstrip() + "\n" if start >= 0 else ""
+    # sktune's refit parameters close the Parameters section
+    attributes = sections.find("\n    Attributes\n    ----------")
+    if attributes < 0:
+        raise RuntimeError(f"{sk_class.__name__}'s docstring has no Attributes section: "
+                           "the refit parameters' entries need a new place")
+    sections = sections[:attributes] + _REFIT_PARAMETERS.rstrip() + "\n" + \
+        sections[attributes:]
     return (doc.split("\n", 1)[0] + "\n" + _FUSED_NOTE.format(name=sk_class.__name__)
             + extra + "\n" + sections)
 
@@ -302,6 +400,17 @@ class GridSearchCV(_SkGridSearchCV, _FusedSearchCV):
     4
     """
 
+    _parameter_constraints: dict = {**_SkGridSearchCV._parameter_constraints,
+                                    **_REFIT_CONSTRAINTS}
+
+    def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True,
+                 cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
+                 return_train_score=False, refit_epochs="cv", refit_ensemble=1):
+        super().__init__(estimator, param_grid, scoring=scoring, n_jobs=n_jobs, refit=refit,
+                         cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
+                         error_score=error_score, return_train_score=return_train_score)
+        self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
+
 
 class RandomizedSearchCV(_SkRandomizedSearchCV, _FusedSearchCV):
     __doc__ = _doc(_SkRandomizedSearchCV) + """
@@ -319,6 +428,19 @@ class RandomizedSearchCV(_SkRandomizedSearchCV, _FusedSearchCV):
     True
     """
 
+    _parameter_constraints: dict = {**_SkRandomizedSearchCV._parameter_constraints,
+                                    **_REFIT_CONSTRAINTS}
+
+    def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None,
+                 n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
+                 random_state=None, error_score=np.nan, return_train_score=False,
+                 refit_epochs="cv", refit_ensemble=1):
+        super().__init__(estimator, param_distributions, n_iter=n_iter, scoring=scoring,
+                         n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
+                         pre_dispatch=pre_dispatch, random_state=random_state,
+                         error_score=error_score, return_train_score=return_train_score)
+        self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
+
 
 class HalvingGridSearchCV(_SkHalvingGridSearchCV, _FusedSearchCV):
     __doc__ = _doc(_SkHalvingGridSearchCV, extra=_ROUNDS) + """
@@ -334,6 +456,22 @@ class HalvingGridSearchCV(_SkHalvingGridSearchCV, _FusedSearchCV):
     >>> search.n_resources_
     [2, 6]
     """
+
+    _parameter_constraints: dict = {**_SkHalvingGridSearchCV._parameter_constraints,
+                                    **_REFIT_CONSTRAINTS}
+
+    def __init__(self, estimator, param_grid, *, factor=3, resource="n_samples",
+                 max_resources="auto", min_resources="exhaust", aggressive_elimination=False,
+                 cv=5, scoring=None, refit=True, error_score=np.nan, return_train_score=True,
+                 random_state=None, n_jobs=None, verbose=0, refit_epochs="cv",
+                 refit_ensemble=1):
+        super().__init__(estimator, param_grid, factor=factor, resource=resource,
+                         max_resources=max_resources, min_resources=min_resources,
+                         aggressive_elimination=aggressive_elimination, cv=cv,
+                         scoring=scoring, refit=refit, error_score=error_score,
+                         return_train_score=return_train_score, random_state=random_state,
+                         n_jobs=n_jobs, verbose=verbose)
+        self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
 
 
 class HalvingRandomSearchCV(_SkHalvingRandomSearchCV, _FusedSearchCV):
@@ -352,3 +490,24 @@ class HalvingRandomSearchCV(_SkHalvingRandomSearchCV, _FusedSearchCV):
     >>> search.n_candidates_
     [6, 2]
     """
+
+    _parameter_constraints: dict = {**_SkHalvingRandomSearchCV._parameter_constraints,
+                                    **_REFIT_CONSTRAINTS}
+
+    def __init__(self, estimator, param_distributions, *, n_candidates="exhaust", factor=3,
+                 resource="n_samples", max_resources="auto", min_resources="smallest",
+                 aggressive_elimination=False, cv=5, scoring=None, refit=True,
+                 error_score=np.nan, return_train_score=True, random_state=None, n_jobs=None,
+                 verbose=0, refit_epochs="cv", refit_ensemble=1):
+        super().__init__(estimator, param_distributions, n_candidates=n_candidates,
+                         factor=factor, resource=resource, max_resources=max_resources,
+                         min_resources=min_resources,
+                         aggressive_elimination=aggressive_elimination, cv=cv,
+                         scoring=scoring, refit=refit, error_score=error_score,
+                         return_train_score=return_train_score, random_state=random_state,
+                         n_jobs=n_jobs, verbose=verbose)
+        self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
+
+
+def _is_true(value):
+    return isinstance(value, (bool, np.bool_)) and bool(value)

@@ -36,6 +36,31 @@ DEFAULT_SPACE = {
 }
 
 
+#: ``recipe="tabular"``: the options that pay on tables (benchmarks/bench_tabular.py), for
+#: the :func:`~sktune.tabular_mlp` recipe. Rates and regularisation are per-copy
+#: settings (the candidates train fused); the structural choices (layer sizes, batch
+#: size, label smoothing, embeddings, ensembles) are kept as the budget allows
+#: (``TABULAR_STRUCTURE``, see :func:`search_space`).
+TABULAR_SPACE = {
+    "learning_rate_init": loguniform(3e-4, 3e-3),
+    "alpha": loguniform(1e-6, 1e-2),
+    "dropout": [0.0, 0.1, 0.2, 0.3],
+    "learning_rate": ["constant", "cosine"],
+    "numeric_embedding": [None, "periodic"],
+    "label_smoothing": [0.0, 0.1],
+    "hidden_layer_sizes": [(256, 256), (512, 512), (256, 256, 256)],
+    "batch_size": [32, 64, 128],
+    "n_ensemble": [1, 8],
+}
+#: structural choices of ``recipe="tabular"``, most valuable first: a choice is kept
+#: while every combination of the kept ones still gets ``MIN_GROUP`` candidates of the
+#: budget (candidates that share a structure train as one fused network)
+TABULAR_STRUCTURE = ("numeric_embedding", "label_smoothing", "hidden_layer_sizes",
+                     "batch_size", "n_ensemble")
+MIN_GROUP = 6
+RECIPES = {"default": DEFAULT_SPACE, "tabular": TABULAR_SPACE}
+
+
 def _batch_sizes(choices, n_fit):
     # at least two optimizer steps per epoch, and never a batch larger than the data
     # (which the estimator would clip, with a warning, to one full batch)
@@ -49,7 +74,8 @@ DATA_RULES = {
 }
 
 
-def search_space(estimator, X=None, *, cv=5, n_samples=None, include=None, exclude=()):
+def search_space(estimator, X=None, *, cv=5, n_samples=None, include=None, exclude=(),
+                 recipe="default", n_iter=None):
     """Build distributions for the main hyperparameters of an sktune estimator.
 
     Parameters
@@ -70,6 +96,17 @@ def search_space(estimator, X=None, *, cv=5, n_samples=None, include=None, exclu
         Keep only these parameters (default: every parameter the estimator has).
     exclude : iterable of str, default=()
         Leave these parameters out.
+    recipe : {"default", "tabular"}, default="default"
+        ``"tabular"``: the space of the tabular recipe (:func:`~sktune.tabular_mlp`):
+        learning rate, L2, dropout and schedule, and the structural options that pay
+        on tables — periodic numeric embeddings, label smoothing (classifiers), layer
+        sizes, batch size, TabM-style ensembles — as many as ``n_iter`` affords.
+    n_iter : int, default=None
+        The number of candidates the search will draw. With ``recipe="tabular"``,
+        structural choices (those that split the candidates into separately trained
+        groups) are kept in the order of ``TABULAR_STRUCTURE`` while their combinations
+        number at most ``n_iter // MIN_GROUP`` (6); the others stay at the
+        estimator's value. None keeps them all.
 
     Returns
     -------
@@ -94,24 +131,41 @@ def search_space(estimator, X=None, *, cv=5, n_samples=None, include=None, exclu
     >>> search_space(MLPClassifier(), n_samples=200)["batch_size"]
     [32, 64]
     """
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {sorted(RECIPES)}; got {recipe!r}.")
+    table = RECIPES[recipe]
     prefix, est = _locate(estimator)
     params = est.get_params(deep=False)
-    names = [n for n in DEFAULT_SPACE if n in params and n not in set(exclude)]
+    names = [n for n in table if n in params and n not in set(exclude)]
     if include is not None:
-        unknown = set(include) - set(DEFAULT_SPACE)
+        unknown = set(include) - set(table)
         if unknown:
-            raise ValueError(f"No default distribution for {sorted(unknown)}; "
-                             f"known: {sorted(DEFAULT_SPACE)}.")
+            raise ValueError(f"No {recipe} distribution for {sorted(unknown)}; "
+                             f"known: {sorted(table)}.")
         names = [n for n in names if n in set(include)]
     n_fit = n_samples if n_samples is not None else _fit_rows(X, cv, est)
     space = {}
     for name in names:
-        choices = DEFAULT_SPACE[name]
+        choices = table[name]
         if n_fit is not None and name in DATA_RULES:
             choices = DATA_RULES[name](choices, n_fit)
             if not choices:
                 continue
-        space[prefix + name] = choices
+        space[name] = choices
+    if recipe == "tabular" and n_iter is not None:
+        space = _within_budget(space, n_iter)
+    return {prefix + name: choices for name, choices in space.items()}
+
+
+def _within_budget(space, n_iter):
+    """Drop the structural choices whose combinations the budget cannot fill."""
+    combinations, allowed = 1, max(1, n_iter // MIN_GROUP)
+    for name in TABULAR_STRUCTURE:
+        if name in space:
+            if combinations * len(space[name]) > allowed:
+                del space[name]
+            else:
+                combinations *= len(space[name])
     return space
 
 

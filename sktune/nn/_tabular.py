@@ -1,0 +1,181 @@
+"""Tabular MLP parts: periodic numeric embeddings and parameter-efficient ensembles.
+
+Two ideas of the strongest deep tabular models, as plain torch modules:
+
+* :class:`PeriodicEmbedding` (PLR "lite", Gorishniy et al., NeurIPS 2022): each
+  feature ``x_j`` becomes ``ReLU(W [cos(2 pi c_j x_j), sin(2 pi c_j x_j)])`` with
+  trainable frequencies ``c_j`` and a linear map ``W`` shared by the features; the MLP
+  then sees ``n_features * d_embedding`` inputs, and can fit sharp or periodic
+  dependencies a ReLU MLP on raw values learns slowly.
+* :class:`TabularMLPModule` with ``n_ensemble=K > 1`` (TabM-mini, Gorishniy et al.,
+  ICLR 2025): K members share one MLP; member k multiplies its input by its own
+  vector ``r_k`` (initialised to random signs) and has its own output layer. In
+  training the output is ``(batch, K, n_outputs)`` and the loss is the mean of the
+  members' losses (:class:`~sktune.engine.SampleLoss` reads a 3-D output so); in
+  evaluation the members' predictions are averaged — probabilities for a classifier,
+  values for a regressor — and returned as one output in the estimator's link, so
+  predicting is unchanged for the estimator.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from sktune.nn._layers import make_activation
+
+#: how members' outputs are averaged, by the estimator's link from output to prediction
+LINKS = ("identity", "softmax", "sigmoid", "exp")
+
+
+class PeriodicEmbedding(nn.Module):
+    """Numeric features as learned periodic embeddings (PLR lite).
+
+    Each feature ``x_j`` becomes ``relu(W [cos(2 pi c_j x_j), sin(2 pi c_j x_j)])``
+    with learned frequencies ``c_j`` and one linear layer shared by the features
+    (Gorishniy et al., "On embeddings for numerical features in tabular deep
+    learning", 2022); the embeddings of all features are concatenated.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    n_frequencies : int, default=16
+        Frequencies per feature (``c_j`` has this many entries).
+    d_embedding : int, default=16
+        Output width per feature.
+    sigma : float, default=0.1
+        Standard deviation of the initial frequencies: on inputs of unit scale, 0.1
+        starts from smooth functions of each feature (Gorishniy et al. tune it in
+        [0.01, 100]; RealMLP's default is 0.1).
+    random_state : int, default=0
+        Seed of the initial frequencies.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import PeriodicEmbedding
+    >>> PeriodicEmbedding(3, d_embedding=4)(torch.zeros(5, 3)).shape
+    torch.Size([5, 12])
+    """
+
+    def __init__(self, n_features, n_frequencies=16, d_embedding=16, sigma=0.1,
+                 random_state=0):
+        super().__init__()
+        generator = torch.Generator().manual_seed(int(random_state))
+        self.frequencies = nn.Parameter(
+            torch.randn(n_features, n_frequencies, generator=generator) * sigma)
+        self.linear = nn.Linear(2 * n_frequencies, d_embedding)
+        self.n_outputs = n_features * d_embedding
+
+    def forward(self, x):
+        angles = 2 * math.pi * self.frequencies * x.unsqueeze(-1)    # (n, features, k)
+        periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+        return torch.relu(self.linear(periodic)).flatten(1)           # (n, features * d)
+
+
+class TabularMLPModule(nn.Module):
+    """An MLP with optional periodic numeric embeddings and a TabM-mini ensemble.
+
+    With ``n_ensemble=K`` the K members share the hidden layers; each scales the input
+    by its own fixed random sign vector and has its own output layer (TabM-mini,
+    Gorishniy et al., ICLR 2025). In training mode the module returns every member's
+    output, ``(n, K, n_outputs)``, so that the loss is the mean of the members';
+    in evaluation mode it returns their average on the link's scale.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input features.
+    hidden_layer_sizes : sequence of int
+        Width of each hidden layer (shared by the members).
+    n_outputs : int
+        Output units of each member.
+    activation : str, default="relu"
+        As :class:`~sktune.nn.MLPModule`.
+    dropout : float, default=0.0
+        As :class:`~sktune.nn.MLPModule`.
+    batch_norm : bool, default=False
+        As :class:`~sktune.nn.MLPModule`.
+    numeric_embedding : {None, "periodic"}, default=None
+        Embed every input feature with :class:`PeriodicEmbedding` first.
+    n_ensemble : int, default=1
+        Members trained as one network (see the module docstring).
+    link : {"identity", "softmax", "sigmoid", "exp"}, default="identity"
+        How the estimator turns an output into a prediction: members are averaged on
+        that scale (mean probabilities, mean values) and the mean is returned as an
+        output on the link's input scale (e.g. ``log`` of the mean probabilities).
+    random_state : int, default=0
+        Seed of the embedding's frequencies and the members' sign vectors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import TabularMLPModule
+    >>> net = TabularMLPModule(4, (8,), 3, numeric_embedding="periodic", n_ensemble=4,
+    ...                        link="softmax")
+    >>> net.train()(torch.zeros(5, 4)).shape   # each member's output, for the loss
+    torch.Size([5, 4, 3])
+    >>> net.eval()(torch.zeros(5, 4)).shape    # the members' mean
+    torch.Size([5, 3])
+    """
+
+    def __init__(self, n_inputs, hidden_layer_sizes, n_outputs, activation="relu",
+                 dropout=0.0, batch_norm=False, numeric_embedding=None, n_ensemble=1,
+                 link="identity", random_state=0):
+        super().__init__()
+        if link not in LINKS:
+            raise ValueError(f"link must be one of {LINKS}; got {link!r}.")
+        self.embedding = PeriodicEmbedding(n_inputs, random_state=random_state) \
+            if numeric_embedding == "periodic" else None
+        width = self.embedding.n_outputs if self.embedding is not None else n_inputs
+        self.n_ensemble, self.link = int(n_ensemble), link
+        if self.n_ensemble > 1:
+            generator = torch.Generator().manual_seed(int(random_state) + 1)
+            signs = torch.randint(0, 2, (self.n_ensemble, width), generator=generator)
+            self.adapters = nn.Parameter(2.0 * signs - 1.0)
+        layers = []
+        for size in hidden_layer_sizes:
+            layers.append(nn.Linear(width, size))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
+            layers.append(make_activation(activation))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        self.body = nn.Sequential(*layers)
+        self.heads = nn.ModuleList(nn.Linear(width, n_outputs)
+                                   for _ in range(self.n_ensemble))
+
+    @property
+    def linear_layers(self):
+        """The ``nn.Linear`` layers of the shared body, then the first member's head."""
+        return [m for m in self.body if isinstance(m, nn.Linear)] + [self.heads[0]]
+
+    def forward(self, x):
+        if self.embedding is not None:
+            x = self.embedding(x)
+        K = self.n_ensemble
+        if K == 1:
+            return self.heads[0](self.body(x))
+        n = x.shape[0]
+        h = self.body((x.unsqueeze(0) * self.adapters.unsqueeze(1)).reshape(K * n, -1))
+        h = h.view(K, n, -1)
+        out = torch.stack([head(h[k]) for k, head in enumerate(self.heads)], dim=1)
+        return out if self.training else mean_of_members(out, self.link)
+
+
+def mean_of_members(out, link):
+    """``(n, K, outputs) -> (n, outputs)``: the output whose prediction is the mean of
+    the members' predictions under ``link``."""
+    K = out.shape[1]
+    if link == "identity":
+        return out.mean(1)
+    if link == "exp":  # log of the mean of exp
+        return torch.logsumexp(out, dim=1) - math.log(K)
+    if link == "softmax":  # log of the mean probabilities (softmax gives them back)
+        return torch.logsumexp(torch.log_softmax(out, dim=-1), dim=1) - math.log(K)
+    # sigmoid: the logit of the mean probability, computed in log space
+    log_p = torch.logsumexp(nn.functional.logsigmoid(out), dim=1)
+    log_q = torch.logsumexp(nn.functional.logsigmoid(-out), dim=1)
+    return log_p - log_q

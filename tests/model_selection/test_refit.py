@@ -1,0 +1,101 @@
+"""The fused searches' refit keeps what the cross-validation learned: the epochs it
+chose, or an average of the best candidates (sktune/model_selection/_search.py)."""
+
+import numpy as np
+import pytest
+from sklearn import model_selection as sk
+from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktune import MLPClassifier, MLPRegressor
+from sktune.model_selection import GridSearchCV, RandomizedSearchCV
+
+X, Y = make_classification(n_samples=160, n_features=6, n_informative=4, random_state=0)
+X_R, Y_R = make_regression(n_samples=120, n_features=5, noise=5.0, random_state=0)
+EARLY = dict(hidden_layer_sizes=(16,), max_iter=40, early_stopping=True, n_iter_no_change=3,
+             validation_fraction=0.25, batch_size=32, random_state=0, device="cpu")
+GRID = {"learning_rate_init": [3e-3, 3e-2]}
+
+
+def test_cv_best_epochs_are_each_fits_best_validation_epoch():
+    cv = StratifiedKFold(3)
+    search = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=cv).fit(X, Y)
+    assert search.cv_best_epochs_.shape == (2, 3)
+    for c, params in enumerate(search.cv_results_["params"]):
+        for s, (train, _) in enumerate(cv.split(X, Y)):
+            alone = MLPClassifier(**EARLY).set_params(**params).fit(X[train], Y[train])
+            best = int(np.argmax(alone.validation_scores_)) + 1
+            assert best < alone.n_iter_  # it early-stopped: the best epoch is not the last
+            assert search.cv_best_epochs_[c, s] == best
+
+
+def test_refit_trains_for_the_cv_epochs_without_a_hold_out():
+    search = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3).fit(X, Y)
+    epochs = int(round(search.cv_best_epochs_[search.best_index_].mean()))
+    best = search.best_estimator_
+    assert search.refit_max_iter_ == [epochs]
+    assert best.n_iter_ == epochs and best.early_stopping is False
+    assert best.validation_scores_ is None  # no rows held out: it trained on all of them
+    assert best.t_ == epochs * len(X)
+    # scikit-learn's refit early-stops on its own hold-out instead
+    own = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3,
+                       refit_epochs="early_stopping").fit(X, Y)
+    theirs = sk.GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3).fit(X, Y)
+    assert own.refit_max_iter_ == [None]
+    assert own.best_estimator_.n_iter_ == theirs.best_estimator_.n_iter_
+    assert own.best_estimator_.validation_scores_ is not None
+
+
+def test_refit_without_early_stopping_is_left_alone():
+    net = {**EARLY, "early_stopping": False, "max_iter": 5}
+    search = GridSearchCV(MLPClassifier(**net), GRID, cv=2).fit(X, Y)
+    theirs = sk.GridSearchCV(MLPClassifier(**net), GRID, cv=2).fit(X, Y)
+    assert search.refit_max_iter_ == [None]
+    np.testing.assert_allclose(search.best_estimator_.coefs_[0],
+                               theirs.best_estimator_.coefs_[0])
+
+
+def test_cv_epochs_reach_a_network_inside_a_target_transformer_and_a_pipeline():
+    model = TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor(**EARLY)),
+                                       transformer=StandardScaler())
+    space = {"regressor__mlpregressor__learning_rate_init": [3e-3, 3e-2]}
+    search = GridSearchCV(model, space, cv=KFold(3)).fit(X_R, Y_R)
+    epochs = search.refit_max_iter_[0]
+    assert epochs == int(round(search.cv_best_epochs_[search.best_index_].mean()))
+    network = search.best_estimator_.regressor_[-1]
+    assert network.n_iter_ == epochs and not network.early_stopping
+
+
+@pytest.mark.parametrize("model, vote", [(MLPClassifier, VotingClassifier),
+                                         (MLPRegressor, VotingRegressor)])
+def test_refit_ensemble_averages_the_best_candidates(model, vote):
+    data = (X, Y) if model is MLPClassifier else (X_R, Y_R / 100)
+    search = RandomizedSearchCV(model(**EARLY), {"learning_rate_init": [1e-3, 3e-3, 1e-2,
+                                                                        3e-2]},
+                                n_iter=4, cv=2, random_state=0, refit_ensemble=3).fit(*data)
+    ranks = search.cv_results_["rank_test_score"]
+    assert list(search.refit_indices_) == list(np.argsort(ranks, kind="stable")[:3])
+    assert search.refit_indices_[0] == search.best_index_
+    best = search.best_estimator_
+    assert isinstance(best, vote) and len(best.estimators_) == 3
+    for member, index in zip(best.estimators_, search.refit_indices_):
+        assert member.n_iter_ == int(round(search.cv_best_epochs_[index].mean()))
+    if model is MLPClassifier:
+        mean = np.mean([m.predict_proba(X) for m in best.estimators_], axis=0)
+        np.testing.assert_allclose(search.predict_proba(X), mean)
+    else:
+        mean = np.mean([m.predict(X_R) for m in best.estimators_], axis=0)
+        np.testing.assert_allclose(search.predict(X_R), mean)
+
+
+def test_refit_parameters_are_validated():
+    with pytest.raises(ValueError, match="refit_epochs"):
+        GridSearchCV(MLPClassifier(**EARLY), GRID, refit_epochs="last").fit(X, Y)
+    with pytest.raises(ValueError, match="refit_ensemble"):
+        GridSearchCV(MLPClassifier(**EARLY), GRID, refit_ensemble=0).fit(X, Y)
+    assert clone(GridSearchCV(MLPClassifier(), GRID, refit_ensemble=2)).refit_ensemble == 2
