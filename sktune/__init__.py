@@ -7,7 +7,7 @@ from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._text import TextSequencer, TokenIds
 from sktune._transformers import TransformerClassifier, TransformerRegressor
-from sktune.exceptions import TrainingDivergedError
+from sktune.exceptions import InputLayoutWarning, TrainingDivergedError
 from sktune.model_selection import (
     dask_client,
     leaderboard,
@@ -21,7 +21,7 @@ from sktune.model_selection import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier", "MLPRegressor", "RNNClassifier",
+    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "InputLayoutWarning", "MLPClassifier", "MLPRegressor", "RNNClassifier",
     "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TokenIds", "TrainingDivergedError", "TransformerClassifier",
     "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
