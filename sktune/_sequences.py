@@ -67,7 +67,8 @@ def _ragged(X):
     if not all(hasattr(seq, "__len__") and not isinstance(seq, str) for seq in X):
         return None
     lengths = {len(seq) for seq in X}
-    inner = {np.ndim(seq[0]) if len(seq) else 0 for seq in X}
+    # the rank of a step: 0 for a row of numbers; an empty (0, C) array has steps of rank 1
+    inner = {np.ndim(seq[0]) if len(seq) else np.ndim(seq) - 1 for seq in X}
     if len(lengths) == 1 and isinstance(X, (list, tuple)) and inner == {0}:
         return None  # a plain list of equal-length rows is a table
     return list(X)
