@@ -35,8 +35,8 @@ default="last_mean_max"
         learned attention-weighted sum. Padded steps never reach it. The mean and max
         keep what happened anywhere in the sequence, which the final state alone
         forgets (the sign of a pulse in the first 50 of 512 steps: 0.49 with "last",
-        0.97 with mean and max; docs/cnn_rnn.md); the final state keeps what only the
-        end of a sequence tells.
+        0.96 with the default, three seeds; docs/cnn_rnn.md); the final state keeps
+        what only the end of a sequence tells.
     embedding_dim : "auto", int or None, default="auto"
         Token ids (text) are embedded into vectors of this width. "auto" embeds (32
         wide) exactly when X is a :class:`TokenIds` array, as :class:`TextSequencer`
