@@ -8,7 +8,9 @@ read through them), the layout of aeon and sktime:
 - a 3-D array ``(n, C, T)``: C channels of T steps (aeon's ``(n_cases, n_channels,
   n_timepoints)``); ``channels_last=True`` reads ``(n, T, C)`` instead;
 - a list (or 1-D object array) of arrays ``(C, T_i)`` or ``(T_i,)`` of varying length;
-  with ``channels_last="auto"`` a list of ``(T_i, C)`` is recognised by which axis varies.
+  with ``channels_last="auto"`` a list of ``(T_i, C)`` is recognised by which axis varies;
+- sktime's nested DataFrame (a row per case, a column per channel, a series per cell),
+  read as the list of its cases' ``(C, T_i)`` arrays.
 
 ``channels_last="auto"`` warns (:class:`~sktune.exceptions.InputLayoutWarning`) when a
 shape is genuinely ambiguous: as many channels as steps or more (the shape ``(n, T, C)``
@@ -58,6 +60,9 @@ def is_token_input(estimator, X, *, reset):
 
 def _ragged(X):
     """The list of per-sample arrays if X is a ragged collection, else None."""
+    nested = _nested_frame(X)
+    if nested is not None:
+        return nested
     if isinstance(X, np.ndarray) and X.dtype != object:
         return None
     if not isinstance(X, (list, tuple, np.ndarray)) or len(X) == 0:
@@ -72,6 +77,28 @@ def _ragged(X):
     if len(lengths) == 1 and isinstance(X, (list, tuple)) and inner == {0}:
         return None  # a plain list of equal-length rows is a table
     return list(X)
+
+
+def _nested_frame(X):
+    """sktime's nested DataFrame (one row per case, one column per channel, each cell a
+    series) as a list of ``(C, T_i)`` arrays; None for any other input. A case whose
+    channels differ in length is refused by name."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "iloc") or getattr(X, "ndim", 0) != 2 or \
+            len(X) == 0 or X.shape[1] == 0 or any(d != object for d in dtypes):
+        return None
+    first = X.iloc[0, 0]
+    if not hasattr(first, "__len__") or isinstance(first, (str, bytes)):
+        return None
+    cases = []
+    for i in range(len(X)):
+        channels = [np.asarray(X.iloc[i, j]) for j in range(X.shape[1])]
+        if len({len(c) for c in channels}) > 1:
+            raise ValueError(f"case {i} of the nested DataFrame has channels of different "
+                             f"lengths {[len(c) for c in channels]}; a case's channels "
+                             "must share their time steps.")
+        cases.append(np.stack(channels))
+    return cases
 
 
 def _numeric(seq, i):

@@ -102,6 +102,22 @@ def test_cnn_images_stay_images_and_near_square_shapes_warn():
     assert est.input_kind_ == "image" and est.input_shape_ == (1, 20, 30)
 
 
+@pytest.mark.parametrize("cls", [CNNClassifier, RNNClassifier], ids=lambda c: c.__name__)
+def test_sktime_nested_frames_are_lists_of_channels_by_steps(cls):
+    pd = pytest.importorskip("pandas")
+    X, y = aeon_collection(n=20, ragged=True)
+    frame = pd.DataFrame([[pd.Series(ch) for ch in x] for x in X],
+                         columns=["a", "b", "c"])
+    est = cls(**TINY[cls], **COMMON).fit(frame, y)
+    assert est.channels_last_ is False and est.n_features_in_ == 3
+    np.testing.assert_allclose(est.predict_proba(frame.iloc[:4]), est.predict_proba(X[:4]),
+                               rtol=1e-6)
+    bad = frame.copy()
+    bad.iloc[2, 1] = pd.Series(np.zeros(3))
+    with pytest.raises(ValueError, match="case 2 of the nested DataFrame"):
+        cls(**TINY[cls], **COMMON).fit(bad, y)
+
+
 def test_list_entries_must_share_the_channel_count():
     rng = np.random.RandomState(0)
     X = [rng.randn(3, rng.randint(10, 20)) for _ in range(10)]
