@@ -272,9 +272,11 @@ def test_rnn_backbone_fine_tunes_on_ragged_sequences():
     X, y_a, y_b = _sequence_tasks(0)
     source = RNNClassifier(cell="gru", hidden_size=16, max_iter=20, **FAST).fit(X, y_a)
     clf = FineTuneClassifier(source, max_iter=20, **FAST).fit(X[:100], y_b[:100])
-    assert clf.transform(X[:3]).shape == (3, 16)
+    # the pooled representation: last state, mean and max of 16 units each (the RNNs'
+    # default pooling="last_mean_max" since issue #20)
+    assert clf.transform(X[:3]).shape == (3, 48)
     assert clf.score(X[300:], y_b[300:]) > 0.8
-    assert PretrainedEmbedder(source).fit(X).transform(X[:5]).shape == (5, 16)
+    assert PretrainedEmbedder(source).fit(X).transform(X[:5]).shape == (5, 48)
     with pytest.raises(ValueError, match="features per time step"):
         clf.predict([np.zeros((4, 3))])
 
