@@ -15,14 +15,15 @@ QUICK = "--quick" in sys.argv
 warnings.simplefilter("ignore")  # ConvergenceWarning of the short --quick runs
 rng = np.random.RandomState(0)
 
-# 1. A list of sequences of different lengths, shape (T_i, 3) each: two events in
-#    noise; the label is which comes first. Only the order carries the label.
+# 1. A list of sequences of different lengths, shape (3, T_i) each (3 channels, as aeon
+#    holds them): two events in noise; the label is which comes first. Only the order
+#    carries the label.
 X, y = [], []
 for _ in range(200 if QUICK else 800):
     steps = rng.randint(5, 30)
-    seq = np.c_[np.zeros((steps, 2)), 0.1 * rng.randn(steps)]
+    seq = np.r_[np.zeros((2, steps)), 0.1 * rng.randn(1, steps)]
     a, b = rng.choice(steps, 2, replace=False)
-    seq[a, 0] = seq[b, 1] = 1
+    seq[0, a] = seq[1, b] = 1
     X.append(seq)
     y.append(int(a < b))
 

@@ -31,9 +31,9 @@ def patterns(n, length, ragged=False, channels=1):
     for label in y:
         size = rng.randint(length // 2, length + 1) if ragged else length
         start = rng.randint(0, size - 16)
-        sample = 0.3 * rng.randn(size, channels)
-        sample[start:start + 16] += shapes[label][:, None] * np.arange(1, channels + 1)
-        X.append(sample[:, 0] if channels == 1 else sample)  # (L,) or (L, channels)
+        sample = 0.3 * rng.randn(channels, size)
+        sample[:, start:start + 16] += np.arange(1, channels + 1)[:, None] * shapes[label]
+        X.append(sample[0] if channels == 1 else sample)  # (L,) or (channels, L), as aeon
     return (X if ragged else np.stack(X)), y
 
 
@@ -45,11 +45,13 @@ print(f"signals {X.shape}: read as {cnn.input_kind_!r}, channels {cnn.channels_}
       f"kernels {cnn.kernel_size_}, batch {cnn.net_.batch_size}; "
       f"test accuracy {cnn.score(X_test, y_test):.3f}")
 
-# 2. Variable-length, 3-channel sequences (a list of (L_i, 3) arrays): padded and masked.
+# 2. Variable-length, 3-channel sequences (a list of (3, L_i) arrays, aeon's layout):
+#    padded and masked; each series is z-normalised per channel (normalize="auto").
 Xr, yr = patterns(60 if QUICK else 300, 80, ragged=True, channels=3)
 Xr_test, yr_test = patterns(100 if QUICK else 300, 80, ragged=True, channels=3)
 ragged = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xr, yr)
-print(f"ragged sequences (lengths {min(map(len, Xr))}-{max(map(len, Xr))}, 3 channels): "
+lengths = [x.shape[1] for x in Xr]
+print(f"ragged sequences (lengths {min(lengths)}-{max(lengths)}, 3 channels): "
       f"test accuracy {ragged.score(Xr_test, yr_test):.3f}")
 
 # 3. Long sequences for an RNN: a strided convolution shortens them first.

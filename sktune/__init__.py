@@ -5,7 +5,7 @@ from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune._recipes import tabular_mlp
 from sktune._rnn import RNNClassifier, RNNRegressor
 from sktune._text import TextSequencer, TokenIds
-from sktune.exceptions import TrainingDivergedError
+from sktune.exceptions import InputLayoutWarning, TrainingDivergedError
 from sktune.export._hook import install as _install_onnx_converters
 from sktune.model_selection import (
     dask_client,
@@ -30,9 +30,10 @@ __version__ = "0.1.0"
 _install_onnx_converters()
 
 __all__ = [
-    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor", "MLPClassifier",
-    "MLPRegressor", "RNNClassifier", "PretrainedEmbedder", "RNNRegressor", "TextSequencer",
-    "TokenIds", "TrainingDivergedError", "TransformerClassifier",
+    "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor",
+    "InputLayoutWarning", "MLPClassifier", "MLPRegressor", "RNNClassifier",
+    "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TokenIds",
+    "TrainingDivergedError", "TransformerClassifier",
     "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",
     "resilient_dask_backend", "search_space", "tabular_mlp",

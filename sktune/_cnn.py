@@ -8,17 +8,22 @@ from sktune._compat import Interval, StrOptions
 from sktune._docs import (
     CLASS_WEIGHT,
     FITTED_ATTRIBUTES,
-    REGRESSION_LOSS,
+    SCALED_REGRESSION_LOSS,
     TRAINING_PARAMETERS,
     with_defaults,
 )
 from sktune._sequences import (
+    NORMALIZE_OPTIONS,
     TokenVocabulary,
     _ragged,
     check_kept_input_kind,
     check_layer_sizes,
     check_sequences,
+    image_plausible,
     is_token_input,
+    normalize_series,
+    resolve_normalize,
+    series_channels_last,
 )
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, Augment, CNNModule
@@ -54,11 +59,27 @@ _CNN_DOC = """\
         rows are reshaped to it, so a ``StandardScaler`` can precede the CNN in a
         Pipeline. Without it, 2-D X is a batch of 1-D signals ``(n, L)``.
     conv_dim : {"auto", 1, 2}
-        1 reads 3-D X as signals ``(n, C, L)``; 2 or "auto" as images ``(n, H, W)``.
-        4-D X is always images.
+        How 3-D X (and a 2-entry ``input_shape``) is read: 1 as signals ``(n, C, L)``
+        (aeon's and sktime's layout), 2 as grayscale images ``(n, H, W)``. "auto":
+        images when square (8x8 digits, 28x28 MNIST), signals otherwise, warning when a
+        non-square shape could be an image too. 4-D X is always images.
     channels_last : {"auto", True, False}
-        Whether 4-D images are ``(n, H, W, C)``; "auto" decides so when the last axis
-        has 1, 3 or 4 entries and the second does not.
+        Where the channels are. 4-D images: ``(n, H, W, C)`` when True; "auto" decides
+        so when the last axis has 1, 3 or 4 entries and the second does not. Signals
+        (3-D arrays, list entries): ``(n, L, C)`` / ``(L_i, C)`` when True, ``(n, C, L)``
+        / ``(C, L_i)`` when False; "auto" reads arrays as ``(n, C, L)`` (warning when
+        C >= L, a shape that fits both readings) and lists along the axis whose size
+        varies. Recorded in ``channels_last_``.
+    normalize : {"auto", "series", "global"} or None
+        Scaling of 1-D signals inside the estimator, applied identically at every call:
+        "series" z-normalises each channel of each signal over its valid steps (the
+        UCR archive's convention: shape, not level or amplitude, decides); "global"
+        standardises each channel with the mean and standard deviation of the training
+        signals (levels and amplitudes stay comparable); None leaves X as it is.
+        "auto": "series" for classifiers of univariate signals of at least 8 steps (the
+        UCR archive's convention), "global" otherwise (multivariate signals, whose
+        channel levels are information; regressors; rows too short to have a shape).
+        Images and token ids are never scaled. Recorded in ``normalize_``.
     augment_flip : bool
         Random horizontal flips (images).
     augment_shift : float
@@ -79,14 +100,14 @@ _CNN_DOC = """\
 """
 
 _CNN_INPUTS = """\
-    X may be images ``(n, H, W[, C])`` / ``(n, C, H, W)``, signals ``(n, L)`` /
-    ``(n, C, L)`` (with ``conv_dim=1``), a list of signals ``(L_i, C)`` or ``(L_i,)`` of
-    different lengths (zero-padded and masked: padding never changes a prediction), or
-    token ids. What "auto" resolves to is recorded in ``input_kind_``, ``channels_``,
-    ``kernel_size_``, ``pooling_`` and ``hidden_layer_sizes_``. For signals,
-    ``batch_size="auto"`` is ``min(n_samples // 10, 16)`` (at least 2) as in the FCN
-    reference. Augmentations apply during training only, never to validation or
-    prediction.
+    What "auto" resolves to is recorded in ``input_kind_``, ``channels_``,
+    ``kernel_size_``, ``pooling_`` and ``hidden_layer_sizes_``. X may be images
+    ``(n, H, W[, C])`` / ``(n, C, H, W)``, signals ``(n, L)`` / ``(n, C, L)`` (aeon's
+    layout), a list of signals ``(C, L_i)``, ``(L_i, C)`` or ``(L_i,)`` of different
+    lengths (zero-padded and masked: padding never changes a prediction), or token
+    ids. For signals, ``batch_size="auto"`` is ``min(n_samples // 10, 16)`` (at least
+    2) as in the FCN reference. Augmentations apply during training only, never to
+    validation or prediction.
 """
 
 _CNN_CONSTRAINTS = {
@@ -104,6 +125,7 @@ _CNN_CONSTRAINTS = {
     "input_shape": ["array-like", None],
     "conv_dim": [StrOptions({"auto"}), Interval(Integral, 1, 2, closed="both")],
     "channels_last": [StrOptions({"auto"}), "boolean"],
+    "normalize": [StrOptions({"auto", *NORMALIZE_OPTIONS}), None],
     "augment_flip": ["boolean"],
     "augment_shift": [Interval(Real, 0, None, closed="left")],
     "augment_rotation": [Interval(Real, 0, 180, closed="both")],
@@ -178,6 +200,7 @@ class _CNNMixin:
         if tokens:
             if reset:
                 self.input_kind_ = "tokens"
+                self.normalize_ = None
                 self._vocabulary = TokenVocabulary(padded)
                 self.vocab_size_ = self._vocabulary.size
                 self.input_shape_ = (self._embedding_dim(), None)
@@ -189,6 +212,8 @@ class _CNNMixin:
                                      "signals of different lengths need global_pool=True.")
                 self.input_kind_ = "signal"
                 self.input_shape_ = (padded.shape[2], None)
+                self.normalize_ = resolve_normalize(self, padded.shape[2], padded.shape[1])
+            padded = normalize_series(self, padded, lengths, reset=reset)
             padded = np.ascontiguousarray(padded.transpose(0, 2, 1))
         if reset:
             self._fit_length = padded.shape[-1]
@@ -200,35 +225,57 @@ class _CNNMixin:
         return AUTO_EMBEDDING_DIM if self.embedding_dim == "auto" else int(self.embedding_dim)
 
     def _prepare_X(self, X, *, reset):
-        """Reshape validated X to channels-first ``(n, C, L)`` or ``(n, C, H, W)``."""
+        """Reshape validated X to channels-first ``(n, C, L)`` or ``(n, C, H, W)``, and
+        scale signals (``normalize_``)."""
         if X.ndim == 2 and self.input_shape is not None:
             shape = _as_tuple(self.input_shape)
             if int(np.prod(shape)) != X.shape[1]:
                 raise ValueError(f"input_shape={shape} holds {int(np.prod(shape))} values but "
                                  f"X has {X.shape[1]} features per row.")
             X = X.reshape((len(X),) + shape)
+        if X.ndim not in (2, 3, 4):
+            raise ValueError(f"{type(self).__name__} expects 2-D to 4-D X, got {X.ndim}-D.")
+        if reset:
+            self._read_layout(X)
+        if X.ndim == 4 and self.input_kind_ == "signal":
+            raise ValueError("conv_dim=1 expects (n, L) or (n, C, L) signals, got 4-D X.")
         if X.ndim == 2:
             X = X[:, None, :]
-        elif X.ndim == 3 and self.conv_dim != 1:
+        elif X.ndim == 3 and self.input_kind_ == "image":
             X = X[:, None, :, :]
-        elif X.ndim == 4:
-            if self.conv_dim == 1:
-                raise ValueError("conv_dim=1 expects (n, L) or (n, C, L) signals, got 4-D X.")
-            if self._is_channels_last(X.shape):
-                X = X.transpose(0, 3, 1, 2)
-        elif X.ndim != 3:
-            raise ValueError(f"{type(self).__name__} expects 2-D to 4-D X, got {X.ndim}-D.")
+        elif X.ndim == 3 and self.channels_last_:
+            X = X.transpose(0, 2, 1)
+        elif X.ndim == 4 and self.channels_last_:
+            X = X.transpose(0, 3, 1, 2)
         if 0 in X.shape[1:]:
             raise ValueError(f"X has samples of shape {X.shape[1:]} (channels first); every "
                              "axis needs at least one entry.")
-        X = np.ascontiguousarray(X)
         if reset:
             self.input_shape_ = X.shape[1:]
-            self.input_kind_ = "signal" if X.ndim == 3 else "image"
+            self.normalize_ = (resolve_normalize(self, X.shape[1], X.shape[-1])
+                               if self.input_kind_ == "signal" else None)
         elif X.shape[1:] != self.input_shape_:
             raise ValueError(f"X has samples of shape {X.shape[1:]} (channels first), but "
                              f"{type(self).__name__} was fitted on {self.input_shape_}.")
-        return X
+        if self.input_kind_ == "signal":
+            X = normalize_series(self, X.transpose(0, 2, 1), None,
+                                 reset=reset).transpose(0, 2, 1)
+        return np.ascontiguousarray(X)
+
+    def _read_layout(self, X):
+        """Decide at fit what X is (``input_kind_``) and where its channels are
+        (``channels_last_``): the one input rule of docs/cnn_rnn.md."""
+        if X.ndim == 2:
+            self.input_kind_, self.channels_last_ = "signal", False
+        elif X.ndim == 4:
+            self.input_kind_ = "signal" if self.conv_dim == 1 else "image"
+            self.channels_last_ = self._is_channels_last(X.shape)
+        elif self.conv_dim == 2 or (self.conv_dim == "auto" and X.shape[1] == X.shape[2]):
+            self.input_kind_, self.channels_last_ = "image", False
+        else:
+            self.input_kind_ = "signal"
+            plausible = self.conv_dim == "auto" and image_plausible(X.shape[1:])
+            series_channels_last(self, X, reset=True, image=plausible)
 
     def _is_channels_last(self, shape):
         if self.channels_last != "auto":
@@ -294,6 +341,10 @@ _CNN_EXTRA_ATTRIBUTES = """\
         None for variable-length signals and token ids.
     input_kind_ : {"image", "signal", "tokens"}
         What X was read as; selects the "auto" architecture.
+    channels_last_ : bool
+        Whether X's channels were read on its last axis.
+    normalize_ : {"series", "global"} or None
+        The scaling applied to signals ("auto" resolved; None for images and token ids).
     channels_, kernel_size_, pooling_, hidden_layer_sizes_
         The architecture used ("auto" resolved).
     vocab_size_ : int
@@ -336,7 +387,7 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
     def __init__(self, channels="auto", kernel_size="auto", *, pooling="auto", batch_norm=True,
                  dropout=0.0, activation="relu", global_pool=True, hidden_layer_sizes="auto",
                  residual=False, input_shape=None, conv_dim="auto", channels_last="auto",
-                 augment_flip=False, augment_shift=0.0, augment_rotation=0.0,
+                 normalize="auto", augment_flip=False, augment_shift=0.0, augment_rotation=0.0,
                  augment_scale=0.0, augment_noise=0.0, embedding_dim="auto", solver="adam",
                  alpha=1e-4, l1=0.0,
                  batch_size="auto", learning_rate="plateau", learning_rate_init=1e-3,
@@ -359,7 +410,7 @@ class CNNRegressor(_CNNMixin, NeuralRegressorBase):
 {_CNN_INPUTS}
     Parameters
     ----------
-{_CNN_DOC}{TRAINING_PARAMETERS}{REGRESSION_LOSS}
+{_CNN_DOC}{TRAINING_PARAMETERS}{SCALED_REGRESSION_LOSS}
     Attributes
     ----------
 {FITTED_ATTRIBUTES}{_CNN_EXTRA_ATTRIBUTES}
@@ -374,12 +425,16 @@ class CNNRegressor(_CNNMixin, NeuralRegressorBase):
     """
 
     _parameter_constraints: dict = {**NeuralRegressorBase._parameter_constraints,
-                                    **_CNN_CONSTRAINTS}
+                                    **_CNN_CONSTRAINTS, "scale_target": ["boolean"]}
+
+    def _scales_target(self):
+        return self.scale_target and self.loss != "poisson"
 
     def __init__(self, channels="auto", kernel_size="auto", *, loss="squared_error",
                  pooling="auto", batch_norm=True, dropout=0.0, activation="relu",
                  global_pool=True, hidden_layer_sizes="auto", residual=False, input_shape=None,
-                 conv_dim="auto", channels_last="auto", augment_flip=False, augment_shift=0.0,
+                 conv_dim="auto", channels_last="auto", normalize="auto", scale_target=True,
+                 augment_flip=False, augment_shift=0.0,
                  augment_rotation=0.0, augment_scale=0.0, augment_noise=0.0,
                  embedding_dim="auto", solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
                  learning_rate="plateau", learning_rate_init=1e-3, power_t=0.5, lr_step_size=10,

@@ -275,3 +275,15 @@ def replace_entries(section, **entries):
                      if not lines[j].startswith("        ") and lines[j].strip()), len(lines))
         lines[head + 1:stop] = description.rstrip("\n").split("\n")
     return "\n".join(lines)
+
+
+#: the loss entries of regressors that train on standardised targets (CNN, RNN)
+SCALED_REGRESSION_LOSS = replace_entries(REGRESSION_LOSS, huber_delta="""\
+        Threshold between the quadratic and linear parts of ``loss="huber"``, in units
+        of the standardised target when ``scale_target`` is on.""").rstrip("\n") + """
+    scale_target : bool
+        Train the network on targets standardised per output (mean 0, standard
+        deviation 1 over the training set), so the units of y never decide whether it
+        learns; ``predict`` answers in the original units. Not with ``loss="poisson"``
+        (its log link needs the raw counts).
+"""

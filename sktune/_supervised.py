@@ -92,23 +92,43 @@ class ClassifierOutputs:
 
 class RegressorOutputs:
     """How a regressor reads its network's outputs (``exp`` for the Poisson loss's log
-    link) and targets: one column is returned 1-D, as ``predict`` returns it."""
+    link) and targets: one column is returned 1-D, as ``predict`` returns it. With
+    ``shift`` and ``scale`` (per output) the network learned standardised targets:
+    outputs and targets are mapped back to the original units."""
 
     estimator_type = "regressor"
     classes = None
 
-    def __init__(self, poisson):
-        self.poisson = poisson
+    def __init__(self, poisson, shift=None, scale=None):
+        self.poisson, self.shift, self.scale = poisson, shift, scale
+
+    def _original_units(self, values):
+        if self.scale is None:
+            return values
+        if isinstance(values, torch.Tensor):
+            like = dict(dtype=values.dtype, device=values.device)
+            return values * torch.as_tensor(self.scale, **like) + torch.as_tensor(
+                self.shift, **like)
+        return values * self.scale.astype(values.dtype) + self.shift.astype(values.dtype)
 
     def proba(self, output):
-        return output.exp() if self.poisson else output
+        return self._original_units(output.exp() if self.poisson else output)
 
     def predict(self, output):
         values = self.proba(output)
         return values[:, 0] if values.shape[1] == 1 else values
 
     def targets(self, y):
+        y = self._original_units(y)
         return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def _target_moments(y):
+    """Per-output mean and standard deviation of ``y`` (float64; 1 for a constant
+    output), the affine map between the units of y and what the network learns."""
+    y = np.asarray(y, dtype=np.float64)
+    mean, std = y.mean(axis=0), y.std(axis=0)
+    return mean, np.where(std > 1e-12 * np.maximum(np.abs(mean), 1e-300), std, 1.0)
 
 
 def _has_stochastic_solver(est):
@@ -346,12 +366,21 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
         if reset:
             self.n_outputs_ = y.shape[1]
             self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+            self._target_moments_ = _target_moments(y) if self._scales_target() else None
         elif y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[1]} outputs but the estimator was fitted with "
                              f"{self.n_outputs_}.")
         if self.loss == "poisson" and (y < 0).any():
             raise ValueError("loss='poisson' requires non-negative y.")
+        moments = getattr(self, "_target_moments_", None)
+        if moments is not None:
+            y = ((y - moments[0]) / moments[1]).astype(self._dtype_)
         return y, None
+
+    def _scales_target(self):
+        """Family hook: whether the network learns standardised targets (``predict``
+        answers in the original units); decided at fit."""
+        return False
 
     def _criterion(self):
         return SampleLoss(self.loss, huber_delta=self.huber_delta)
@@ -368,7 +397,9 @@ class NeuralRegressorBase(RegressorMixin, BaseNeuralEstimator):
         return partial(_r2, poisson=self.loss == "poisson")
 
     def _outputs(self):
-        return RegressorOutputs(self.loss == "poisson")
+        moments = getattr(self, "_target_moments_", None)
+        return RegressorOutputs(self.loss == "poisson",
+                                *(moments if moments is not None else ()))
 
     def _linear_head_fits(self):
         """Task hook: whether a linear model on embeddings can stand for the output layer:

@@ -19,3 +19,8 @@ class TrainingDivergedError(ValueError, ArithmeticError):
     ...     print("diverged:", isinstance(error, ValueError))
     diverged: True
     """
+
+
+class InputLayoutWarning(UserWarning):
+    """X's shape can be read in two ways and ``"auto"`` chose one; the message names the
+    parameter (``channels_last``, ``conv_dim``) that makes the choice explicit."""

@@ -63,12 +63,16 @@ def test_last_step_of_long_sequences_is_read_not_truncated():
 
 
 def test_bidirectional_stacked_and_3d_input():
+    """The old (n, T, F) layout through channels_last=True (3-D X is (n, C, T) by
+    default since the one input rule of docs/cnn_rnn.md)."""
     rng = np.random.RandomState(0)
     X = rng.randn(120, 10, 2)
     y = (X[:, 0, 0] > 0).astype(int)  # the first step: easy when reading backwards
     clf = RNNClassifier(bidirectional=True, num_layers=2, dropout=0.1, batch_norm=True,
-                        hidden_layer_sizes=(8,), max_iter=40, **FAST).fit(X, y)
+                        hidden_layer_sizes=(8,), max_iter=40, channels_last=True,
+                        normalize=None, **FAST).fit(X, y)
     assert clf.score(X, y) > 0.9
+    assert clf.n_step_features_ == 2 and clf.channels_last_
     assert clf.predict(rng.randn(5, 25, 2)).shape == (5,)  # other lengths at predict
 
 
@@ -176,7 +180,9 @@ def test_complex_and_empty_sequences_are_rejected(order_data):
         RNNClassifier(max_iter=1).fit(np.zeros((10, 0, 3)), y)
     with pytest.raises(ValueError, match="0 feature"):
         RNNClassifier(max_iter=1).fit(np.zeros((10, 0)), y)
-    with pytest.raises(ValueError, match="0 features per step"):
+    with pytest.raises(ValueError, match="0 features per step"):  # 0 channels, 4 steps
+        RNNClassifier(max_iter=1).fit([np.zeros((0, 4))] * 10, y)
+    with pytest.raises(ValueError, match="sequence 0 is empty"):  # 4 channels, 0 steps
         RNNClassifier(max_iter=1).fit([np.zeros((4, 0))] * 10, y)
 
 
@@ -189,5 +195,5 @@ def test_four_dimensional_input_says_what_shapes_a_recurrent_network_reads(when)
     est = RNNClassifier(hidden_size=2, max_iter=1, random_state=0)
     if when == "predict":
         est.fit(X4[:, :, :, 0], y)
-    with pytest.raises(ValueError, match=r"\(n, T\) or \(n, T, F\).*4-D"):
+    with pytest.raises(ValueError, match=r"\(n, T\) or \(n, C, T\).*4-D"):
         est.fit(X4, y) if when == "fit" else est.predict(X4)

@@ -35,6 +35,9 @@ DELIBERATE = {
     # the FCN recipe for signals (docs/cnn_rnn.md): reduce-on-plateau, long patience
     "CNN": {"learning_rate": "plateau", "lr_decay": 0.5, "lr_patience": 20,
             "n_iter_no_change": 50},
+    # the same recipe for sequences (issue #20: small noisy batches stopped it early)
+    "RNN": {"learning_rate": "plateau", "lr_decay": 0.5, "lr_patience": 20,
+            "n_iter_no_change": 50},
     # the few-shot recipe (docs/finetune.md, benchmarks/bench_transfer.py): a whole
     # cosine schedule at one rate for backbone and head
     "FineTuneClassifier": {"learning_rate": "cosine", "learning_rate_init": 3e-3,

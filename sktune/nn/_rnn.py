@@ -11,7 +11,9 @@ from sktune._compat import cpu_has_native_bf16
 from sktune.nn._layers import cpu_bf16_autocast, make_activation
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-POOLINGS = ("last", "mean", "max", "attention")
+POOLINGS = ("last", "mean", "max", "last_mean_max", "attention")
+#: how many vectors of ``hidden_size * directions`` each pooling concatenates
+POOLED_VECTORS = {"last_mean_max": 3}
 
 
 class StridedFrontEnd(nn.Module):
@@ -87,9 +89,10 @@ class RNNModule(nn.Module):
         Run the recurrence in both directions and concatenate their states.
     dropout : float, default=0.0
         Between recurrent layers and before the head.
-    pooling : {"last", "mean", "max", "attention"}, default="last"
+    pooling : {"last", "mean", "max", "last_mean_max", "attention"}, default="last"
         How the per-step outputs become one vector: the final hidden state, the mean or
-        max over valid steps, or a learned attention-weighted sum.
+        max over valid steps, the three concatenated (ULMFiT's "concat pooling"), or a
+        learned attention-weighted sum.
     vocab_size : int, default=None
         Number of token rows (row 0 is padding); enables an embedding layer.
     embedding_dim : int, default=None
@@ -133,8 +136,8 @@ class RNNModule(nn.Module):
                                dropout=dropout if num_layers > 1 else 0.0)
         self.directions = 2 if bidirectional else 1
         self.pooling = pooling
-        width = hidden_size * self.directions
-        self.attention = nn.Linear(width, 1) if pooling == "attention" else None
+        width = hidden_size * self.directions * POOLED_VECTORS.get(pooling, 1)
+        self.attention = (nn.Linear(width, 1) if pooling == "attention" else None)
         head = [nn.BatchNorm1d(width)] if batch_norm else []
         head += [nn.Dropout(dropout)] if dropout > 0 else []
         for size in hidden_layer_sizes:
@@ -157,7 +160,8 @@ class RNNModule(nn.Module):
         Returns
         -------
         torch.Tensor of shape (n, hidden_size * directions)
-            One embedding per sequence.
+            One embedding per sequence (three times as wide with
+            ``pooling="last_mean_max"``).
         """
         return _encode(self, x, lengths)
 
@@ -202,16 +206,21 @@ def _encode(net, x, lengths):
 
 
 def _pool(net, out, hidden, mask):
+    h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # LSTM: (h_n, c_n)
+    last = torch.cat(list(h_n[-net.directions:]), dim=1)
     if net.pooling == "last":
-        h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # LSTM: (h_n, c_n)
-        return torch.cat(list(h_n[-net.directions:]), dim=1)
+        return last
     if mask is None:
         mask = torch.ones(out.shape[:2], dtype=torch.bool, device=out.device)
     m = mask.unsqueeze(-1)
+    mean = (out * m).sum(1) / m.sum(1).clamp_min(1)
     if net.pooling == "mean":
-        return (out * m).sum(1) / m.sum(1).clamp_min(1)
+        return mean
+    peak = out.masked_fill(~m, float("-inf")).max(dim=1).values
     if net.pooling == "max":
-        return out.masked_fill(~m, float("-inf")).max(dim=1).values
+        return peak
+    if net.pooling == "last_mean_max":
+        return torch.cat([last, mean, peak], dim=1)
     scores = net.attention(out).masked_fill(~m, float("-inf"))
     return (torch.softmax(scores, dim=1) * out).sum(1)
 
