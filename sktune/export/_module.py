@@ -98,8 +98,9 @@ def sample_shape(est):
     length (the time axis of an RNN fitted on 3-D or ragged sequences)."""
     reader = input_reader(est)
     kind = getattr(reader, "_sequence_layout_", None)
-    if kind == "sequences":  # RNN: (T, F) for any T
-        return (None, int(reader.n_step_features_))
+    if kind == "sequences":  # RNN: (C, T) or, fitted channels-last, (T, C) for any T
+        channels = int(reader.n_step_features_)
+        return (None, channels) if reader.channels_last_ else (channels, None)
     if kind == "table":  # RNN on (n, T) univariate sequences: T is n_features_in_
         return (int(reader.n_features_in_),)
     shape = getattr(reader, "_sample_shape_", None)
@@ -110,9 +111,18 @@ def _layout(est, shape):
     """``(network sample shape, gather index or None)`` for rows of ``shape`` (no
     ``None``): where each input value lands, read off ``est._check_X``."""
     positions = np.arange(int(np.prod(shape)), dtype=np.float64).reshape((1,) + shape)
-    with warnings.catch_warnings():  # fitted on a DataFrame: a plain array warns
-        warnings.simplefilter("ignore")
-        laid_out = est._check_X(positions)
+    reader = input_reader(est)
+    had, normalize = "normalize_" in vars(reader), vars(reader).get("normalize_")
+    try:  # the layout alone: the series scaling is _Normalize's, after it
+        reader.normalize_ = None
+        with warnings.catch_warnings():  # fitted on a DataFrame: a plain array warns
+            warnings.simplefilter("ignore")
+            laid_out = est._check_X(positions)
+    finally:
+        if had:
+            reader.normalize_ = normalize
+        else:
+            del reader.normalize_
     if isinstance(laid_out, tuple):  # (padded, lengths): excluded by check_exportable
         raise NotExportableError(f"{type(est).__name__} reads these rows as variable-length "
                                  "sequences, which the exporters do not cover.")
@@ -125,25 +135,64 @@ def _layout(est, shape):
     return tuple(laid_out.shape[1:]), None if identity else torch.from_numpy(index)
 
 
+class _Normalize(nn.Module):
+    """The series scaling of ``normalize_`` (:func:`sktune._sequences.normalize_series`)
+    on the network's layout, in float64 as there: ``"series"`` per series and channel,
+    ``"global"`` by the training moments; ``time_axis`` 2 for a CNN's ``(n, C, L)``
+    signals, 1 for an RNN's ``(n, T, C)`` steps."""
+
+    def __init__(self, reader, time_axis):
+        super().__init__()
+        self.mode, self.time_axis = getattr(reader, "normalize_", None), time_axis
+        mean = std = None
+        if self.mode == "global":  # (1, 1, C) moments of time-major steps
+            mean, std = (torch.as_tensor(np.asarray(m, dtype=np.float64))
+                         for m in reader._series_moments_)
+            if time_axis == 2:
+                mean, std = mean.transpose(1, 2), std.transpose(1, 2)
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x):
+        if self.mode is None:
+            return x
+        data = x.to(torch.float64)
+        if self.mode == "series":
+            mean = data.mean(dim=self.time_axis, keepdim=True)
+            std = (data - mean).square().mean(dim=self.time_axis, keepdim=True).sqrt()
+            tiny = (std <= 1e-7 * mean.abs().clamp_min(np.finfo(np.float64).tiny)) | (std == 0)
+            std = torch.where(tiny, torch.ones_like(std), std)
+        else:
+            mean, std = self.mean, self.std
+        return ((data - mean) / std).to(x.dtype)
+
+
 class _Prepare(nn.Module):
-    """Rows as ``predict`` takes them -> the network's layout and dtype."""
+    """Rows as ``predict`` takes them -> the network's layout, scale and dtype."""
 
     def __init__(self, est):
         super().__init__()
         shape = sample_shape(est)
         self.dtype = torch.float64 if est._dtype_ == np.float64 else torch.float32
-        if None in shape:  # RNN over (n, T, F): already the network's layout
-            self.net_shape, index = (-1, shape[1]), None
+        # RNN over (n, C, T) or (n, T, C) of any T: steps time-major, as the network reads
+        self.to_time_major = None in shape and shape[0] is not None
+        if None in shape:
+            self.net_shape, index = (-1, next(s for s in shape if s is not None)), None
         else:
             self.net_shape, index = _layout(est, shape)
         self.register_buffer("index", index)
+        reader = input_reader(est)
+        signal = getattr(reader, "input_kind_", None) == "signal"  # CNN: (n, C, L)
+        self.normalize = _Normalize(reader, 2 if signal else 1)
 
     def forward(self, x):
         x = x.to(self.dtype)
         n = x.shape[0]
+        if self.to_time_major:
+            x = x.transpose(1, 2)
         if self.index is not None:
             x = x.reshape(n, -1).index_select(1, self.index)
-        return x.reshape((n,) + tuple(self.net_shape))
+        return self.normalize(x.reshape((n,) + tuple(self.net_shape)))
 
 
 class _Network(nn.Module):

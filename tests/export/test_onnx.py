@@ -44,18 +44,18 @@ def run(onx, X):
     return sess.run(None, {sess.get_inputs()[0].name: X})
 
 
-def close(actual, expected):
+def close(actual, expected, atol=2e-6):
     """Equal to float32 rounding (the networks compute in float32 or float64)."""
     np.testing.assert_allclose(np.asarray(actual, dtype=np.float64).reshape(expected.shape),
-                               expected, rtol=2e-5, atol=2e-6)
+                               expected, rtol=2e-5, atol=atol)
 
 
-def check_classifier(model, X, **options):
+def check_classifier(model, X, atol=2e-6, **options):
     onx = skl2onnx.to_onnx(model, X[:1], options={"zipmap": False, **options})
     for rows in (X, X[:1]):
         label, proba = run(onx, rows)
         np.testing.assert_array_equal(label, model.predict(rows))
-        close(proba, model.predict_proba(rows))
+        close(proba, model.predict_proba(rows), atol=atol)
     return onx
 
 
@@ -199,15 +199,24 @@ def test_rnn_classifier_on_a_table_of_sequences(digits):
 ], ids=["lstm-last", "bigru-mean-2layers", "rnn-max", "strided-attention"])
 def test_rnn_regressor_on_3d_sequences_of_any_length(params):
     rng = np.random.RandomState(0)
-    X = rng.randn(50, 12, 3).astype(np.float32)
-    reg = RNNRegressor(hidden_size=8, max_iter=2, **FAST, **params).fit(X, X[:, :, 0].sum(1))
+    X = rng.randn(50, 3, 12).astype(np.float32)  # (n, C, T), aeon's layout
+    reg = RNNRegressor(hidden_size=8, max_iter=2, **FAST, **params).fit(X, X[:, 0].sum(1))
     check_regressor(reg, X)
     # the time axis is dynamic too when declared so
     from skl2onnx.common.data_types import FloatTensorType
 
-    onx = skl2onnx.to_onnx(reg, initial_types=[("X", FloatTensorType([None, None, 3]))])
-    longer = rng.randn(7, 20, 3).astype(np.float32)
+    onx = skl2onnx.to_onnx(reg, initial_types=[("X", FloatTensorType([None, 3, None]))])
+    longer = rng.randn(7, 3, 20).astype(np.float32)
     close(run(onx, longer)[0], reg.predict(longer))
+
+
+def test_rnn_fitted_channels_last_exports_in_its_layout():
+    """channels_last=True (the old (n, T, C) layout) exports as predict reads it."""
+    rng = np.random.RandomState(1)
+    X = rng.randn(40, 12, 3).astype(np.float32)
+    clf = RNNClassifier(hidden_size=8, max_iter=2, channels_last=True, **FAST)
+    clf.fit(X, (X[:, :, 0].sum(1) > 0).astype(int))
+    check_classifier(clf, X)
 
 
 # ---- fine-tuners ----------------------------------------------------------------------
@@ -227,7 +236,10 @@ def test_finetuned_mlp_regressor_and_rnn_classifier(digits):
     check_regressor(reg.fit(X[y >= 5], X[y >= 5].mean(axis=1)), X)
     rnn = RNNClassifier(hidden_size=8, max_iter=2, **FAST).fit(X[y < 5], y[y < 5])
     clf = FineTuneClassifier(rnn, ensemble_scratch=False, max_iter=2, **FAST)
-    check_classifier(clf.fit(X[y >= 5], y[y >= 5]), X)
+    # 64 recurrent steps of unit-scale (series-normalised) input: onnxruntime's LSTM
+    # kernel sums in another order than torch's, and float32 rounding accumulates over
+    # the steps (3.6e-5 at most here; the torch module itself matches to 0)
+    check_classifier(clf.fit(X[y >= 5], y[y >= 5]), X, atol=1e-4)
 
 
 def test_finetuned_torch_module_with_input_shape(digits):

@@ -164,12 +164,12 @@ def test_torchscript_regressors_and_multilabel(tmp_path, digits):
     with torch.no_grad():
         np.testing.assert_allclose(loaded(torch.from_numpy(X64)).numpy(), reg.predict(X64),
                                    rtol=1e-10)
-    sequences = np.random.RandomState(0).randn(40, 10, 2).astype(np.float32)
+    sequences = np.random.RandomState(0).randn(40, 2, 10).astype(np.float32)  # (n, C, T)
     rnn = RNNRegressor(cell="gru", hidden_size=8, downsample=2, max_iter=2, **FAST)
-    rnn.fit(sequences, sequences[:, :, 0].mean(axis=1))
+    rnn.fit(sequences, sequences[:, 0].mean(axis=1))
     _, loaded, meta = _scripted(rnn, tmp_path / "rnn.pt")
-    assert meta["input_shape"] == [None, None, 2]
-    longer = np.random.RandomState(1).randn(3, 25, 2).astype(np.float32)
+    assert meta["input_shape"] == [None, 2, None]
+    longer = np.random.RandomState(1).randn(3, 2, 25).astype(np.float32)
     with torch.no_grad():
         np.testing.assert_allclose(loaded(torch.from_numpy(longer)).numpy(),
                                    rnn.predict(longer), rtol=1e-5, atol=1e-6)
@@ -177,22 +177,22 @@ def test_torchscript_regressors_and_multilabel(tmp_path, digits):
 
 @pytest.mark.parametrize("rows", [1, 9])
 def test_exported_program_has_a_dynamic_batch_axis(tmp_path, rows):
-    X = np.random.RandomState(0).randn(40, 10, 2).astype(np.float32)
-    rnn = RNNRegressor(hidden_size=8, max_iter=2, **FAST).fit(X, X[:, :, 0].mean(axis=1))
+    X = np.random.RandomState(0).randn(40, 2, 10).astype(np.float32)  # (n, C, T)
+    rnn = RNNRegressor(hidden_size=8, max_iter=2, **FAST).fit(X, X[:, 0].mean(axis=1))
     with pytest.raises(NotExportableError, match="pass steps=T"):
         to_exported_program(rnn)
     to_exported_program(rnn, tmp_path / "rnn.pt2", steps=17)
     files = {METADATA_FILE: ""}
     program = torch.export.load(str(tmp_path / "rnn.pt2"), extra_files=files).module()
-    assert json.loads(files[METADATA_FILE])["input_shape"] == [None, 17, 2]
-    longer = np.random.RandomState(1).randn(rows, 17, 2).astype(np.float32)
+    assert json.loads(files[METADATA_FILE])["input_shape"] == [None, 2, 17]
+    longer = np.random.RandomState(1).randn(rows, 2, 17).astype(np.float32)
     with torch.no_grad():
         np.testing.assert_allclose(program(torch.from_numpy(longer)).numpy(),
                                    rnn.predict(longer), rtol=1e-5, atol=1e-6)
-    mlp = MLPClassifier((8,), max_iter=2, **FAST).fit(X[:, :, 0], X[:, 0, 0] > 0)
+    mlp = MLPClassifier((8,), max_iter=2, **FAST).fit(X[:, 0], X[:, 0, 0] > 0)
     with torch.no_grad():
-        index, proba = to_exported_program(mlp).module()(torch.from_numpy(X[:rows, :, 0]))
-    np.testing.assert_array_equal(mlp.classes_[index.numpy()], mlp.predict(X[:rows, :, 0]))
+        index, proba = to_exported_program(mlp).module()(torch.from_numpy(X[:rows, 0]))
+    np.testing.assert_array_equal(mlp.classes_[index.numpy()], mlp.predict(X[:rows, 0]))
 
 
 def test_torchscript_refuses_pipelines_and_text(digits):
