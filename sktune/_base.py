@@ -162,12 +162,9 @@ class BaseNeuralEstimator(BaseEstimator):
         raw = _training.FitInput(X, y, sample_weight, classes)
         est = self._staged()
         continuing = self._continues(incremental)
-        try:
-            X, y = est._check_data(X, y, reset=not continuing)
-        except ValueError as exc:
-            if continuing:
-                _training.explain_changed_input(est, incremental, exc)
-            raise
+        if continuing:
+            _training.refuse_changed_input(est, incremental)
+        X, y = est._check_data(X, y, reset=not continuing)
         if not continuing:
             est._dtype_ = est._resolve_dtype(_float_dtype(X))
         elif self.dtype != "auto" and np.dtype(self.dtype) != est._dtype_:

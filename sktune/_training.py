@@ -233,17 +233,18 @@ def _settings(est, names):
                      for n in names)
 
 
-def explain_changed_input(est, incremental, exc):
-    """A continued fit could not read X: when a parameter that decides how X is read
-    (the family's ``_input_parameters``) changed since the first fit, raise a
-    ``ValueError`` that names it; otherwise return (the caller re-raises ``exc``)."""
+def refuse_changed_input(est, incremental):
+    """A continued fit reads X as the first fit did: when a parameter that decides how X
+    is read (the family's ``_input_parameters``: a CNN's ``input_shape``, ``conv_dim``,
+    ``channels_last``, ``embedding_dim``) changed since then, raise a ``ValueError``
+    that names it, before X is read (reading X the old way would train a network that
+    ``get_params`` no longer describes; the new way, one the weights do not fit)."""
     changed = [n for n in _changed(est) if n in est._input_parameters]
-    if not changed or any(f"{n}=" in str(exc) for n in changed):
-        return
-    raise ValueError(
-        f"{continuing_caller(incremental)} continues the fitted network, which reads X as "
-        f"its first fit did, but {_settings(est, changed)} changed how X is read: {exc} "
-        "Train a new network (fit with warm_start=False), or set the parameter back.") from exc
+    if changed:
+        raise ValueError(
+            f"{continuing_caller(incremental)} continues the fitted network, which reads X "
+            f"as its first fit did, but {_settings(est, changed)} changes how X is read. "
+            "Train a new network (fit with warm_start=False), or set the parameter back.")
 
 
 def continued_module(est, fitted, device, caller="warm_start=True"):

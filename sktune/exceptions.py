@@ -22,5 +22,20 @@ class TrainingDivergedError(ValueError, ArithmeticError):
 
 
 class InputLayoutWarning(UserWarning):
-    """X's shape can be read in two ways and ``"auto"`` chose one; the message names the
-    parameter (``channels_last``, ``conv_dim``) that makes the choice explicit."""
+    """X's shape can be read in two ways and ``"auto"`` chose one.
+
+    The message names the parameter (``channels_last``, ``conv_dim``) that makes the
+    choice explicit; setting it silences the warning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sktune import InputLayoutWarning, RNNClassifier
+    >>> X = np.random.RandomState(0).normal(size=(20, 6, 4))  # (n, C, T) with C >= T?
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = RNNClassifier(hidden_size=4, max_iter=1).fit(X, np.arange(20) % 2)
+    >>> any(issubclass(w.category, InputLayoutWarning) for w in caught)
+    True
+    """
