@@ -7,6 +7,42 @@ from sktune.nn._layers import in_full_precision, make_activation
 from sktune.nn._stacked import StackedMLP, layer_signature, tensor_signature
 
 
+def hidden_layers(width, hidden_layer_sizes, activation, dropout, batch_norm):
+    """The hidden layers of an MLP over ``width`` inputs: per size, a linear layer,
+    batch norm if asked, the activation and dropout if any.
+
+    Parameters
+    ----------
+    width : int
+        Number of inputs.
+    hidden_layer_sizes : sequence of int
+        Width of each hidden layer.
+    activation : str
+        A key of :data:`~sktune.nn.ACTIVATIONS`.
+    dropout : float
+        Dropout rate after each activation (none when 0).
+    batch_norm : bool
+        Batch normalisation after each linear layer.
+
+    Returns
+    -------
+    layers : list of torch.nn.Module
+        The layers, in order.
+    width : int
+        The width of the last hidden layer (``width`` when there is none).
+    """
+    layers = []
+    for size in hidden_layer_sizes:
+        layers.append(nn.Linear(width, size))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(size))
+        layers.append(make_activation(activation))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = size
+    return layers, width
+
+
 class MLPModule(nn.Sequential):
     """Fully connected network:
     ``[Linear -> (BatchNorm) -> activation -> (Dropout)] * k -> Linear``.
@@ -37,16 +73,8 @@ class MLPModule(nn.Sequential):
 
     def __init__(self, n_inputs, hidden_layer_sizes, n_outputs, activation="relu",
                  dropout=0.0, batch_norm=False):
-        layers = []
-        width = n_inputs
-        for size in hidden_layer_sizes:
-            layers.append(nn.Linear(width, size))
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(size))
-            layers.append(make_activation(activation))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = size
+        layers, width = hidden_layers(n_inputs, hidden_layer_sizes, activation, dropout,
+                                      batch_norm)
         layers.append(nn.Linear(width, n_outputs))
         super().__init__(*layers)
 

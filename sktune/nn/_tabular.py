@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from sktune.nn._layers import make_activation
+from sktune.nn._mlp import hidden_layers
 
 #: how members' outputs are averaged, by the estimator's link from output to prediction
 LINKS = ("identity", "softmax", "sigmoid", "exp")
@@ -134,15 +134,8 @@ class TabularMLPModule(nn.Module):
             generator = torch.Generator().manual_seed(int(random_state) + 1)
             signs = torch.randint(0, 2, (self.n_ensemble, width), generator=generator)
             self.adapters = nn.Parameter(2.0 * signs - 1.0)
-        layers = []
-        for size in hidden_layer_sizes:
-            layers.append(nn.Linear(width, size))
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(size))
-            layers.append(make_activation(activation))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = size
+        layers, width = hidden_layers(width, hidden_layer_sizes, activation, dropout,
+                                      batch_norm)
         self.body = nn.Sequential(*layers)
         self.heads = nn.ModuleList(nn.Linear(width, n_outputs)
                                    for _ in range(self.n_ensemble))
