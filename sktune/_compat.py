@@ -5,6 +5,8 @@ read when a dependency moves, and ``tests/test_compat.py`` fails loudly — nami
 method — when skorch changes one of the ``NeuralNet`` methods the engine overrides.
 """
 
+import functools
+
 import numpy as np
 
 # scikit-learn's search internals, for sktune.model_selection's fused searches: they
@@ -68,9 +70,11 @@ def replicated_steps_apply():
     return ".".join(sklearn.__version__.split(".")[:2]) in SKLEARN_REPLICATED_IN
 
 
+@functools.cache
 def cpu_has_native_bf16():
     """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), through torch's
-    private ``torch.cpu._is_*_supported`` probes (False where torch lacks them)."""
+    private ``torch.cpu._is_*_supported`` probes (False where torch lacks them). Asked once
+    per process: the LSTM asks it at every bf16 batch."""
     import torch
 
     cpu = getattr(torch, "cpu", None)
