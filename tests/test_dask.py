@@ -142,36 +142,10 @@ def test_many_machines_recipe_on_loopback(clf_data):
             proc.wait(timeout=30)
 
 
-def test_a_search_whose_workers_all_die_finishes_on_restarted_ones(client, clf_data):
-    """Both workers SIGKILLed at once: their nannies restart them and the fits run again."""
-    X, y = clf_data
-    victims = list(client.run(os.getpid).values())
-    killed = threading.Event()
-
-    def kill_all_once_busy():
-        for _ in range(600):
-            if any(client.processing().values()):
-                for pid in victims:
-                    os.kill(pid, signal.SIGKILL)
-                killed.set()
-                return
-            time.sleep(0.05)
-
-    threading.Thread(target=kill_all_once_busy, daemon=True).start()
-    est = MLPClassifier(**{**EST, "max_iter": 40, "n_iter_no_change": np.inf})
-    # restarted workers import torch again: 5 s idle, over 2 minutes at a load of 11
-    with parallel_config("dask-resilient", no_workers_timeout=300):
-        search = GridSearchCV(est, GRID, cv=2, error_score="raise").fit(X, y)
-    assert killed.is_set()
-    client.wait_for_workers(2, timeout=300)  # the other tests of the module use them
-    assert not set(victims) & set(client.run(os.getpid).values())
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-
-
 def test_a_search_left_without_any_worker_raises_in_bounded_time(client, clf_data):
     """The workers go away for good (here: the cluster scaled to zero, as a lost machine
     would leave it): the search raises after no_workers_timeout instead of waiting for a
-    worker forever. The module's last test: it leaves its cluster without workers."""
+    worker forever. It leaves its cluster without workers (the next test scales it up)."""
     from sktune.model_selection import GridSearchCV as FusedGridSearchCV
 
     X, y = clf_data
@@ -202,3 +176,32 @@ def test_a_search_left_without_any_worker_raises_in_bounded_time(client, clf_dat
     assert outcome, "the search was still waiting for a worker after 60 s"
     assert isinstance(outcome[0], RuntimeError)
     assert "has had no worker for 2 s" in str(outcome[0])
+
+
+def test_a_search_whose_workers_all_die_finishes_on_restarted_ones(client, clf_data):
+    """Both workers SIGKILLed at once: their nannies restart them and the fits run again.
+    The module's last test (it runs after the cluster was scaled to zero, and kills what
+    it starts: a nanny may lose the race to re-register its worker under the old name)."""
+    X, y = clf_data
+    client.cluster.scale(2)
+    client.wait_for_workers(2, timeout=300)
+    victims = list(client.run(os.getpid).values())
+    killed = threading.Event()
+
+    def kill_all_once_busy():
+        for _ in range(600):
+            if any(client.processing().values()):
+                for pid in victims:
+                    os.kill(pid, signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=kill_all_once_busy, daemon=True).start()
+    est = MLPClassifier(**{**EST, "max_iter": 40, "n_iter_no_change": np.inf})
+    # restarted workers import torch again: 5 s idle, over 2 minutes at a load of 11
+    with parallel_config("dask-resilient", no_workers_timeout=300):
+        search = GridSearchCV(est, GRID, cv=2, error_score="raise").fit(X, y)
+    assert killed.is_set()
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert not set(victims) & set(client.run(os.getpid).values())  # restarted ones ran it
