@@ -61,7 +61,8 @@ def test_search_space_rules():
 @pytest.mark.parametrize("argv", [
     ["--dataset", "digits", "--model", "cnn", "--strategy", "halving", "--n-iter", "3",
      "--max-iter", "6"],  # rounds of 3 candidates x 2 epochs, then 1 x 6
-    ["--dataset", "wine", "--model", "rnn", "--strategy", "optuna", "--n-iter", "2"],
+    ["--dataset", "wine", "--model", "rnn", "--strategy", "optuna", "--n-iter", "2",
+     "--max-iter", "3"],  # trials pruned over 3 partial_fit epochs, the best refitted
     ["--dataset", "iris", "--dask", "local", "--n-iter", "2"],  # a LocalCluster of 1 worker
 ], ids=["cnn-halving", "rnn-optuna", "mlp-dask"])
 def test_cli_strategies_families_and_dask(argv, capsys):
