@@ -209,8 +209,11 @@ def test_torchscript_regressors_and_multilabel(tmp_path, digits):
                                    rnn.predict(longer), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("rows", [1, 9])
-def test_exported_program_has_a_dynamic_batch_axis(tmp_path, rows):
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """An RNN regressor and an MLP classifier with their torch.export programs (exported
+    once: each export traces the network), for batches of several sizes."""
+    tmp_path = tmp_path_factory.mktemp("exported")
     X = np.random.RandomState(0).randn(40, 2, 10).astype(np.float32)  # (n, C, T)
     rnn = RNNRegressor(hidden_size=8, max_iter=2, **FAST).fit(X, X[:, 0].mean(axis=1))
     with pytest.raises(NotExportableError, match="pass steps=T"):
@@ -218,14 +221,21 @@ def test_exported_program_has_a_dynamic_batch_axis(tmp_path, rows):
     to_exported_program(rnn, tmp_path / "rnn.pt2", steps=17)
     files = {METADATA_FILE: ""}
     program = torch.export.load(str(tmp_path / "rnn.pt2"), extra_files=files).module()
-    assert json.loads(files[METADATA_FILE])["input_shape"] == [None, 2, 17]
+    mlp = MLPClassifier((8,), max_iter=2, **FAST).fit(X[:, 0], X[:, 0, 0] > 0)
+    return X, rnn, program, json.loads(files[METADATA_FILE]), mlp, \
+        to_exported_program(mlp).module()
+
+
+@pytest.mark.parametrize("rows", [1, 9])
+def test_exported_program_has_a_dynamic_batch_axis(exported, rows):
+    X, rnn, program, meta, mlp, mlp_program = exported
+    assert meta["input_shape"] == [None, 2, 17]
     longer = np.random.RandomState(1).randn(rows, 2, 17).astype(np.float32)
     with torch.no_grad():
         np.testing.assert_allclose(program(torch.from_numpy(longer)).numpy(),
                                    rnn.predict(longer), rtol=1e-5, atol=1e-6)
-    mlp = MLPClassifier((8,), max_iter=2, **FAST).fit(X[:, 0], X[:, 0, 0] > 0)
     with torch.no_grad():
-        index, proba = to_exported_program(mlp).module()(torch.from_numpy(X[:rows, 0]))
+        index, proba = mlp_program(torch.from_numpy(X[:rows, 0]))
     np.testing.assert_array_equal(mlp.classes_[index.numpy()], mlp.predict(X[:rows, 0]))
 
 
