@@ -26,7 +26,7 @@ warnings.simplefilter("ignore", ConvergenceWarning)
 
 # signals: a bump up or a bump down somewhere in a noisy series
 rng = np.random.RandomState(0)
-n, length = (60, 120) if QUICK else (200, 500)
+n, length = (40, 64) if QUICK else (200, 500)
 t = np.arange(length)
 y = np.arange(n) % 2
 X = 0.5 * rng.randn(n, length)
@@ -38,7 +38,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, strati
 
 for precision in ("full", "bf16-mixed"):
     start = time.perf_counter()
-    cnn = CNNClassifier(max_iter=3 if QUICK else 30, random_state=0,
+    cnn = CNNClassifier(max_iter=2 if QUICK else 30, random_state=0,
                         precision=precision).fit(X_train, y_train)
     weights = {str(p.dtype) for p in cnn.net_.module_.parameters()}
     print(f"signal CNN, precision={precision!r}: {time.perf_counter() - start:.1f} s, test "

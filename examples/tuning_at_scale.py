@@ -35,16 +35,19 @@ def main():
 
     X, y = load_digits(return_X_y=True)
     if QUICK:
-        X, y = X[:450], y[:450]
+        X, y = X[:300], y[:300]
     X = StandardScaler().fit_transform(X)  # scaled once: Optuna's pruning needs a bare estimator
     budget = 9 if QUICK else 81
-    model = MLPClassifier(n_iter_no_change=np.inf, random_state=0)
+    cv = 2 if QUICK else 3
+    # max_iter: what a refit trains for (halving sets it per rung; Optuna's refit of the
+    # best trial uses the estimator's own, which would otherwise be 200 epochs)
+    model = MLPClassifier(max_iter=budget, n_iter_no_change=np.inf, random_state=0)
 
     # 1. successive halving, epochs as the budget, on a local Dask cluster (2 workers)
-    space = search_space(model, X, cv=3)  # sized to the data: no batch over half a fit's rows
+    space = search_space(model, X, cv=cv)  # sized to the data: no batch over half a fit's rows
     halving = HalvingRandomSearchCV(model, space, n_candidates=9 if QUICK else 27,
                                     resource="max_iter", min_resources=budget // 9,
-                                    max_resources=budget, factor=3, cv=3, random_state=0)
+                                    max_resources=budget, factor=3, cv=cv, random_state=0)
     if QUICK:  # a smoke test: on one worker joblib would run the fits in this process anyway
         halving.fit(X, y)
     else:
@@ -71,7 +74,7 @@ def main():
         warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
         bayes = OptunaSearchCV(
             model, optuna_distributions(space), enable_pruning=True, max_iter=budget,
-            n_trials=4 if QUICK else 30, cv=3, random_state=0, study=optuna.create_study(
+            n_trials=3 if QUICK else 30, cv=cv, random_state=0, study=optuna.create_study(
                 direction="maximize", sampler=optuna.samplers.TPESampler(seed=0),
                 pruner=optuna.pruners.MedianPruner(n_warmup_steps=2)))
         bayes.fit(X, y)

@@ -94,7 +94,14 @@ def test_onnx_file_runs_without_sktune_and_torch(tmp_path, digits):
                                rtol=2e-5, atol=2e-6)
 
 
-def test_torch_files_run_without_sktune(tmp_path, digits):
+@pytest.fixture(scope="module")
+def fresh_process(tmp_path_factory, digits):
+    """One fresh process for two facts of a process that starts without sktune (an
+    interpreter, torch and torch.export's imports cost seconds each time): first, with
+    sktune blocked, it runs a CNN's TorchScript and torch.export files; then, the blocker
+    gone, it imports sktune, which must not import skl2onnx, and converts an MLP with
+    skl2onnx imported after it. Each part reports on its own (``done.json``)."""
+    tmp_path = tmp_path_factory.mktemp("fresh")
     X, y = digits
     images = X.reshape(-1, 8, 8, 1)
     cnn = CNNClassifier(channels=(4,), max_iter=2, **FAST).fit(images, y * 10)
@@ -103,21 +110,48 @@ def test_torch_files_run_without_sktune(tmp_path, digits):
     np.save(tmp_path / "X.npy", images)
     serve(tmp_path, ["sktune", "skorch"], """
         import json
+        import traceback
         import numpy as np
         import torch
-        files = {"sktune.json": ""}
-        module = torch.jit.load("cnn.pt", _extra_files=files)
-        meta = json.loads(files["sktune.json"])
-        with torch.no_grad():
-            index, proba = module(torch.from_numpy(np.load("X.npy")))
-        np.save("label.npy", np.asarray(meta["classes"])[index.numpy()])
-        np.save("proba.npy", proba.numpy())
-        program = torch.export.load("cnn.pt2").module()
-        with torch.no_grad():
-            index, proba = program(torch.from_numpy(np.load("X.npy")))
-        np.save("label2.npy", np.asarray(meta["classes"])[index.numpy()])
-        np.save("proba2.npy", proba.numpy())
+        done = {}
+        try:  # 1. the torch files, sktune blocked
+            files = {"sktune.json": ""}
+            module = torch.jit.load("cnn.pt", _extra_files=files)
+            meta = json.loads(files["sktune.json"])
+            with torch.no_grad():
+                index, proba = module(torch.from_numpy(np.load("X.npy")))
+            np.save("label.npy", np.asarray(meta["classes"])[index.numpy()])
+            np.save("proba.npy", proba.numpy())
+            program = torch.export.load("cnn.pt2").module()
+            with torch.no_grad():
+                index, proba = program(torch.from_numpy(np.load("X.npy")))
+            np.save("label2.npy", np.asarray(meta["classes"])[index.numpy()])
+            np.save("proba2.npy", proba.numpy())
+            assert "sktune" not in sys.modules and "skorch" not in sys.modules
+            done["torch_files"] = "ok"
+        except BaseException:
+            done["torch_files"] = traceback.format_exc()
+        # 2. import order: sktune first, skl2onnx after it
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, Blocker)]
+        try:
+            import sktune
+            assert "skl2onnx" not in sys.modules, "import sktune imported skl2onnx"
+            from skl2onnx import to_onnx
+            X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+            clf = sktune.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, X[:, 0] > 0)
+            to_onnx(clf, X[:1])
+            done["import_order"] = "ok"
+        except BaseException:
+            done["import_order"] = traceback.format_exc()
+        with open("done.json", "w") as f:
+            json.dump(done, f)
     """)
+    return tmp_path, cnn, images, json.loads((tmp_path / "done.json").read_text())
+
+
+def test_torch_files_run_without_sktune(fresh_process):
+    tmp_path, cnn, images, done = fresh_process
+    assert done["torch_files"] == "ok", done["torch_files"][-3000:]
     for suffix in ("", "2"):
         np.testing.assert_array_equal(np.load(tmp_path / f"label{suffix}.npy"),
                                       cnn.predict(images))
@@ -175,8 +209,11 @@ def test_torchscript_regressors_and_multilabel(tmp_path, digits):
                                    rnn.predict(longer), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("rows", [1, 9])
-def test_exported_program_has_a_dynamic_batch_axis(tmp_path, rows):
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """An RNN regressor and an MLP classifier with their torch.export programs (exported
+    once: each export traces the network), for batches of several sizes."""
+    tmp_path = tmp_path_factory.mktemp("exported")
     X = np.random.RandomState(0).randn(40, 2, 10).astype(np.float32)  # (n, C, T)
     rnn = RNNRegressor(hidden_size=8, max_iter=2, **FAST).fit(X, X[:, 0].mean(axis=1))
     with pytest.raises(NotExportableError, match="pass steps=T"):
@@ -184,14 +221,21 @@ def test_exported_program_has_a_dynamic_batch_axis(tmp_path, rows):
     to_exported_program(rnn, tmp_path / "rnn.pt2", steps=17)
     files = {METADATA_FILE: ""}
     program = torch.export.load(str(tmp_path / "rnn.pt2"), extra_files=files).module()
-    assert json.loads(files[METADATA_FILE])["input_shape"] == [None, 2, 17]
+    mlp = MLPClassifier((8,), max_iter=2, **FAST).fit(X[:, 0], X[:, 0, 0] > 0)
+    return X, rnn, program, json.loads(files[METADATA_FILE]), mlp, \
+        to_exported_program(mlp).module()
+
+
+@pytest.mark.parametrize("rows", [1, 9])
+def test_exported_program_has_a_dynamic_batch_axis(exported, rows):
+    X, rnn, program, meta, mlp, mlp_program = exported
+    assert meta["input_shape"] == [None, 2, 17]
     longer = np.random.RandomState(1).randn(rows, 2, 17).astype(np.float32)
     with torch.no_grad():
         np.testing.assert_allclose(program(torch.from_numpy(longer)).numpy(),
                                    rnn.predict(longer), rtol=1e-5, atol=1e-6)
-    mlp = MLPClassifier((8,), max_iter=2, **FAST).fit(X[:, 0], X[:, 0, 0] > 0)
     with torch.no_grad():
-        index, proba = to_exported_program(mlp).module()(torch.from_numpy(X[:rows, 0]))
+        index, proba = mlp_program(torch.from_numpy(X[:rows, 0]))
     np.testing.assert_array_equal(mlp.classes_[index.numpy()], mlp.predict(X[:rows, 0]))
 
 
@@ -204,22 +248,10 @@ def test_torchscript_refuses_pipelines_and_text(digits):
         to_torchscript(TextSequencer())
 
 
-def test_import_sktune_defers_skl2onnx_and_registers_on_its_import(tmp_path):
+def test_import_sktune_defers_skl2onnx_and_registers_on_its_import(fresh_process):
     pytest.importorskip("skl2onnx")
-    script = tmp_path / "order.py"
-    script.write_text(textwrap.dedent("""
-        import sys
-        import numpy as np
-        import sktune
-        assert "skl2onnx" not in sys.modules, "import sktune imported skl2onnx"
-        from skl2onnx import to_onnx
-        X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
-        clf = sktune.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, X[:, 0] > 0)
-        to_onnx(clf, X[:1])
-        print("converted")
-    """))
-    result = run_python(script, cwd=tmp_path, timeout=600)
-    assert result.returncode == 0 and "converted" in result.stdout, result.stderr[-3000:]
+    done = fresh_process[-1]
+    assert done["import_order"] == "ok", done["import_order"][-3000:]
 
 
 def test_install_registers_at_once_when_skl2onnx_is_already_imported(monkeypatch):
