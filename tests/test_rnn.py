@@ -38,7 +38,8 @@ def order_data():
 
 def test_order_matters_and_an_order_blind_model_fails(order_data):
     (X, y), (X_test, y_test) = order_data
-    rnn = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    rnn = RNNClassifier(cell="gru", max_iter=10, batch_size=64,
+                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
     assert rnn.score(X_test, y_test) > 0.9
     summary = lambda seqs: np.array([np.r_[s.sum(0), s.mean(0), len(s)] for s in seqs])  # noqa
     blind = LogisticRegression().fit(summary(X), y)
@@ -77,8 +78,9 @@ def test_bidirectional_stacked_and_3d_input():
     X = rng.randn(120, 10, 2)
     y = (X[:, 0, 0] > 0).astype(int)  # the first step: easy when reading backwards
     clf = RNNClassifier(bidirectional=True, num_layers=2, dropout=0.1, batch_norm=True,
-                        hidden_layer_sizes=(8,), max_iter=40, channels_last=True,
-                        normalize=None, **FAST).fit(X, y)
+                        hidden_layer_sizes=(8,), max_iter=20, batch_size=40,
+                        channels_last=True, normalize=None,
+                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
     assert clf.score(X, y) > 0.9
     assert clf.n_step_features_ == 2 and clf.channels_last_
     assert clf.predict(rng.randn(5, 25, 2)).shape == (5,)  # other lengths at predict
@@ -89,7 +91,8 @@ def test_forecast_the_next_value():
     series = np.sin(t) + 0.5 * np.sin(t / 3)
     X = np.stack([series[i:i + 20] for i in range(360)])
     y = series[20:380]
-    reg = RNNRegressor(cell="lstm", max_iter=80, **FAST).fit(X[:300], y[:300])
+    reg = RNNRegressor(cell="lstm", max_iter=20, batch_size=60,
+                       **dict(FAST, learning_rate_init=0.03)).fit(X[:300], y[:300])
     assert reg.score(X[300:], y[300:]) > 0.9
 
 
@@ -110,8 +113,8 @@ def test_token_ids_with_embedding_and_unknown_ids():
 
 def test_ragged_sequences_through_cross_validation_and_searches(order_data):
     (X, y), _ = order_data
-    X, y = X[:150], y[:150]
-    est = RNNClassifier(cell="gru", max_iter=3, **FAST)
+    X, y = X[:60], y[:60]
+    est = RNNClassifier(cell="gru", max_iter=2, batch_size=32, **FAST)
     assert len(cross_val_score(est, X, y, cv=3, error_score="raise")) == 3
     GridSearchCV(est, {"pooling": ["last", "mean"]}, cv=2, error_score="raise").fit(X, y)
     RandomizedSearchCV(est, {"hidden_size": randint(4, 16)}, n_iter=2, cv=2,
@@ -150,7 +153,8 @@ def test_long_sequences_get_a_strided_front_end_and_learn():
         return X, y
 
     (X, y), (X_test, y_test) = bumps(100), bumps(100)
-    clf = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    clf = RNNClassifier(cell="gru", max_iter=20, batch_size=50,
+                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
     assert clf.downsample_ == 5 and clf.net_.module_.frontend is not None
     assert clf.score(X_test, y_test) > 0.9
     assert RNNClassifier(max_iter=1, **FAST).fit(X[:, :100], y).downsample_ == 1
