@@ -45,7 +45,7 @@ def test_input_layouts(digits, layout, kwargs, expected):
 def test_flat_pixels_in_a_pipeline_with_a_scaler(digits):
     X_train, X_test, y_train, y_test = digits
     pipe = make_pipeline(StandardScaler(), CNNClassifier(
-        input_shape=(8, 8), max_iter=10, learning_rate_init=0.01, random_state=0,
+        input_shape=(8, 8), max_iter=6, learning_rate_init=0.01, random_state=0,
         device="cpu")).fit(X_train, y_train)
     assert pipe.score(X_test, y_test) > 0.9
 
