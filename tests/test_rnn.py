@@ -114,7 +114,7 @@ def test_token_ids_with_embedding_and_unknown_ids():
 def test_ragged_sequences_through_cross_validation_and_searches(order_data):
     (X, y), _ = order_data
     X, y = X[:60], y[:60]
-    est = RNNClassifier(cell="gru", max_iter=2, batch_size=32, **FAST)
+    est = RNNClassifier(cell="gru", max_iter=2, batch_size=20, **FAST)
     assert len(cross_val_score(est, X, y, cv=3, error_score="raise")) == 3
     GridSearchCV(est, {"pooling": ["last", "mean"]}, cv=2, error_score="raise").fit(X, y)
     RandomizedSearchCV(est, {"hidden_size": randint(4, 16)}, n_iter=2, cv=2,
