@@ -46,8 +46,11 @@ def test_order_matters_and_an_order_blind_model_fails(order_data):
     assert blind.score(summary(X_test), y_test) < 0.65
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+# every cell and every pooling once; the poolings read the per-step outputs alike for
+# all cells, and only the final state differs by cell (LSTM: an (h, c) tuple), so "last"
+# runs with the LSTM and with a cell whose state is a tensor
+@pytest.mark.parametrize("cell,pooling", [("lstm", "last"), ("gru", "last"), ("rnn", "mean"),
+                                          ("lstm", "max"), ("gru", "attention")])
 def test_cells_and_poolings_train_on_ragged_input(order_data, cell, pooling):
     (X, y), _ = order_data
     clf = RNNClassifier(cell=cell, pooling=pooling, max_iter=2, **FAST).fit(X[:100], y[:100])
