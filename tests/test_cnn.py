@@ -45,7 +45,7 @@ def test_input_layouts(digits, layout, kwargs, expected):
 def test_flat_pixels_in_a_pipeline_with_a_scaler(digits):
     X_train, X_test, y_train, y_test = digits
     pipe = make_pipeline(StandardScaler(), CNNClassifier(
-        input_shape=(8, 8), max_iter=10, learning_rate_init=0.01, random_state=0,
+        input_shape=(8, 8), max_iter=6, learning_rate_init=0.01, random_state=0,
         device="cpu")).fit(X_train, y_train)
     assert pipe.score(X_test, y_test) > 0.9
 
@@ -93,8 +93,9 @@ def test_regressor_on_signals():
     rng = np.random.RandomState(0)
     X = rng.randn(300, 32)
     y = X[:, 10:20].sum(axis=1) / 3
-    reg = CNNRegressor(channels=(16,), global_pool=False, max_iter=150, n_iter_no_change=30,
-                       learning_rate_init=0.01, random_state=0, device="cpu").fit(X, y)
+    reg = CNNRegressor(channels=(16,), global_pool=False, max_iter=40, n_iter_no_change=30,
+                       batch_size=100, learning_rate_init=0.03, random_state=0,
+                       device="cpu").fit(X, y)
     assert reg.score(X, y) > 0.8
 
 
@@ -143,7 +144,7 @@ def pattern_task(n, seed):
 def test_signal_defaults_are_the_fcn_recipe_and_learn_shapes():
     X, y = pattern_task(120, 0)
     X_test, y_test = pattern_task(200, 1)
-    clf = CNNClassifier(max_iter=10, random_state=0, device="cpu").fit(X, y)
+    clf = CNNClassifier(max_iter=5, random_state=0, device="cpu").fit(X, y)
     assert clf.input_kind_ == "signal" and clf.input_shape_ == (1, 64)
     assert clf.channels_ == (128, 256, 128) and clf.kernel_size_ == (8, 5, 3)
     assert clf.pooling_ is None and clf.hidden_layer_sizes_ == ()

@@ -7,6 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_score
 
 from sktune import RNNClassifier, RNNRegressor
+from sktune._rnn import LONG_SEQUENCE
 
 FAST = dict(hidden_size=16, learning_rate_init=0.01, random_state=0, device="cpu")
 
@@ -37,15 +38,19 @@ def order_data():
 
 def test_order_matters_and_an_order_blind_model_fails(order_data):
     (X, y), (X_test, y_test) = order_data
-    rnn = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    rnn = RNNClassifier(cell="gru", max_iter=10, batch_size=64,
+                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
     assert rnn.score(X_test, y_test) > 0.9
     summary = lambda seqs: np.array([np.r_[s.sum(0), s.mean(0), len(s)] for s in seqs])  # noqa
     blind = LogisticRegression().fit(summary(X), y)
     assert blind.score(summary(X_test), y_test) < 0.65
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+# every cell and every pooling once; the poolings read the per-step outputs alike for
+# all cells, and only the final state differs by cell (LSTM: an (h, c) tuple), so "last"
+# runs with the LSTM and with a cell whose state is a tensor
+@pytest.mark.parametrize("cell,pooling", [("lstm", "last"), ("gru", "last"), ("rnn", "mean"),
+                                          ("lstm", "max"), ("gru", "attention")])
 def test_cells_and_poolings_train_on_ragged_input(order_data, cell, pooling):
     (X, y), _ = order_data
     clf = RNNClassifier(cell=cell, pooling=pooling, max_iter=2, **FAST).fit(X[:100], y[:100])
@@ -54,11 +59,18 @@ def test_cells_and_poolings_train_on_ragged_input(order_data, cell, pooling):
 
 
 def test_last_step_of_long_sequences_is_read_not_truncated():
+    """Sequences longer than LONG_SEQUENCE (where "auto" would put a strided front-end),
+    with downsample=1, ragged among 3-step ones: the recurrence reads every step to the
+    last, whose sign is the label. Batches of 30: a step of the recurrence over 130
+    steps costs about as much for 30 sequences as for 6, so fewer, larger batches."""
     rng = np.random.RandomState(0)
-    X = [rng.randn(rng.choice([3, 200]), 1) for _ in range(150)]  # 200 > LONG_SEQUENCE
+    steps = LONG_SEQUENCE + 2
+    X = [rng.randn(rng.choice([3, steps]), 1) for _ in range(60)]
     y = np.array([int(s[-1, 0] > 0) for s in X])
-    clf = RNNClassifier(cell="gru", downsample=1, max_iter=30, **FAST).fit(X, y)
-    long = [i for i, s in enumerate(X) if len(s) == 200]
+    clf = RNNClassifier(cell="gru", downsample=1, max_iter=20, batch_size=30,
+                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
+    assert clf.downsample_ == 1 and clf.net_.module_.frontend is None
+    long = [i for i, s in enumerate(X) if len(s) == steps]
     assert clf.score([X[i] for i in long], y[long]) > 0.9
 
 
@@ -69,8 +81,9 @@ def test_bidirectional_stacked_and_3d_input():
     X = rng.randn(120, 10, 2)
     y = (X[:, 0, 0] > 0).astype(int)  # the first step: easy when reading backwards
     clf = RNNClassifier(bidirectional=True, num_layers=2, dropout=0.1, batch_norm=True,
-                        hidden_layer_sizes=(8,), max_iter=40, channels_last=True,
-                        normalize=None, **FAST).fit(X, y)
+                        hidden_layer_sizes=(8,), max_iter=20, batch_size=40,
+                        channels_last=True, normalize=None,
+                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
     assert clf.score(X, y) > 0.9
     assert clf.n_step_features_ == 2 and clf.channels_last_
     assert clf.predict(rng.randn(5, 25, 2)).shape == (5,)  # other lengths at predict
@@ -81,7 +94,8 @@ def test_forecast_the_next_value():
     series = np.sin(t) + 0.5 * np.sin(t / 3)
     X = np.stack([series[i:i + 20] for i in range(360)])
     y = series[20:380]
-    reg = RNNRegressor(cell="lstm", max_iter=80, **FAST).fit(X[:300], y[:300])
+    reg = RNNRegressor(cell="lstm", max_iter=20, batch_size=60,
+                       **dict(FAST, learning_rate_init=0.03)).fit(X[:300], y[:300])
     assert reg.score(X[300:], y[300:]) > 0.9
 
 
@@ -102,8 +116,8 @@ def test_token_ids_with_embedding_and_unknown_ids():
 
 def test_ragged_sequences_through_cross_validation_and_searches(order_data):
     (X, y), _ = order_data
-    X, y = X[:150], y[:150]
-    est = RNNClassifier(cell="gru", max_iter=3, **FAST)
+    X, y = X[:60], y[:60]
+    est = RNNClassifier(cell="gru", max_iter=2, batch_size=20, **FAST)
     assert len(cross_val_score(est, X, y, cv=3, error_score="raise")) == 3
     GridSearchCV(est, {"pooling": ["last", "mean"]}, cv=2, error_score="raise").fit(X, y)
     RandomizedSearchCV(est, {"hidden_size": randint(4, 16)}, n_iter=2, cv=2,
@@ -142,7 +156,8 @@ def test_long_sequences_get_a_strided_front_end_and_learn():
         return X, y
 
     (X, y), (X_test, y_test) = bumps(100), bumps(100)
-    clf = RNNClassifier(cell="gru", max_iter=40, **FAST).fit(X, y)
+    clf = RNNClassifier(cell="gru", max_iter=20, batch_size=50,
+                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
     assert clf.downsample_ == 5 and clf.net_.module_.frontend is not None
     assert clf.score(X_test, y_test) > 0.9
     assert RNNClassifier(max_iter=1, **FAST).fit(X[:, :100], y).downsample_ == 1

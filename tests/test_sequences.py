@@ -183,7 +183,10 @@ def test_regressors_beat_the_mean_on_a_target_in_large_units(cls):
     X = rng.randn(160, 2, 24) * 300 + 2000  # raw units far from 1
     y = 5e4 + 1e4 * np.tanh((X[:, 0].mean(axis=1) - 2000) / 60)  # level of channel 0
     train, test = slice(0, 120), slice(120, None)
-    est = cls(**TINY[cls], max_iter=40, random_state=0, device="cpu").fit(X[train], y[train])
+    # RMSE / baseline 0.34-0.38 (CNN) and 0.26-0.29 (RNN) at random_state 0-2; without
+    # the target's scaling ~8, without the inputs' (normalize=None) 0.97-1.96
+    est = cls(**TINY[cls], max_iter=15, batch_size=30, learning_rate_init=0.01,
+              random_state=0, device="cpu").fit(X[train], y[train])
     assert est.normalize_ == "global" and est._target_moments_ is not None
     rmse = np.sqrt(np.mean((est.predict(X[test]) - y[test]) ** 2))
     baseline = np.sqrt(np.mean((y[train].mean() - y[test]) ** 2))
@@ -210,10 +213,11 @@ def early_pulse(n, length, seed, first):
 
 def test_default_rnn_remembers_an_early_pulse():
     """The issue's task (512 steps, pulse in the first 50) at CI size: 192 steps, pulse
-    in the first 20; the final state alone forgot it (chance)."""
+    in the first 20; the final state alone forgot it (chance). The defaults get there
+    in 10 epochs (0.99-0.995 on seeds 0-3; 40 epochs gave 0.99-1.0)."""
     X, y = early_pulse(160, 192, 0, 20)
     X_test, y_test = early_pulse(200, 192, 1, 20)
-    clf = RNNClassifier(random_state=0, device="cpu", max_iter=40).fit(X, y)
+    clf = RNNClassifier(random_state=0, device="cpu", max_iter=10).fit(X, y)
     assert clf.score(X_test, y_test) >= 0.95
 
 

@@ -97,6 +97,7 @@ def test_fine_tuning_defaults_beat_scratch_on_a_related_task_at_every_shot_count
 
 def test_freezing_policies_and_gradual_unfreezing(digits_transfer):
     X, y, source = digits_transfer
+    X, y = X[:200], y[:200]  # the freezing, not the accuracy, is under test
     head_only = FineTuneClassifier(source, freeze="backbone", max_iter=3, **ALONE).fit(X, y)
     before = [p.clone() for p in head_only.net_.module_.backbone.parameters()]
     assert all(not p.requires_grad for p in head_only.net_.module_.backbone.parameters())
@@ -114,7 +115,7 @@ def test_freezing_policies_and_gradual_unfreezing(digits_transfer):
 def test_frozen_batch_norm_keeps_its_statistics(digits_transfer):
     X, y, source = digits_transfer
     clf = FineTuneClassifier(source, freeze="backbone", max_iter=1, **ALONE)
-    clf.fit(X, y)
+    clf.fit(X[:200], y[:200])
     bn = next(m for m in clf.net_.module_.backbone.modules() if isinstance(m, nn.BatchNorm2d))
     src_bn = next(m for m in source.net_.module_.modules() if isinstance(m, nn.BatchNorm2d))
     torch.testing.assert_close(bn.running_mean, src_bn.running_mean)
@@ -122,7 +123,8 @@ def test_frozen_batch_norm_keeps_its_statistics(digits_transfer):
 
 def test_discriminative_learning_rates(digits_transfer):
     X, y, source = digits_transfer
-    clf = FineTuneClassifier(source, backbone_lr_scale=0.1, max_iter=1, **ALONE).fit(X, y)
+    clf = FineTuneClassifier(source, backbone_lr_scale=0.1, max_iter=1, **ALONE)
+    clf.fit(X[:100], y[:100])
     lrs = sorted({g["lr"] for g in clf.net_.optimizer_.param_groups})
     np.testing.assert_allclose(lrs, [0.001, 0.01])
 
@@ -162,10 +164,10 @@ def test_frozen_backbone_plus_logistic_regression_pipeline(digits_transfer):
 
 def test_grid_search_over_freezing_and_learning_rate(digits_transfer):
     X, y, source = digits_transfer
-    search = GridSearchCV(FineTuneClassifier(source, max_iter=3, ensemble_scratch=False,
+    search = GridSearchCV(FineTuneClassifier(source, max_iter=2, ensemble_scratch=False,
                                              random_state=0, device="cpu"),
                           {"freeze": ["backbone", "none"], "learning_rate_init": [1e-3, 1e-2]},
-                          cv=2, error_score="raise").fit(X[:300], y[:300])
+                          cv=2, error_score="raise").fit(X[:150], y[:150])
     assert len(search.cv_results_["params"]) == 4
 
 
@@ -260,7 +262,7 @@ def test_linear_probe_weighs_classes_once_and_reads_labels(digits_transfer):
 
 def test_cnn_backbone_lends_every_block(digits_transfer):
     X, y, source = digits_transfer
-    clf = FineTuneClassifier(source, max_iter=1, **FAST).fit(X[:50], y[:50])
+    clf = FineTuneClassifier(source, max_iter=1, **ALONE).fit(X[:50], y[:50])
     assert clf.transform(X[:3]).shape == (3, 4 * sum(source.channels_))  # 2x2 grid, 32 + 64
     assert len(clf.net_.module_.blocks) == len(source.channels_)
 
@@ -279,8 +281,10 @@ def test_rnn_backbone_fine_tunes_on_ragged_sequences():
     from sktune import RNNClassifier
 
     X, y_a, y_b = _sequence_tasks(0)
-    source = RNNClassifier(cell="gru", hidden_size=16, max_iter=20, **FAST).fit(X, y_a)
-    clf = FineTuneClassifier(source, max_iter=20, **FAST).fit(X[:100], y_b[:100])
+    quick = dict(FAST, learning_rate_init=0.03)  # few, larger batches: 0.89-0.95 on seeds 0-3
+    source = RNNClassifier(cell="gru", hidden_size=16, max_iter=10, batch_size=64,
+                           **quick).fit(X, y_a)
+    clf = FineTuneClassifier(source, max_iter=10, batch_size=25, **quick).fit(X[:100], y_b[:100])
     # the pooled representation: last state, mean and max of 16 units each (the RNNs'
     # default pooling="last_mean_max" since issue #20)
     assert clf.transform(X[:3]).shape == (3, 48)
@@ -372,7 +376,7 @@ def _distance_from_source(clf, source):
 
 def test_l2_sp_pulls_the_backbone_towards_its_pretrained_weights(digits_transfer):
     X, y, source = digits_transfer
-    kwargs = dict(max_iter=15, learning_rate="constant", **FAST)
+    kwargs = dict(max_iter=5, learning_rate="constant", **ALONE)  # ratio ~3e-4 at 5 epochs
     free = FineTuneClassifier(source, l2_sp=0.0, **kwargs).fit(X[:100], y[:100])
     pulled = FineTuneClassifier(source, l2_sp=50.0, **kwargs).fit(X[:100], y[:100])
     assert _distance_from_source(pulled, source) < 0.5 * _distance_from_source(free, source)
@@ -382,9 +386,10 @@ def test_wise_ft_interpolates_between_the_probe_and_the_fine_tuned_network(digit
     """wise_ft=0 ends where fine-tuning began (the linear probe on the source's network,
     batch-norm statistics included); 1 keeps the fine-tuned weights; 0.5 the midpoint."""
     X, y, source = digits_transfer
-    kwargs = dict(max_iter=5, **FAST)
+    kwargs = dict(max_iter=5, **ALONE)
     probe = FineTuneClassifier(source, freeze="backbone", max_iter=1, learning_rate_init=1e-12,
-                               random_state=0, device="cpu").fit(X[:100], y[:100])
+                               ensemble_scratch=False, random_state=0,
+                               device="cpu").fit(X[:100], y[:100])
     start = FineTuneClassifier(source, wise_ft=0.0, **kwargs).fit(X[:100], y[:100])
     np.testing.assert_allclose(start.predict_proba(X[100:200]),
                                probe.predict_proba(X[100:200]), atol=1e-5)
@@ -401,13 +406,13 @@ def test_shifts_apply_to_images_only(digits_transfer, shapes_source):
     from sktune.nn._finetune import PixelShift
 
     X, y, source = digits_transfer
-    clf = FineTuneClassifier(source, max_iter=2, **FAST).fit(X[:50], y[:50])
+    clf = FineTuneClassifier(source, max_iter=2, **ALONE).fit(X[:50], y[:50])
     assert isinstance(clf.net_.module_.augment, PixelShift)
     np.testing.assert_array_equal(clf.transform(X[:20]), clf.transform(X[:20]))
-    none = FineTuneClassifier(source, augment_shift=0, max_iter=2, **FAST).fit(X[:50], y[:50])
+    none = FineTuneClassifier(source, augment_shift=0, max_iter=2, **ALONE).fit(X[:50], y[:50])
     assert none.augment_shift_ == 0 and not isinstance(none.net_.module_.augment, PixelShift)
     signals, labels = shapes(40, [0, 1], 0)
     on_signals = FineTuneClassifier(shapes_source, augment_shift=2, max_iter=2,
-                                    **FAST).fit(signals, labels)
+                                    **ALONE).fit(signals, labels)
     assert on_signals.augment_shift_ == 0
     assert not isinstance(on_signals.net_.module_.augment, PixelShift)
