@@ -24,6 +24,9 @@ from sktune import (
     RNNRegressor,
 )
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("bad_input")
+
 _SMALL = dict(max_iter=2, random_state=0, device="cpu")
 ESTIMATORS = {
     "MLPClassifier": MLPClassifier(hidden_layer_sizes=(8,), **_SMALL),

@@ -106,6 +106,7 @@ def checks(estimators, expected_failed):
     them (the same checks, marks and ids): the learning checks on each estimator as
     configured, the others on its quick copy."""
     for est in estimators:
+        est_id = _get_check_estimator_ids(est)  # a repr: once per estimator, not per check
         for param in estimator_checks_generator(
                 _quick(est), expected_failed_checks=expected_failed(est), mark="xfail"):
             values, marks = (param.values, param.marks) if hasattr(param, "values") \
@@ -113,7 +114,7 @@ def checks(estimators, expected_failed):
             quick, check = values
             name = getattr(check, "func", check).__name__
             yield pytest.param(est if name in LEARNING_CHECKS else quick, check, marks=marks,
-                               id=_get_check_estimator_ids(est) + "-" +
+                               id=est_id + "-" +
                                _get_check_estimator_ids(check))
 
 

@@ -11,6 +11,9 @@ import torch
 
 from sktune import CNNClassifier, MLPClassifier, RNNClassifier
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("persistence")
+
 rng = np.random.RandomState(0)
 X_TAB, Y = rng.randn(120, 64), np.arange(120) % 3
 

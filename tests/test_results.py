@@ -17,6 +17,9 @@ from sktune import (
 from sktune.model_selection._results import _natural_key
 from tests.conftest import FAST
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("results")
+
 
 @pytest.fixture(scope="module")
 def halving(clf_data):

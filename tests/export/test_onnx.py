@@ -32,6 +32,9 @@ from sktune import (  # noqa: E402
 )
 from sktune.export import NotExportableError  # noqa: E402
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("onnx")
+
 FAST = dict(random_state=0, device="cpu")
 
 

@@ -29,6 +29,9 @@ from sktune.export import (
 )
 from tests.conftest import run_python
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("serving")
+
 FAST = dict(random_state=0, device="cpu")
 
 #: a sys.meta_path entry that makes importing these packages fail, as if not installed

@@ -16,6 +16,9 @@ from sktune import (
     PretrainedEmbedder,
 )
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("finetune")
+
 FAST = dict(learning_rate_init=0.01, random_state=0, device="cpu")
 # Tests of the fine-tuned network's own internals (freezing, learning-rate groups, a
 # search over them) leave out the member from scratch (tests/transfer/test_scratch.py): on these

