@@ -300,8 +300,8 @@ def test_fused_signal_cnns_with_the_auto_architecture_equal_unfused():
     from sktune import CNNClassifier
 
     rng = np.random.RandomState(1)
-    X = rng.randn(90, 2, 24)
-    y = (X[:, 0, :12].mean(1) > X[:, 1, 12:].mean(1)).astype(int)
+    X = rng.randn(40, 2, 12)  # 3 batches, the last ragged
+    y = (X[:, 0, :6].mean(1) > X[:, 1, 6:].mean(1)).astype(int)
     base = CNNClassifier(conv_dim=1, max_iter=2, batch_size=16, random_state=0,
                          device="cpu", dtype="float64", early_stopping=False)
     fused, unfused, outcomes = _fit_both(
