@@ -265,14 +265,14 @@ def test_fused_cnns_equal_their_unfused_fits(variant):
     from sktune import CNNClassifier
 
     X, y = load_digits(return_X_y=True)
-    X, y = X[:200] / 16, y[:200]
+    X, y = X[:100] / 16, y[:100]
     base = CNNClassifier(**{**dict(channels=(4, 6), hidden_layer_sizes=(8,), input_shape=(8, 8),
                                    max_iter=3, batch_size=32, random_state=0, device="cpu",
                                    dtype="float64"), **variant})
     candidates = [{}, {"learning_rate_init": 1e-2, "dropout": 0.0},
                   {"solver": "sgd", "momentum": 0.5}, {"early_stopping": True, "max_iter": 5},
                   {"alpha": 1e-2, "random_state": 2, "class_weight": "balanced"}]
-    data = [(X[:200 - 7 * (i % 2)], y[:200 - 7 * (i % 2)]) for i in range(len(candidates))]
+    data = [(X[:100 - 7 * (i % 2)], y[:100 - 7 * (i % 2)]) for i in range(len(candidates))]
     fused, unfused, outcomes = _fit_both(base, candidates, data)
     for f, u in zip(fused, unfused):
         assert f.n_iter_ == u.n_iter_
