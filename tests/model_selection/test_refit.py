@@ -35,7 +35,7 @@ def test_cv_best_epochs_are_each_fits_best_validation_epoch():
 
 
 def test_refit_trains_for_the_cv_epochs_without_a_hold_out():
-    search = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3).fit(X, Y)
+    search = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=2).fit(X, Y)
     epochs = int(round(search.cv_best_epochs_[search.best_index_].mean()))
     best = search.best_estimator_
     assert search.refit_max_iter_ == [epochs]
@@ -43,9 +43,9 @@ def test_refit_trains_for_the_cv_epochs_without_a_hold_out():
     assert best.validation_scores_ is None  # no rows held out: it trained on all of them
     assert best.t_ == epochs * len(X)
     # scikit-learn's refit early-stops on its own hold-out instead
-    own = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3,
+    own = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=2,
                        refit_epochs="early_stopping").fit(X, Y)
-    theirs = sk.GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3).fit(X, Y)
+    theirs = sk.GridSearchCV(MLPClassifier(**EARLY), GRID, cv=2).fit(X, Y)
     assert own.refit_max_iter_ == [None]
     assert own.best_estimator_.n_iter_ == theirs.best_estimator_.n_iter_
     assert own.best_estimator_.validation_scores_ is not None
