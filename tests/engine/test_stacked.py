@@ -172,7 +172,8 @@ def test_a_batch_norm_copy_of_one_row_fails_like_its_unfused_fit():
     """Early stopping leaves one training row of three (the other two validate)."""
     base = MLPRegressor(batch_norm=True, **{**BASE, "batch_size": 3})
     candidates = [{"early_stopping": True, "validation_fraction": 0.6}, {}]
-    fused, unfused, outcomes = _fit_both(base, candidates, [(X_R[:3], Y_R[:3]), (X_R, Y_R)])
+    fused, unfused, outcomes = _fit_both(base, candidates,
+                                         [(X_R[:3], Y_R[:3]), (X_R[:32], Y_R[:32])])
     assert isinstance(unfused[0], ValueError) and "batch of 1 sample" in str(unfused[0])
     assert str(outcomes[0].error) == str(unfused[0])
     # the other copy trains on (statistics of 3-row batches amplify rounding: 1e-7)
