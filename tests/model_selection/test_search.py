@@ -155,12 +155,15 @@ def test_fusion_can_be_turned_off(fused_calls):
     assert fused_calls == []
 
 
-@pytest.mark.parametrize("cls, sk_cls, params", [
-    (HalvingGridSearchCV, sk.HalvingGridSearchCV,
+# Each class and each resource once: the two classes differ only in their __init__ (the
+# rounds are scikit-learn's, the fits the fused path's), so the resource (epochs passed
+# as max_iter, or rows subsampled) is what takes a different path through the fits
+@pytest.mark.parametrize("resource, cls, sk_cls, params", [
+    ("max_iter", HalvingGridSearchCV, sk.HalvingGridSearchCV,
      {"learning_rate_init": [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]}),
-    (HalvingRandomSearchCV, sk.HalvingRandomSearchCV, {"alpha": loguniform(1e-6, 1e-1)}),
-])
-@pytest.mark.parametrize("resource", ["max_iter", "n_samples"])
+    ("n_samples", HalvingRandomSearchCV, sk.HalvingRandomSearchCV,
+     {"alpha": loguniform(1e-6, 1e-1)}),
+], ids=["max_iter-HalvingGridSearchCV", "n_samples-HalvingRandomSearchCV"])
 def test_halving_searches_equal_scikit_learns(cls, sk_cls, params, resource, fused_calls):
     kw = dict(factor=3, cv=2, random_state=0)
     if resource == "max_iter":
