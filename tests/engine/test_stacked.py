@@ -82,7 +82,7 @@ def _assert_same_fit(a, b, rtol=1e-9, atol=1e-10):
 
 def test_fused_classifiers_equal_their_unfused_fits():
     # folds of different sizes: ragged last batches, different batch counts
-    data = [(X_C[:230 - 7 * (i % 3)], Y_C[:230 - 7 * (i % 3)]) for i in
+    data = [(X_C[:100 - 7 * (i % 3)], Y_C[:100 - 7 * (i % 3)]) for i in
             range(len(CLASSIFIER_CANDIDATES))]
     fused, unfused, outcomes = _fit_both(MLPClassifier(**BASE), CLASSIFIER_CANDIDATES, data)
     assert all(o.error is None for o in outcomes)
