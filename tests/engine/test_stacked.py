@@ -125,12 +125,13 @@ def test_fused_copies_run_torchs_fused_optimizer_kernels(monkeypatch):
 
 
 def test_fused_regressors_with_sample_weights_and_losses_equal_unfused():
+    Xr, yr = X_R[:100], Y_R[:100]  # 3 batches of 32 and a ragged one
     rng = np.random.RandomState(0)
-    weights = rng.uniform(0.1, 2, len(X_R))
+    weights = rng.uniform(0.1, 2, len(Xr))
     candidates = [{}, {"alpha": 1e-2}, {"solver": "sgd", "learning_rate_init": 0.01},
                   {"early_stopping": True, "max_iter": 8}, {"random_state": 3}]
-    data = [(X_R, Y_R, weights), (X_R, Y_R, None), (X_R[:180], Y_R[:180], weights[:180]),
-            (X_R, Y_R, weights), (X_R, np.c_[Y_R, -Y_R][:, 0], None)]
+    data = [(Xr, yr, weights), (Xr, yr, None), (Xr[:90], yr[:90], weights[:90]),
+            (Xr, yr, weights), (Xr, np.c_[yr, -yr][:, 0], None)]
     for loss in ("squared_error", "huber"):
         base = MLPRegressor(loss=loss, **BASE)
         fused, unfused, outcomes = _fit_both(base, candidates, data)
