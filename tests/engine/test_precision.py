@@ -19,7 +19,7 @@ X, Y = make_classification(n_samples=400, n_features=10, n_informative=6, n_clas
 X32 = X.astype(np.float32)
 # (256, 256) at batch 200: its middle product (13M multiply-accumulates) computes in
 # bfloat16; smaller ones stay float32 (nn._layers.BF16_MIN_MACS)
-NET = dict(hidden_layer_sizes=(256, 256), max_iter=10, learning_rate_init=0.003,
+NET = dict(hidden_layer_sizes=(256, 256), max_iter=5, learning_rate_init=0.003,
            random_state=0, device="cpu")
 needs_bf16 = pytest.mark.skipif(not _precision.native_bf16("cpu"),
                                 reason="this CPU has no native bfloat16 (a warning case)")
@@ -27,7 +27,7 @@ needs_bf16 = pytest.mark.skipif(not _precision.native_bf16("cpu"),
 
 @pytest.mark.parametrize("make, data", [
     (lambda p: MLPClassifier(precision=p, **NET), lambda: (X32, Y)),
-    (lambda p: CNNClassifier(channels=(16,), precision=p, **{**NET, "max_iter": 8}),
+    (lambda p: CNNClassifier(channels=(16,), precision=p, **{**NET, "max_iter": 4}),
      lambda: (X32, Y)),  # 10-step signals
     (lambda p: MLPRegressor(precision=p, **NET), lambda: (X32, X32[:, 0] - X32[:, 1])),
 ])

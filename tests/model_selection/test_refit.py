@@ -23,9 +23,9 @@ GRID = {"learning_rate_init": [3e-3, 3e-2]}
 
 
 def test_cv_best_epochs_are_each_fits_best_validation_epoch():
-    cv = StratifiedKFold(3)
+    cv = StratifiedKFold(2)
     search = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=cv).fit(X, Y)
-    assert search.cv_best_epochs_.shape == (2, 3)
+    assert search.cv_best_epochs_.shape == (2, 2)
     for c, params in enumerate(search.cv_results_["params"]):
         for s, (train, _) in enumerate(cv.split(X, Y)):
             alone = MLPClassifier(**EARLY).set_params(**params).fit(X[train], Y[train])
@@ -35,7 +35,7 @@ def test_cv_best_epochs_are_each_fits_best_validation_epoch():
 
 
 def test_refit_trains_for_the_cv_epochs_without_a_hold_out():
-    search = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3).fit(X, Y)
+    search = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=2).fit(X, Y)
     epochs = int(round(search.cv_best_epochs_[search.best_index_].mean()))
     best = search.best_estimator_
     assert search.refit_max_iter_ == [epochs]
@@ -43,9 +43,9 @@ def test_refit_trains_for_the_cv_epochs_without_a_hold_out():
     assert best.validation_scores_ is None  # no rows held out: it trained on all of them
     assert best.t_ == epochs * len(X)
     # scikit-learn's refit early-stops on its own hold-out instead
-    own = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3,
+    own = GridSearchCV(MLPClassifier(**EARLY), GRID, cv=2,
                        refit_epochs="early_stopping").fit(X, Y)
-    theirs = sk.GridSearchCV(MLPClassifier(**EARLY), GRID, cv=3).fit(X, Y)
+    theirs = sk.GridSearchCV(MLPClassifier(**EARLY), GRID, cv=2).fit(X, Y)
     assert own.refit_max_iter_ == [None]
     assert own.best_estimator_.n_iter_ == theirs.best_estimator_.n_iter_
     assert own.best_estimator_.validation_scores_ is not None
@@ -64,7 +64,7 @@ def test_cv_epochs_reach_a_network_inside_a_target_transformer_and_a_pipeline():
     model = TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor(**EARLY)),
                                        transformer=StandardScaler())
     space = {"regressor__mlpregressor__learning_rate_init": [3e-3, 3e-2]}
-    search = GridSearchCV(model, space, cv=KFold(3)).fit(X_R, Y_R)
+    search = GridSearchCV(model, space, cv=KFold(2)).fit(X_R, Y_R)
     epochs = search.refit_max_iter_[0]
     assert epochs == int(round(search.cv_best_epochs_[search.best_index_].mean()))
     network = search.best_estimator_.regressor_[-1]

@@ -18,7 +18,7 @@ from tests.test_common import EXPECTED_FAILED, checks
 _SEARCH_TAGS = {"check_supervised_y_2d": "scikit-learn's searches do not forward the "
                 "estimator's multi_output tag"}
 
-_NET = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=30, random_state=0,
+_NET = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=20, random_state=0,
             device="cpu")
 SEARCHES = [
     GridSearchCV(MLPClassifier(**_NET), {"alpha": [1e-4, 1e-2]}, cv=2),
