@@ -43,10 +43,12 @@ def test_sequencer_rejects_non_text():
 
 
 def test_rnn_text_pipeline_learns_negation():
-    docs, y = sentiment_corpus(400, 0)
+    docs, y = sentiment_corpus(200, 0)
     test_docs, y_test = sentiment_corpus(200, 1)
+    # 200 sentences, 20 epochs at rate 0.03: test accuracy 1.0 at random states 0-3
+    # (at 10 epochs 0.885-1.0); TF-IDF + logistic regression 0.515
     pipe = make_pipeline(TextSequencer(), RNNClassifier(
-        embedding_dim=16, hidden_size=32, max_iter=40, learning_rate_init=0.01,
+        embedding_dim=16, hidden_size=32, max_iter=20, learning_rate_init=0.03,
         random_state=0, device="cpu")).fit(docs, y)
     assert pipe.score(test_docs, y_test) > 0.9
     assert pipe.predict(["bob never hated the food"]).shape == (1,)
