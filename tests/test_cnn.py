@@ -142,13 +142,14 @@ def pattern_task(n, seed):
 
 
 def test_signal_defaults_are_the_fcn_recipe_and_learn_shapes():
-    X, y = pattern_task(120, 0)
+    X, y = pattern_task(80, 0)
     X_test, y_test = pattern_task(200, 1)
-    clf = CNNClassifier(max_iter=5, random_state=0, device="cpu").fit(X, y)
+    # 4 epochs on 80 signals: test accuracy 0.98-1.0 over random states 0-4
+    clf = CNNClassifier(max_iter=4, random_state=0, device="cpu").fit(X, y)
     assert clf.input_kind_ == "signal" and clf.input_shape_ == (1, 64)
     assert clf.channels_ == (128, 256, 128) and clf.kernel_size_ == (8, 5, 3)
     assert clf.pooling_ is None and clf.hidden_layer_sizes_ == ()
-    assert clf.net_.batch_size == 12  # min(n // 10, 16), as the FCN reference
+    assert clf.net_.batch_size == 8  # min(n // 10, 16), as the FCN reference
     assert clf.score(X_test, y_test) > 0.95
 
 

@@ -37,6 +37,10 @@ SHRINK = {
     "docs/tuning.md": [("n_iter=10", "n_iter=2"), ("max_iter=50", "max_iter=3"),
                        ("n_iter=30)", "n_iter=2)"),
                        ("dask_client() as", "dask_client(n_workers=1) as")],
+    # the CNNs fitted on (most of) digits: one epoch converts, exports and transfers alike
+    "docs/deploy.md": [("input_shape=(8, 8), max_iter=5)", "input_shape=(8, 8), max_iter=1)")],
+    "docs/finetune.md": [("input_shape=(8, 8), max_iter=5)",
+                          "input_shape=(8, 8), max_iter=1)")],
 }
 
 #: page -> code defining the data its blocks use without defining it (the prose says what)

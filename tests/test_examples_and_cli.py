@@ -61,15 +61,15 @@ def test_search_space_rules():
 @pytest.mark.parametrize("argv", [
     ["--dataset", "digits", "--model", "cnn", "--strategy", "halving", "--n-iter", "3",
      "--max-iter", "6"],  # rounds of 3 candidates x 2 epochs, then 1 x 6
-    ["--dataset", "wine", "--model", "rnn", "--strategy", "optuna", "--n-iter", "2",
+    ["--dataset", "iris", "--model", "rnn", "--strategy", "optuna", "--n-iter", "2",
      "--max-iter", "3"],  # trials pruned over 3 partial_fit epochs, the best refitted
     ["--dataset", "iris", "--dask", "local", "--n-iter", "2"],  # a LocalCluster of 1 worker
 ], ids=["cnn-halving", "rnn-optuna", "mlp-dask"])
 def test_cli_strategies_families_and_dask(argv, capsys, monkeypatch):
-    # digits cut to 600 rows (60 per class): still read as 8x8 images by the CNN
+    # digits cut to 300 rows (~30 per class): still read as 8x8 images by the CNN
     load, task = _cli.DATASETS["digits"]
     monkeypatch.setitem(_cli.DATASETS, "digits", (
-        lambda return_X_y: tuple(a[:600] for a in load(return_X_y=True)), task))
+        lambda return_X_y: tuple(a[:300] for a in load(return_X_y=True)), task))
     search = run(argv + ["--quick"])
     out = capsys.readouterr().out
     assert "test score:" in out and np.isfinite(search.best_score_)

@@ -1,5 +1,6 @@
 """FineTuneClassifier's member trained from scratch (``ensemble_scratch``)."""
 
+import copy
 import pickle
 import warnings
 
@@ -26,15 +27,23 @@ def transfer():
     return source, X[y >= 5], y[y >= 5]
 
 
+@pytest.fixture(scope="module")
+def tuned(transfer):
+    """FineTuneClassifier(source, **FAST) fitted on the first 40 rows of task B, with its
+    member: tests that change it take a deep copy."""
+    source, X, y = transfer
+    return FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
+
+
 def _own_proba(clf, X):
     """The fine-tuned network's probabilities, without the member."""
     return super(FineTuneClassifier, clf).predict_proba(X)
 
 
-def test_auto_trains_a_clone_of_the_source_and_averages_the_probabilities(transfer):
+def test_auto_trains_a_clone_of_the_source_and_averages_the_probabilities(transfer, tuned):
     source, X, y = transfer
     before = source.predict_proba(X[:20])
-    clf = FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
+    clf = tuned
     member = clf.scratch_
     assert type(member) is CNNClassifier and member is not source
     assert member.channels == (8, 16) and member.max_iter == 10  # the source's recipe
@@ -82,9 +91,9 @@ def test_class_weight_reaches_the_member(transfer):
     assert clf.scratch_.class_weight == "balanced"
 
 
-def test_partial_fit_and_warm_start_continue_the_member(transfer):
+def test_partial_fit_and_warm_start_continue_the_member(transfer, tuned):
     source, X, y = transfer
-    clf = FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
+    clf = copy.deepcopy(tuned)
     first = clf.scratch_
     seen = first.t_
     clf.partial_fit(X[40:80], y[40:80])
@@ -99,9 +108,9 @@ def test_partial_fit_and_warm_start_continue_the_member(transfer):
     assert forced.partial_fit(X[:40], y[:40], classes=np.arange(5, 10)).scratch_.t_ == 40
 
 
-def test_a_failing_member_leaves_the_estimator_as_it_was(transfer, monkeypatch):
+def test_a_failing_member_leaves_the_estimator_as_it_was(transfer, tuned, monkeypatch):
     source, X, y = transfer
-    clf = FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
+    clf = copy.deepcopy(tuned)
     member, proba = clf.scratch_, clf.predict_proba(X[100:120])
 
     def broken(self, *args, **kwargs):
@@ -118,9 +127,9 @@ def test_a_failing_member_leaves_the_estimator_as_it_was(transfer, monkeypatch):
     assert not hasattr(fresh, "net_") and not hasattr(fresh, "scratch_")
 
 
-def test_pickled_ensemble_predicts_the_same(transfer):
+def test_pickled_ensemble_predicts_the_same(transfer, tuned):
     source, X, y = transfer
-    clf = FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
+    clf = tuned
     loaded = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(loaded.predict_proba(X[40:60]), clf.predict_proba(X[40:60]))
 
@@ -233,10 +242,10 @@ def test_members_that_cannot_be_trained_are_refused_or_adapted(transfer):
     assert member.early_stopping is False  # 10 rows cannot spare a validation split
 
 
-def test_a_fine_tuner_backbone_gets_no_member(transfer):
+def test_a_fine_tuner_backbone_gets_no_member(transfer, tuned):
     """Its clone would fine-tune the same pretrained network again: not from scratch."""
     source, X, y = transfer
-    tuned = FineTuneClassifier(source, **FAST).fit(X[:40], y[:40])
+    tuned = copy.deepcopy(tuned)
     assert FineTuneClassifier(tuned, **FAST).fit(X[40:80], y[40:80]).scratch_ is None
     with pytest.raises(ValueError, match="got FineTuneClassifier"):
         FineTuneClassifier(tuned, ensemble_scratch=True, **FAST).fit(X[40:80], y[40:80])
