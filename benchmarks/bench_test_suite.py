@@ -36,8 +36,10 @@ def run_suite(extra_load):
         for spinner in spinners:
             spinner.kill()
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    summary = [line for line in out.stdout.splitlines() if " passed" in line][-1:]
-    return seconds, cpu, summary[0] if summary else out.stdout[-500:]
+    lines = out.stdout.splitlines()
+    summary = [line for line in lines if " passed" in line][-1:]
+    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    return seconds, cpu, "\n".join(summary + failed) if summary else out.stdout[-2000:]
 
 
 def main():
