@@ -30,9 +30,11 @@ def _scalings():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import RobustScaler, StandardScaler
 
+    from sktune._tabular import robust_scaling
+
     return {
         "standard": lambda: StandardScaler(),
-        "robust_clip": lambda: make_pipeline(RobustScaler(unit_variance=True), _clip()),
+        "robust_clip": robust_scaling,  # the CLI's own numeric step
         "iqr_clip": lambda: make_pipeline(RobustScaler(), _clip()),
         "robust": lambda: RobustScaler(unit_variance=True),
         "standard_clip": lambda: make_pipeline(StandardScaler(), _clip()),
