@@ -3,8 +3,11 @@
 Threads: the tests train tiny networks, for which one torch thread is as fast as two on
 an idle machine, while on a loaded one (CI shares its 2 cores) torch's intra-op threads
 wait on each other for cores other processes hold, and fits run several times slower.
-So the whole session trains on one thread (``torch.set_num_threads(1)`` below), and
-subprocesses that tests start can use :func:`child_env` (``OMP_NUM_THREADS=1``). That
+So the whole session trains on one thread (``torch.set_num_threads(1)`` below), its
+BLAS (numpy's, scipy's: scikit-learn's own MLP and checks) runs on one thread too
+(``threadpool_limits(1)``: OpenBLAS's second thread spins waiting for work, 36 s of
+CPU in an idle run of the suite, more on a loaded machine), and subprocesses that tests
+start can use :func:`child_env` (``OMP_NUM_THREADS=1``). That
 variable is not set in this process's own environment: tests of Dask's thread handling
 must see the caller's real settings.
 
@@ -24,6 +27,7 @@ import pytest
 import torch
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from sktune import MLPClassifier, MLPRegressor
 
@@ -31,6 +35,7 @@ FAST = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0, d
 ROOT = Path(__file__).resolve().parent.parent
 
 torch.set_num_threads(1)
+threadpool_limits(1)
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                    if p and p != str(ROOT)])
