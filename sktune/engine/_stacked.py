@@ -437,7 +437,8 @@ class _Group:
         """Each copy's (weighted) mean loss over its real rows: shape ``(K,)``."""
         K, b = index.shape
         y = self.data.y[index]
-        per = self.criterion.per_sample(out.reshape(K * b, -1),
+        # (K, b, outputs), or (K, b, members, outputs) for a network of members
+        per = self.criterion.per_sample(out.reshape((K * b,) + out.shape[2:]),
                                         y.reshape((K * b,) + y.shape[2:])).view(K, b)
         weight = self.data.w[index] if self.data.w is not None else None
         if mask is not None:

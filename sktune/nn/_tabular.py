@@ -23,6 +23,14 @@ import torch
 from torch import nn
 
 from sktune.nn._mlp import hidden_layers
+from sktune.nn._stacked import (
+    StackedModule,
+    dense_plan,
+    layer_signature,
+    run_dense,
+    stacked_linear,
+    tensor_signature,
+)
 
 #: how members' outputs are averaged, by the estimator's link from output to prediction
 LINKS = ("identity", "softmax", "sigmoid", "exp")
@@ -145,6 +153,39 @@ class TabularMLPModule(nn.Module):
         """The ``nn.Linear`` layers of the shared body, then the first member's head."""
         return [m for m in self.body if isinstance(m, nn.Linear)] + [self.heads[0]]
 
+    def stack_signature(self):
+        """Shapes, layer kinds, link, dtype and device: what copies must share to train
+        as one network (:class:`~sktune.nn.Stackable`); dropout rates may differ.
+
+        Returns
+        -------
+        tuple or None
+            The signature, or None when a layer cannot be stacked.
+        """
+        try:
+            body = tuple(s for s in map(layer_signature, self.body) if s is not None)
+        except TypeError:
+            return None
+        embedding = None if self.embedding is None else tuple(
+            self.embedding.frequencies.shape) + (self.embedding.linear.out_features,)
+        return ("tabular_mlp", embedding, self.n_ensemble, self.link, body,
+                self.heads[0].out_features, tensor_signature(self))
+
+    def stack(self, copies):
+        """The copies as one :class:`StackedTabularMLP` (:class:`~sktune.nn.Stackable`).
+
+        Parameters
+        ----------
+        copies : sequence of TabularMLPModule
+            Networks with equal ``stack_signature()``, this one among them.
+
+        Returns
+        -------
+        StackedTabularMLP
+            Their tensors stacked along a leading copy axis.
+        """
+        return StackedTabularMLP(copies)
+
     def forward(self, x):
         if self.embedding is not None:
             x = self.embedding(x)
@@ -156,6 +197,76 @@ class TabularMLPModule(nn.Module):
         h = h.view(K, n, -1)
         out = torch.stack([head(h[k]) for k, head in enumerate(self.heads)], dim=1)
         return out if self.training else mean_of_members(out, self.link)
+
+
+class StackedTabularMLP(StackedModule):
+    """C copies of a :class:`TabularMLPModule` as one network over ``(C, b, F)``.
+
+    The periodic embeddings run as one batched product per layer over every copy and
+    feature, the shared body as :class:`~sktune.nn.StackedMLP`'s dense layers, and a
+    TabM-mini ensemble's members as ``K`` extra rows of each copy's batch. In training
+    the output is ``(C, b, K, n_outputs)`` with ``K > 1`` (the loss averages the
+    members), otherwise and in evaluation ``(C, b, n_outputs)``.
+
+    Parameters
+    ----------
+    copies : sequence of TabularMLPModule
+        Modules with equal ``stack_signature()``; usually built by ``copies[0].stack``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import TabularMLPModule
+    >>> copies = [TabularMLPModule(3, (8,), 2, numeric_embedding="periodic",
+    ...                            n_ensemble=4, random_state=s) for s in (0, 1)]
+    >>> stacked = copies[0].stack(copies)
+    >>> x = torch.randn(2, 5, 3)                    # copy k's batch is x[k]
+    >>> out = stacked.eval()(x)
+    >>> out.shape
+    torch.Size([2, 5, 2])
+    >>> torch.allclose(out[1], copies[1].eval()(x[1]), atol=1e-6)
+    True
+    >>> stacked.release()
+    """
+
+    def __init__(self, copies):
+        super().__init__(copies)
+        first = copies[0]
+        self.link, self.n_members = first.link, first.n_ensemble
+        self.embedded = first.embedding is not None
+        if self.embedded:
+            self.frequencies = self.share("frequencies",
+                                          [c.embedding.frequencies for c in copies])
+            self.embedding_weight = self.share("embedding_weight",
+                                               [c.embedding.linear.weight for c in copies])
+            self.embedding_bias = self.share("embedding_bias",
+                                             [c.embedding.linear.bias for c in copies])
+        if self.n_members > 1:
+            self.adapter = self.share("adapter", [c.adapters for c in copies])
+        self._plan = dense_plan(self, [list(c.body) for c in copies], "body_")
+        self.head = [(self.share(f"head{j}_weight", [c.heads[j].weight for c in copies]),
+                      self.share(f"head{j}_bias", [c.heads[j].bias for c in copies]))
+                     for j in range(self.n_members)]
+
+    def forward(self, x, mask=None):
+        C, b = x.shape[:2]
+        if self.embedded:  # (C, b, F) -> (C, b * F, 2 k) -> (C, b, F * d)
+            angles = 2 * math.pi * self.frequencies.unsqueeze(1) * x.unsqueeze(-1)
+            periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+            x = stacked_linear(periodic.reshape(C, -1, periodic.shape[-1]),
+                               self.embedding_weight, self.embedding_bias)
+            x = torch.relu(x).reshape(C, b, -1)
+        K = self.n_members
+        if K == 1:
+            h = run_dense(self._plan, x, mask, self.training)
+            return stacked_linear(h, *self.head[0])
+        x = (x.unsqueeze(1) * self.adapter.unsqueeze(2)).reshape(C, K * b, -1)
+        members = None if mask is None else mask.repeat(1, K)
+        h = run_dense(self._plan, x, members, self.training).view(C, K, b, -1)
+        out = torch.stack([stacked_linear(h[:, j], *self.head[j]) for j in range(K)], dim=2)
+        if self.training:
+            return out
+        return mean_of_members(out.reshape(C * b, K, -1), self.link).view(C, b, -1)
 
 
 def mean_of_members(out, link):

@@ -139,6 +139,33 @@ def test_fused_regressors_with_sample_weights_and_losses_equal_unfused():
             _assert_same_fit(f, u)
 
 
+@pytest.mark.parametrize("tabular", [
+    {"numeric_embedding": "periodic"},
+    {"n_ensemble": 4, "label_smoothing": 0.1},
+    {"numeric_embedding": "periodic", "n_ensemble": 3, "batch_norm": True},
+])
+def test_fused_tabular_mlps_equal_their_unfused_fits(tabular):
+    # periodic embeddings and TabM-style members train fused (nn.StackedTabularMLP);
+    # per-copy rates, schedules, stopping and ragged folds as for the plain MLP
+    candidates = [{}, {"solver": "sgd", "learning_rate_init": 0.05, "momentum": 0.7},
+                  {"learning_rate": "cosine", "alpha": 1e-2},
+                  {"early_stopping": True, "max_iter": 8, "validation_fraction": 0.2},
+                  {"random_state": 5}]
+    data = [(X_C[:100 - 7 * i], Y_C[:100 - 7 * i]) for i in range(len(candidates))]
+    atol = BN_ATOL if tabular.get("batch_norm") else 1e-10
+    base = MLPClassifier(**{**BASE, **tabular})
+    fused, unfused, outcomes = _fit_both(base, candidates, data)
+    assert all(o.error is None for o in outcomes)
+    for f, u in zip(fused, unfused):
+        _assert_same_fit(f, u, atol=atol)
+        np.testing.assert_allclose(f.predict_proba(X_C), u.predict_proba(X_C), atol=1e-9)
+    regression = {k: v for k, v in tabular.items() if k != "label_smoothing"}
+    reg, unreg, outcomes = _fit_both(MLPRegressor(**BASE, **regression), candidates[:3],
+                                     [(X_R[:90], Y_R[:90])] * 3)
+    for f, u in zip(reg, unreg):
+        np.testing.assert_allclose(f.predict(X_R), u.predict(X_R), rtol=1e-9, atol=1e-9)
+
+
 # The bias of a linear layer followed by batch norm has no effect and a zero gradient up
 # to rounding; Adam turns that rounding into updates of about lr * 1e-17 / epsilon, so
 # those biases agree to ~1e-9 only, while everything the model computes agrees tightly.
@@ -336,8 +363,9 @@ def test_text_and_augmented_cnns_are_not_stacked():
 
 
 def test_families_opt_in_through_the_stackable_protocol():
-    from sktune.nn import CNNModule, MLPModule, RNNModule, Stackable
+    from sktune.nn import CNNModule, MLPModule, RNNModule, Stackable, TabularMLPModule
 
     assert isinstance(MLPModule(3, (4,), 2), Stackable)
+    assert isinstance(TabularMLPModule(3, (4,), 2, n_ensemble=2), Stackable)
     assert isinstance(CNNModule((1, 8, 8), 2), Stackable)
     assert not isinstance(RNNModule(3, 2), Stackable)
