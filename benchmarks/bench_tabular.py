@@ -11,7 +11,11 @@ categorical columns, missing values), three seeds of a 75/25 split each, contend
   target for regression);
 * ``sktune_search``: the command line's default search (``python -m sktune --csv ...
   --target ...``, its preprocessing, search space and refit), run through its own
-  functions on the same split.
+  functions on the same split; ``sktune_search_folds``: the same with
+  ``--average-folds`` (the 3 best candidates' cross-validation fits averaged, no refit);
+* ``sktune_recipe``, ``sktune_recipe_plain``: one fit of ``sktune.tabular_mlp`` (no
+  search) after the command line's preprocessing, with its periodic numeric embedding
+  and without it (``numeric_embedding=None``): what the embedding is worth alone.
 
 Metric: accuracy (classification) or R² (regression) on the 25% test rows. Printed:
 mean ± std over seeds per dataset, the average rank (1 = best) over datasets, and CPU
@@ -40,7 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MODELS = ("realmlp", "tabm", "hgb", "sk_mlp", "sktune_default", "sktune_search")
+MODELS = ("realmlp", "tabm", "hgb", "sk_mlp", "sktune_default", "sktune_search",
+          "sktune_search_folds", "sktune_recipe", "sktune_recipe_plain")
 SEEDS = (0, 1, 2)
 TEST_SIZE = 0.25
 
@@ -199,24 +204,47 @@ def fit_predict(model, X_train, y_train, X_test, task, seed):
         net = getattr(family, "MLPClassifier" if clf else "MLPRegressor")(random_state=seed)
         est = _standard_pipeline(X_train, net, task)
         return est.fit(X_train, y_train).predict(X_test)
-    if model == "sktune_search":
-        return _cli_search(X_train, y_train, X_test, task, seed)
+    if model in ("sktune_search", "sktune_search_folds"):
+        more = ["--average-folds"] if model == "sktune_search_folds" else []
+        return _cli_search(X_train, y_train, X_test, task, seed, more)
+    if model in ("sktune_recipe", "sktune_recipe_plain"):
+        return _cli_recipe(X_train, y_train, X_test, task, seed,
+                           plain=model == "sktune_recipe_plain")
     raise ValueError(f"unknown model {model!r}; known: {MODELS}")
 
 
-def _cli_search(X_train, y_train, X_test, task, seed):
+def _cli_search(X_train, y_train, X_test, task, seed, more=()):
     """The command line's default search on these training rows (its own preprocessing,
     search space, refit), through its functions: what ``python -m sktune --csv`` fits."""
+    from sktune import _cli
+
+    args, data = _cli_data(X_train, y_train, task, seed, more)
+    _, best, _, _ = _cli.run_search(args, data, data.X, data.y)
+    return best.predict(X_test)
+
+
+def _cli_recipe(X_train, y_train, X_test, task, seed, plain):
+    """One fit of the tabular recipe in the command line's preprocessing (and target
+    scaling), without a search; ``plain``: without the numeric embedding."""
+    import sktune
+    from sktune import _cli
+
+    _, data = _cli_data(X_train, y_train, task, seed)
+    params = {"numeric_embedding": None} if plain else {}
+    model = _cli.full_model(data, sktune.tabular_mlp(task, random_state=seed, **params))
+    return model.fit(data.X, data.y).predict(X_test)
+
+
+def _cli_data(X_train, y_train, task, seed, more=()):
+    """The command line's reading of these training rows (its ``Data``)."""
     from sktune import _cli
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "train.csv"
         X_train.assign(target=y_train).to_csv(path, index=False)
         args = _cli.parse_args(["--csv", str(path), "--target", "target", "--task", task,
-                                "--random-state", str(seed)])
-        data = _cli.load_data(args)
-    _, best, _, _ = _cli.run_search(args, data, data.X, data.y)
-    return best.predict(X_test)
+                                "--random-state", str(seed), *more])
+        return args, _cli.load_data(args)
 
 
 def score(task, y_true, y_pred):

@@ -144,7 +144,8 @@ def make_search(args, model, space):
     """The search of ``--strategy`` over ``model`` (the bare estimator for Optuna)."""
     cls = search_class(args.strategy)
     common = dict(cv=args.cv, random_state=args.random_state, error_score=np.nan)
-    refit = dict(refit_ensemble=args.ensemble)  # each for the epochs its folds chose
+    # each for the epochs its folds chose, or their cross-validation fits averaged
+    refit = dict(refit_ensemble=args.ensemble, average_folds=args.average_folds)
     if args.strategy == "optuna":
         import optuna
 
@@ -279,6 +280,10 @@ def build_parser():
                         help="average the K best candidates, each refitted on all training "
                         "rows for the epochs its cross-validation chose (default: 3; 1 "
                         "refits the best alone; ignored by --strategy optuna)")
+    parser.add_argument("--average-folds", action="store_true",
+                        help="no refit: average the cross-validation fits of the --ensemble "
+                        "best candidates (K x folds networks, no training after the search; "
+                        "ignored by --strategy optuna)")
     parser.add_argument("--n-jobs", type=int, default=1, help="parallel fits (joblib)")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run the fits on a Dask scheduler (tcp://host:8786), or 'local' "

@@ -132,6 +132,12 @@ def test_the_options_are_searchable_and_match_scikit_learns_search():
 def test_tabular_recipe_and_its_search_space_sized_to_the_budget():
     clf, reg = tabular_mlp(), tabular_mlp("regression")
     assert clf.early_stopping and clf.label_smoothing == 0.1
+    # numbers enter embedded (as RealMLP's and TabM's defaults), the network in float32
+    assert clf.numeric_embedding == reg.numeric_embedding == "periodic"
+    assert clf.dtype == "float32"
+    fitted = tabular_mlp(max_iter=3, random_state=0).fit(X, Y)
+    assert isinstance(fitted.net_.module_, TabularMLPModule)
+    assert next(fitted.net_.module_.parameters()).dtype == torch.float32
     assert isinstance(reg, MLPRegressor) and reg.early_stopping
     with pytest.raises(ValueError, match="task"):
         tabular_mlp("ranking")

@@ -82,18 +82,21 @@ class Settings:
     n_candidates: int
     caller: object = None
     max_memory: int = None
+    keep_estimators: bool = False  # return each fitted model (``average_folds``)
 
 
 @dataclass
 class Record:
     """A finished pair: scikit-learn's result dict, whether its fit warned that it
     did not converge (summarised once per search instead of once per fit), and the
-    epoch its network's weights come from (:func:`best_epoch`; NaN when unknown)."""
+    epoch its network's weights come from (:func:`best_epoch`; NaN when unknown), and
+    the fitted model where the search keeps them (``Settings.keep_estimators``)."""
 
     position: int
     result: dict
     not_converged: bool = False
     best_epoch: float = float("nan")
+    estimator: object = None
 
 
 def best_epoch(network):
@@ -131,9 +134,11 @@ def fit_and_score_single(base_estimator, X, y, pair, settings):
             split_progress=(pair.split, settings.n_splits),
             candidate_progress=(pair.candidate, settings.n_candidates),
             return_estimator=True, **kwargs)
-    fitted = result.pop("estimator", None)  # only its best epoch travels back
-    epoch = best_epoch(_fitted_network(fitted)) if result.get("fit_error") is None else np.nan
-    return [Record(pair.position, result, counter.count > 0, epoch)]
+    fitted = result.pop("estimator", None)  # its best epoch travels back, and it if kept
+    failed = result.get("fit_error") is not None
+    epoch = np.nan if failed else best_epoch(_fitted_network(fitted))
+    kept = fitted if settings.keep_estimators and not failed else None
+    return [Record(pair.position, result, counter.count > 0, epoch, kept)]
 
 
 class _ConvergenceCounter(warnings.catch_warnings):
@@ -390,8 +395,9 @@ class _Chunk:
         result["fit_time"] = item.seconds
         result["score_time"] = score_time
         epoch = best_epoch(item.final) if item.error is None else np.nan
+        kept = item.estimator if s.keep_estimators and item.error is None else None
         record = self.records[pair.position] = Record(pair.position, result, not_converged,
-                                                      epoch)
+                                                      epoch, kept)
         item.estimator = item.final = None
         item.data = {}
         if self.progress is not None:

@@ -26,6 +26,7 @@ from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import HalvingGridSearchCV as _SkHalvingGridSearchCV
 from sklearn.model_selection import HalvingRandomSearchCV as _SkHalvingRandomSearchCV
@@ -60,6 +61,7 @@ from sktune.model_selection._wrappers import fit_path
 _REFIT_CONSTRAINTS = {
     "refit_epochs": [StrOptions({"cv", "early_stopping"})],
     "refit_ensemble": [Interval(Integral, 1, None, closed="left")],
+    "average_folds": ["boolean"],
 }
 
 
@@ -87,6 +89,11 @@ class _FusedSearchCV(BaseSearchCV):
         """
         if not FUSED_SEARCH_SUPPORTED or not get_fusion_config()["enabled"] or \
                 fit_path(self.estimator) is None:
+            if self.average_folds:
+                raise ValueError(
+                    "average_folds=True needs the fused search: an sktune estimator (or a "
+                    "Pipeline ending with one) outside fusion_config(enabled=False); "
+                    f"got {type(self.estimator).__name__}. Set average_folds=False.")
             return super().fit(X, y, **params)
         return self._fit_fused(X, y, params)
 
@@ -109,7 +116,8 @@ class _FusedSearchCV(BaseSearchCV):
             score_params=routed_params.scorer.score,
             return_train_score=self.return_train_score, error_score=self.error_score,
             verbose=self.verbose, n_splits=self.n_splits_, n_candidates=0, caller=self,
-            max_memory=get_fusion_config()["max_memory"]),
+            max_memory=get_fusion_config()["max_memory"],
+            keep_estimators=bool(self.average_folds and self.refit)),
             parallel, refit_metric if isinstance(refit_metric, str) else "score")
         with parallel:
             if root is not None and "callback_ctx" in signature(self._run_search).parameters:
@@ -129,7 +137,10 @@ class _FusedSearchCV(BaseSearchCV):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
         refit_not_converged = False
-        if self.refit:
+        if self.refit and self.average_folds:
+            self._average_folds(X, y, evaluate.estimators,
+                                self._ranked(results, refit_metric))
+        elif self.refit:
             with _ConvergenceCounter() as counter:
                 self._refit(base_estimator, X, y, routed_params, root, metadata,
                             self._refit_members(base_estimator, results, refit_metric))
@@ -142,15 +153,44 @@ class _FusedSearchCV(BaseSearchCV):
                            refit=refit_not_converged, stacklevel=5)
         return self
 
-    def _refit_members(self, base_estimator, results, refit_metric):
-        """The estimators the refit trains: the best candidate, or the ``refit_ensemble``
-        best, each for the epochs its cross-validation chose (``refit_epochs="cv"``)."""
+    def _ranked(self, results, refit_metric):
+        """The candidates the refit uses: the best, then (``refit_ensemble > 1``) the
+        next best with a finite mean score."""
         indices = [self.best_index_]
         if self.refit_ensemble > 1 and not callable(self.refit):
             ranks = results[f"rank_test_{refit_metric}"]
             means = results[f"mean_test_{refit_metric}"]
             ranked = [i for i in np.argsort(ranks, kind="stable") if np.isfinite(means[i])]
             indices += [i for i in ranked if i != self.best_index_][:self.refit_ensemble - 1]
+        return indices
+
+    def _average_folds(self, X, y, estimators, indices):
+        """``average_folds=True``: ``best_estimator_`` averages the fitted
+        cross-validation models of the candidates ``indices`` (no training)."""
+        start = time.time()
+        members = [(f"rank{r}_split{s}", est) for r, i in enumerate(indices)
+                   for s, est in enumerate(estimators[i]) if est is not None]
+        if is_classifier(self.estimator):
+            labels = np.unique(np.asarray(y))  # a fold that lacked a class cannot vote
+            members = [(name, est) for name, est in members
+                       if np.array_equal(np.asarray(est.classes_), labels)]
+        if not members:
+            raise ValueError("average_folds=True found no cross-validation fit to average "
+                             "(every fit of the best candidates failed, or missed a "
+                             "class); set average_folds=False to refit instead.")
+        self.refit_indices_ = np.array(indices)
+        self.refit_max_iter_ = [None] * len(indices)
+        self.best_estimator_ = _vote([FrozenEstimator(est) for _, est in members],
+                                     [name for name, _ in members])
+        _fit(self.best_estimator_, X, y, {})  # the vote's label encoding; nothing trains
+        if hasattr(self.best_estimator_.estimators_[0], "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.estimators_[0].feature_names_in_
+        self.refit_time_ = time.time() - start
+
+    def _refit_members(self, base_estimator, results, refit_metric):
+        """The estimators the refit trains: the best candidate, or the ``refit_ensemble``
+        best, each for the epochs its cross-validation chose (``refit_epochs="cv"``)."""
+        indices = self._ranked(results, refit_metric)
         members, self.refit_max_iter_ = [], []
         for i in indices:
             est = clone(base_estimator).set_params(**clone(results["params"][i], safe=False))
@@ -204,11 +244,12 @@ class _FusedSearchCV(BaseSearchCV):
         self.refit_time_ = end - start
 
 
-def _vote(members):
+def _vote(members, names=None):
     """The members as one soft-voting (averaging) ensemble, fitted by the refit."""
     from sklearn.ensemble import VotingClassifier, VotingRegressor
 
-    named = [(f"rank{i}", member) for i, member in enumerate(members)]
+    names = names or [f"rank{i}" for i in range(len(members))]
+    named = list(zip(names, members))
     if is_classifier(members[0]):
         return VotingClassifier(named, voting="soft")
     return VotingRegressor(named)
@@ -244,6 +285,7 @@ class _Evaluator:
         self.results = {}
         self.not_converged = []
         self.best_epochs = []  # per candidate: the best epoch of each split's fit
+        self.estimators = []   # per candidate: each split's fitted model (keep_estimators)
         self.progress = SearchProgress(search.verbose, metric)
 
     def __call__(self, candidate_params, cv=None, more_results=None, callback_ctx=None):
@@ -275,6 +317,8 @@ class _Evaluator:
                                if records[i].not_converged]
         epochs = np.array([records[i].best_epoch for i in range(len(pairs))])
         self.best_epochs.extend(epochs.reshape(n_candidates, n_splits))
+        self.estimators.extend([records[c * n_splits + s].estimator for s in range(n_splits)]
+                               for c in range(n_candidates))
         _warn_or_raise_about_fit_failures(out, search.error_score)
         if callable(search.scoring):
             _insert_error_scores(out, search.error_score)
@@ -338,15 +382,16 @@ _FUSED_NOTE = """
     max_iter, early stopping, class weights, random_state, solver) trained together as
     one stacked network. See docs/tuning.md, "Fused searches".
 
-    Two parameters are sktune's own, ``refit_epochs`` and ``refit_ensemble``: they
-    shape the refit (``refit=True``; see Parameters).
+    Three parameters are sktune's own, ``refit_epochs``, ``refit_ensemble`` and
+    ``average_folds``: they shape the refit (``refit=True``; see Parameters).
 
     Besides scikit-learn's attributes, a fused search has ``cv_best_epochs_`` (ndarray
     of shape (n_candidates, n_splits): the epoch whose weights each fit kept, NaN
     where unknown), ``refit_indices_`` (the candidates refitted) and
     ``refit_max_iter_`` (the epochs each was refitted for; None where its own settings
     decided). Under ``fusion_config(enabled=False)``, or over estimators that are not
-    sktune networks, the search is scikit-learn's and both parameters are ignored.
+    sktune networks, the search is scikit-learn's: the first two parameters are ignored
+    and ``average_folds=True`` raises.
 """
 
 
@@ -362,6 +407,13 @@ _REFIT_PARAMETERS = """
         and average them: ``best_estimator_`` is then a soft-voting
         :class:`~sklearn.ensemble.VotingClassifier` or a
         :class:`~sklearn.ensemble.VotingRegressor` of them, best first.
+    average_folds : bool, default=False
+        Do not refit: ``best_estimator_`` averages the fitted cross-validation models
+        of the ``refit_ensemble`` best candidates — ``refit_ensemble * n_splits``
+        networks, each trained on its training folds, wrapped in
+        :class:`~sklearn.frozen.FrozenEstimator` inside the voting ensemble — so no
+        training follows the search. The search keeps every fitted model until it
+        ends (memory: one fitted model per candidate and split).
 """
 
 
@@ -405,11 +457,13 @@ class GridSearchCV(_SkGridSearchCV, _FusedSearchCV):
 
     def __init__(self, estimator, param_grid, *, scoring=None, n_jobs=None, refit=True,
                  cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
-                 return_train_score=False, refit_epochs="cv", refit_ensemble=1):
+                 return_train_score=False, refit_epochs="cv", refit_ensemble=1,
+                 average_folds=False):
         super().__init__(estimator, param_grid, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
         self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
+        self.average_folds = average_folds
 
 
 class RandomizedSearchCV(_SkRandomizedSearchCV, _FusedSearchCV):
@@ -434,12 +488,14 @@ class RandomizedSearchCV(_SkRandomizedSearchCV, _FusedSearchCV):
     def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None,
                  n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
                  random_state=None, error_score=np.nan, return_train_score=False,
-                 refit_epochs="cv", refit_ensemble=1):
+                 refit_epochs="cv", refit_ensemble=1,
+                 average_folds=False):
         super().__init__(estimator, param_distributions, n_iter=n_iter, scoring=scoring,
                          n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
                          pre_dispatch=pre_dispatch, random_state=random_state,
                          error_score=error_score, return_train_score=return_train_score)
         self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
+        self.average_folds = average_folds
 
 
 class HalvingGridSearchCV(_SkHalvingGridSearchCV, _FusedSearchCV):
@@ -464,7 +520,7 @@ class HalvingGridSearchCV(_SkHalvingGridSearchCV, _FusedSearchCV):
                  max_resources="auto", min_resources="exhaust", aggressive_elimination=False,
                  cv=5, scoring=None, refit=True, error_score=np.nan, return_train_score=True,
                  random_state=None, n_jobs=None, verbose=0, refit_epochs="cv",
-                 refit_ensemble=1):
+                 refit_ensemble=1, average_folds=False):
         super().__init__(estimator, param_grid, factor=factor, resource=resource,
                          max_resources=max_resources, min_resources=min_resources,
                          aggressive_elimination=aggressive_elimination, cv=cv,
@@ -472,6 +528,7 @@ class HalvingGridSearchCV(_SkHalvingGridSearchCV, _FusedSearchCV):
                          return_train_score=return_train_score, random_state=random_state,
                          n_jobs=n_jobs, verbose=verbose)
         self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
+        self.average_folds = average_folds
 
 
 class HalvingRandomSearchCV(_SkHalvingRandomSearchCV, _FusedSearchCV):
@@ -498,7 +555,8 @@ class HalvingRandomSearchCV(_SkHalvingRandomSearchCV, _FusedSearchCV):
                  resource="n_samples", max_resources="auto", min_resources="smallest",
                  aggressive_elimination=False, cv=5, scoring=None, refit=True,
                  error_score=np.nan, return_train_score=True, random_state=None, n_jobs=None,
-                 verbose=0, refit_epochs="cv", refit_ensemble=1):
+                 verbose=0, refit_epochs="cv", refit_ensemble=1,
+                 average_folds=False):
         super().__init__(estimator, param_distributions, n_candidates=n_candidates,
                          factor=factor, resource=resource, max_resources=max_resources,
                          min_resources=min_resources,
@@ -507,6 +565,7 @@ class HalvingRandomSearchCV(_SkHalvingRandomSearchCV, _FusedSearchCV):
                          return_train_score=return_train_score, random_state=random_state,
                          n_jobs=n_jobs, verbose=verbose)
         self.refit_epochs, self.refit_ensemble = refit_epochs, refit_ensemble
+        self.average_folds = average_folds
 
 
 def _is_true(value):

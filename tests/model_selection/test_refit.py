@@ -99,3 +99,35 @@ def test_refit_parameters_are_validated():
     with pytest.raises(ValueError, match="refit_ensemble"):
         GridSearchCV(MLPClassifier(**EARLY), GRID, refit_ensemble=0).fit(X, Y)
     assert clone(GridSearchCV(MLPClassifier(), GRID, refit_ensemble=2)).refit_ensemble == 2
+
+
+@pytest.mark.parametrize("model", [MLPClassifier, MLPRegressor])
+def test_average_folds_votes_the_cross_validation_fits_without_training(model):
+    data = (X, Y) if model is MLPClassifier else (X_R, Y_R / 100)
+    cv = StratifiedKFold(2) if model is MLPClassifier else KFold(2)
+    search = GridSearchCV(model(**EARLY), GRID, cv=cv, refit_ensemble=2,
+                          average_folds=True).fit(*data)
+    best = search.best_estimator_
+    assert len(best.estimators_) == 4  # 2 candidates x 2 splits, best candidate first
+    assert list(search.refit_indices_[:1]) == [search.best_index_]
+    for member, (c, (train, _)) in zip(
+            best.estimators_, [(c, split) for c in search.refit_indices_
+                               for split in cv.split(*data)]):
+        # each member is that candidate's fit on that split's training rows, as it was
+        alone = model(**EARLY).set_params(**search.cv_results_["params"][c])
+        alone.fit(data[0][train], data[1][train])
+        assert member.n_iter_ == alone.n_iter_
+        np.testing.assert_allclose(member.predict(data[0]), alone.predict(data[0]),
+                                   rtol=1e-6, atol=1e-8)
+    predict = "predict_proba" if model is MLPClassifier else "predict"
+    mean = np.mean([getattr(m, predict)(data[0]) for m in best.estimators_], axis=0)
+    np.testing.assert_allclose(getattr(search, predict)(data[0]), mean)
+
+
+def test_average_folds_needs_the_fused_search():
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(ValueError, match="average_folds=True needs the fused search"):
+        GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2, average_folds=True).fit(X, Y)
+    with pytest.raises(ValueError, match="average_folds"):
+        GridSearchCV(MLPClassifier(**EARLY), GRID, average_folds="yes").fit(X, Y)
