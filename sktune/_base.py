@@ -184,6 +184,7 @@ class BaseNeuralEstimator(BaseEstimator):
         check_precision(self.precision, device, torch.float64 if est._dtype_ == np.float64
                         else torch.float32)
         if not continuing:
+            est._inspect_features(X)
             est._seed_ = _training.new_seed(self.random_state)
             est._loss_floor_ = est._loss_floor(y_enc)
             net = _training.make_engine(est, batch_size, device, n_samples)
@@ -236,6 +237,10 @@ class BaseNeuralEstimator(BaseEstimator):
     def _auto_batch_size(self, n_samples):
         """Family hook: what ``batch_size="auto"`` means (scikit-learn's min(200, n))."""
         return min(200, n_samples)
+
+    def _inspect_features(self, X):
+        """Family hook: read what the network's shape depends on from the validated
+        training data of a new network (not a continued one), as fitted attributes."""
 
     def _extra_callbacks(self):
         """Family hook: more skorch callbacks for the engine."""

@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy import sparse
 from sklearn.utils import check_random_state
 
 from sktune._compat import Interval, StrOptions
@@ -34,14 +35,18 @@ _ARCHITECTURE_DOC = """\
     numeric_embedding : {None, "periodic"}, default=None
         ``"periodic"``: each input feature enters the network as a learned periodic
         embedding (:class:`sktune.nn.PeriodicEmbedding`, PLR lite: 16 frequencies, 16
-        outputs per feature), as the strongest deep tabular models do.
+        outputs per feature), as the strongest deep tabular models do. Features whose
+        training values are all 0 or 1 (one-hot columns, flags) enter as they are: a
+        function of two values is linear, and their embeddings would multiply the
+        first layer's cost; ``embedded_features_`` lists the embedded ones.
     n_ensemble : int, default=1
         Members of a parameter-efficient ensemble trained as one network (TabM-mini,
         :class:`sktune.nn.TabularMLPModule`): they share the hidden layers, each scales
         the input by its own vector and has its own output layer; training minimises
-        the mean of their losses, predictions average theirs. With either option the
-        network trains on its own in a fused search (it is not stacked with others),
-        and ``coefs_`` holds the shared layers and the first member's output layer.
+        the mean of their losses, predictions average theirs. With either option
+        ``coefs_`` holds the shared layers and the first member's output layer; in a
+        fused search such networks train stacked as plain ones do
+        (:class:`sktune.nn.StackedTabularMLP`).
 """
 
 _MLP_CONSTRAINTS = {
@@ -80,6 +85,21 @@ class _MLPMixin:
         # entry by entry: (5.5,) would otherwise train a layer of 5, (0,) fail in torch
         check_layer_sizes(self, "hidden_layer_sizes", allow_empty=True)
 
+    def _inspect_features(self, X):
+        """``embedded_features_``: with ``numeric_embedding``, the indices of the
+        features that are not 0/1-valued in the training data (those are embedded)."""
+        if self.numeric_embedding is None:
+            self.__dict__.pop("embedded_features_", None)
+            return
+        if sparse.issparse(X):  # a column is binary when its stored values are 0 or 1
+            columns = sparse.csc_array(X)
+            owner = np.repeat(np.arange(columns.shape[1]), np.diff(columns.indptr))
+            other = owner[~np.isin(columns.data, (0, 1))]
+            binary = np.bincount(other, minlength=columns.shape[1]) == 0
+        else:
+            binary = ((X == 0) | (X == 1)).all(axis=0)
+        self.embedded_features_ = np.flatnonzero(~binary)
+
     def _build_module(self, n_features, n_outputs):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
@@ -94,7 +114,8 @@ class _MLPMixin:
                 n_features, sizes, n_outputs, activation=self.activation,
                 dropout=self.dropout, batch_norm=self.batch_norm,
                 numeric_embedding=self.numeric_embedding, n_ensemble=self.n_ensemble,
-                link=self._member_link(), random_state=seed)
+                link=self._member_link(), random_state=seed,
+                embedded_features=getattr(self, "embedded_features_", None))
         module = module.double()
         glorot_uniform_(module, self.activation, self.random_state)
         pending = (self.__dict__.pop("_pending_coefs", None),

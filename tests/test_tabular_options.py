@@ -4,6 +4,7 @@ search space (model_selection/_search_space.py) and the CLI's robust scaling
 (sktune/_tabular.py)."""
 
 import numpy as np
+import scipy.sparse as sp
 import pytest
 import torch
 import torch.nn.functional as F
@@ -95,6 +96,29 @@ def test_scikit_learn_defaults_are_unchanged():
     assert params["numeric_embedding"] is None and params["n_ensemble"] == 1
     assert params["label_smoothing"] == 0.0
     assert isinstance(MLPClassifier(**NET).fit(X, Y).net_.module_, MLPModule)
+
+
+def test_zero_one_features_pass_the_periodic_embedding_as_they_are():
+    flags = np.c_[X[:, 0] > 0, X[:, 1] > 0.5].astype(float)  # one-hot columns, flags
+    Xf = np.c_[X[:, :3], flags, X[:, 3:]]
+    clf = MLPClassifier(**{**NET, "max_iter": 30}, numeric_embedding="periodic").fit(Xf, Y)
+    numeric = [j for j in range(Xf.shape[1]) if j not in (3, 4)]
+    np.testing.assert_array_equal(clf.embedded_features_, numeric)
+    first = clf.net_.module_.body[0]
+    assert first.in_features == 16 * len(numeric) + 2  # 16 outputs per embedded feature
+    assert clf.score(Xf, Y) > 0.8
+    # the flags reach the network: changing them changes the predictions
+    flipped = Xf.copy()
+    flipped[:, 3:5] = 1 - flipped[:, 3:5]
+    assert not np.allclose(clf.predict_proba(Xf), clf.predict_proba(flipped))
+    # sparse input is read the same way; a table of flags alone is not embedded
+    sparse_fit = MLPClassifier(**NET, numeric_embedding="periodic").fit(
+        sp.csr_matrix(Xf), Y)
+    np.testing.assert_array_equal(sparse_fit.embedded_features_, numeric)
+    only_flags = MLPClassifier(**NET, numeric_embedding="periodic").fit(flags, Y)
+    assert only_flags.embedded_features_.size == 0
+    assert only_flags.net_.module_.embedding is None
+    assert not hasattr(MLPClassifier(**NET).fit(Xf, Y), "embedded_features_")
 
 
 def test_label_smoothing_makes_probabilities_less_extreme():

@@ -106,7 +106,10 @@ class TabularMLPModule(nn.Module):
     batch_norm : bool, default=False
         As :class:`~sktune.nn.MLPModule`.
     numeric_embedding : {None, "periodic"}, default=None
-        Embed every input feature with :class:`PeriodicEmbedding` first.
+        Embed input features with :class:`PeriodicEmbedding` first.
+    embedded_features : sequence of int, default=None
+        With an embedding, the inputs it embeds (None: all); the others enter the
+        hidden layers as they are, after the embedded ones.
     n_ensemble : int, default=1
         Members trained as one network (see the module docstring).
     link : {"identity", "softmax", "sigmoid", "exp"}, default="identity"
@@ -130,13 +133,24 @@ class TabularMLPModule(nn.Module):
 
     def __init__(self, n_inputs, hidden_layer_sizes, n_outputs, activation="relu",
                  dropout=0.0, batch_norm=False, numeric_embedding=None, n_ensemble=1,
-                 link="identity", random_state=0):
+                 link="identity", random_state=0, embedded_features=None):
         super().__init__()
         if link not in LINKS:
             raise ValueError(f"link must be one of {LINKS}; got {link!r}.")
-        self.embedding = PeriodicEmbedding(n_inputs, random_state=random_state) \
-            if numeric_embedding == "periodic" else None
-        width = self.embedding.n_outputs if self.embedding is not None else n_inputs
+        embedded = tuple(range(n_inputs)) if embedded_features is None else \
+            tuple(sorted(int(j) for j in embedded_features))
+        self.embedding = None
+        if numeric_embedding == "periodic" and embedded:
+            self.embedding = PeriodicEmbedding(len(embedded), random_state=random_state)
+        self.embedded_features = embedded if self.embedding is not None else ()
+        passed = tuple(j for j in range(n_inputs) if j not in set(self.embedded_features))
+        self.partial = bool(self.embedded_features) and bool(passed)
+        self.register_buffer("embedded_index", torch.tensor(self.embedded_features,
+                                                            dtype=torch.long), persistent=False)
+        self.register_buffer("passed_index", torch.tensor(passed, dtype=torch.long),
+                             persistent=False)
+        width = n_inputs if self.embedding is None else \
+            self.embedding.n_outputs + len(passed)
         self.n_ensemble, self.link = int(n_ensemble), link
         if self.n_ensemble > 1:
             generator = torch.Generator().manual_seed(int(random_state) + 1)
@@ -167,7 +181,8 @@ class TabularMLPModule(nn.Module):
         except TypeError:
             return None
         embedding = None if self.embedding is None else tuple(
-            self.embedding.frequencies.shape) + (self.embedding.linear.out_features,)
+            self.embedding.frequencies.shape) + (self.embedding.linear.out_features,
+                                                 self.embedded_features)
         return ("tabular_mlp", embedding, self.n_ensemble, self.link, body,
                 self.heads[0].out_features, tensor_signature(self))
 
@@ -187,7 +202,10 @@ class TabularMLPModule(nn.Module):
         return StackedTabularMLP(copies)
 
     def forward(self, x):
-        if self.embedding is not None:
+        if self.partial:
+            x = torch.cat([self.embedding(x[:, self.embedded_index]),
+                           x[:, self.passed_index]], dim=1)
+        elif self.embedding is not None:
             x = self.embedding(x)
         K = self.n_ensemble
         if K == 1:
@@ -233,7 +251,9 @@ class StackedTabularMLP(StackedModule):
         super().__init__(copies)
         first = copies[0]
         self.link, self.n_members = first.link, first.n_ensemble
-        self.embedded = first.embedding is not None
+        self.embedded, self.partial = first.embedding is not None, first.partial
+        self.register_buffer("embedded_index", first.embedded_index.clone(), persistent=False)
+        self.register_buffer("passed_index", first.passed_index.clone(), persistent=False)
         if self.embedded:
             self.frequencies = self.share("frequencies",
                                           [c.embedding.frequencies for c in copies])
@@ -251,11 +271,14 @@ class StackedTabularMLP(StackedModule):
     def forward(self, x, mask=None):
         C, b = x.shape[:2]
         if self.embedded:  # (C, b, F) -> (C, b * F, 2 k) -> (C, b, F * d)
-            angles = 2 * math.pi * self.frequencies.unsqueeze(1) * x.unsqueeze(-1)
+            numbers = x[..., self.embedded_index] if self.partial else x
+            angles = 2 * math.pi * self.frequencies.unsqueeze(1) * numbers.unsqueeze(-1)
             periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
-            x = stacked_linear(periodic.reshape(C, -1, periodic.shape[-1]),
-                               self.embedding_weight, self.embedding_bias)
-            x = torch.relu(x).reshape(C, b, -1)
+            embedded = stacked_linear(periodic.reshape(C, -1, periodic.shape[-1]),
+                                      self.embedding_weight, self.embedding_bias)
+            embedded = torch.relu(embedded).reshape(C, b, -1)
+            x = torch.cat([embedded, x[..., self.passed_index]], dim=-1) if self.partial \
+                else embedded
         K = self.n_members
         if K == 1:
             h = run_dense(self._plan, x, mask, self.training)

@@ -143,6 +143,7 @@ def test_fused_regressors_with_sample_weights_and_losses_equal_unfused():
     {"numeric_embedding": "periodic"},
     {"n_ensemble": 4, "label_smoothing": 0.1},
     {"numeric_embedding": "periodic", "n_ensemble": 3, "batch_norm": True},
+    {"numeric_embedding": "periodic", "flags": True},  # 0/1 columns pass the embedding
 ])
 def test_fused_tabular_mlps_equal_their_unfused_fits(tabular):
     # periodic embeddings and TabM-style members train fused (nn.StackedTabularMLP);
@@ -151,14 +152,16 @@ def test_fused_tabular_mlps_equal_their_unfused_fits(tabular):
                   {"learning_rate": "cosine", "alpha": 1e-2},
                   {"early_stopping": True, "max_iter": 8, "validation_fraction": 0.2},
                   {"random_state": 5}]
-    data = [(X_C[:100 - 7 * i], Y_C[:100 - 7 * i]) for i in range(len(candidates))]
+    tabular = dict(tabular)
+    Xc = np.c_[X_C, X_C[:, :2] > 0] if tabular.pop("flags", False) else X_C
+    data = [(Xc[:100 - 7 * i], Y_C[:100 - 7 * i]) for i in range(len(candidates))]
     atol = BN_ATOL if tabular.get("batch_norm") else 1e-10
     base = MLPClassifier(**{**BASE, **tabular})
     fused, unfused, outcomes = _fit_both(base, candidates, data)
     assert all(o.error is None for o in outcomes)
     for f, u in zip(fused, unfused):
         _assert_same_fit(f, u, atol=atol)
-        np.testing.assert_allclose(f.predict_proba(X_C), u.predict_proba(X_C), atol=1e-9)
+        np.testing.assert_allclose(f.predict_proba(Xc), u.predict_proba(Xc), atol=1e-9)
     regression = {k: v for k, v in tabular.items() if k != "label_smoothing"}
     reg, unreg, outcomes = _fit_both(MLPRegressor(**BASE, **regression), candidates[:3],
                                      [(X_R[:90], Y_R[:90])] * 3)
