@@ -217,7 +217,7 @@ def test_a_search_whose_workers_all_die_finishes_on_restarted_ones(client, clf_d
 
     grid = {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(8,), (16,)]}
     with parallel_config("dask-resilient", no_workers_timeout=300):
-        search = GridSearchCV(SklearnMLP(max_iter=300, random_state=0), grid, cv=2,
+        search = GridSearchCV(SklearnMLP(max_iter=50, random_state=0), grid, cv=2,
                               error_score="raise").fit(X, y)
     assert killed.is_set()
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
