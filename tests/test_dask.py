@@ -114,6 +114,19 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _wait_until_listening(port, proc, timeout=300):
+    """Return once something accepts connections on ``port`` (``proc`` still running)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"the scheduler exited with status {proc.returncode}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on port {port}"
+            time.sleep(0.05)
+
+
 def test_many_machines_recipe_on_loopback(clf_data):
     """`dask scheduler` + two `dask worker` processes, as on separate machines."""
     X, y = clf_data
@@ -123,7 +136,7 @@ def test_many_machines_recipe_on_loopback(clf_data):
     procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port",
                                str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)]
     try:
-        time.sleep(2)
+        _wait_until_listening(port, procs[0])
         for _ in range(2):
             procs.append(subprocess.Popen(
                 [dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
@@ -204,7 +217,7 @@ def test_a_search_whose_workers_all_die_finishes_on_restarted_ones(client, clf_d
 
     grid = {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(8,), (16,)]}
     with parallel_config("dask-resilient", no_workers_timeout=300):
-        search = GridSearchCV(SklearnMLP(max_iter=300, random_state=0), grid, cv=2,
+        search = GridSearchCV(SklearnMLP(max_iter=50, random_state=0), grid, cv=2,
                               error_score="raise").fit(X, y)
     assert killed.is_set()
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()

