@@ -247,7 +247,8 @@ def _backend(args):
     from sktune.model_selection._parallel import dask_client
 
     address = None if args.dask == "local" else args.dask
-    with dask_client(address, n_workers=max(args.n_jobs, 1)) as client, \
+    workers = args.n_jobs if args.n_jobs > 0 else os.cpu_count() or 1
+    with dask_client(address, n_workers=workers) as client, \
             parallel_config("dask-resilient"):
         print(f"running on Dask: {client}")
         yield
@@ -284,10 +285,12 @@ def build_parser():
                         help="no refit: average the cross-validation fits of the --ensemble "
                         "best candidates (K x folds networks, no training after the search; "
                         "ignored by --strategy optuna)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel fits (joblib)")
+    parser.add_argument("--n-jobs", type=int,
+                        help="parallel fits (joblib; default: 1, or with --dask every "
+                        "worker of the cluster)")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run the fits on a Dask scheduler (tcp://host:8786), or 'local' "
-                             "for a LocalCluster of --n-jobs workers")
+                             "for a LocalCluster of --n-jobs workers (default: one per core)")
     parser.add_argument("--output", type=Path,
                         help="folder for leaderboard.csv, best_model.joblib (the preprocessing "
                              "included: it predicts on raw rows) and the plots")
@@ -313,9 +316,13 @@ def parse_args(argv=None):
         if getattr(args, name) is None:
             setattr(args, name, value)
     for name in ("n_iter", "cv", "max_iter", "n_jobs", "ensemble"):
+        if name == "n_jobs" and args.n_jobs is None:
+            continue
         if getattr(args, name) < (2 if name == "cv" else 1):
             parser.error(f"--{name.replace('_', '-')} must be at least "
                          f"{2 if name == 'cv' else 1}")
+    if args.n_jobs is None:  # on Dask, n_jobs=1 would run every fit in this process
+        args.n_jobs = -1 if args.dask else 1
     if args.strategy == "halving" and args.max_iter < 2:
         parser.error("--strategy halving needs --max-iter of at least 2")
     return args

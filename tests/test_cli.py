@@ -1,6 +1,8 @@
 """The command line (sktune/_cli.py, sktune/_tabular.py): real CSV tables, data errors found
 before any fit, exit statuses, outputs, quiet and plain output."""
 
+import contextlib
+import os
 import re
 
 import numpy as np
@@ -316,3 +318,30 @@ def test_usage_errors_exit_with_status_2(capsys):
     assert main(["--csv", "x.csv"]) == 2
     assert "--csv needs --target" in capsys.readouterr().err
     assert main(["--help"]) == 0
+
+
+def test_dask_runs_the_fits_on_every_worker_unless_told_otherwise(monkeypatch):
+    # joblib runs n_jobs=1 in the calling process whatever the backend: on Dask the
+    # default is every worker of the cluster, and a local cluster has one per core
+    assert _cli.parse_args([]).n_jobs == 1
+    assert _cli.parse_args(["--dask", "tcp://scheduler:8786"]).n_jobs == -1
+    assert _cli.parse_args(["--dask", "local", "--n-jobs", "3"]).n_jobs == 3
+    sizes = []
+
+    @contextlib.contextmanager
+    def fake_client(address, n_workers):
+        sizes.append((address, n_workers))
+        yield "client"
+
+    import joblib
+
+    from sktune.model_selection import _parallel
+
+    monkeypatch.setattr(_parallel, "dask_client", fake_client)
+    monkeypatch.setattr(joblib, "parallel_config", lambda backend: contextlib.nullcontext())
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    with _cli._backend(_cli.parse_args(["--dask", "local"])):
+        pass
+    with _cli._backend(_cli.parse_args(["--dask", "tcp://h:8786", "--n-jobs", "4"])):
+        pass
+    assert sizes == [(None, 6), ("tcp://h:8786", 4)]

@@ -63,7 +63,8 @@ def test_search_space_rules():
      "--max-iter", "6"],  # rounds of 3 candidates x 2 epochs, then 1 x 6
     ["--dataset", "iris", "--model", "rnn", "--strategy", "optuna", "--n-iter", "2",
      "--max-iter", "3"],  # trials pruned over 3 partial_fit epochs, the best refitted
-    ["--dataset", "iris", "--dask", "local", "--n-iter", "2"],  # a LocalCluster of 1 worker
+    # a LocalCluster of 1 worker (the plumbing; test_dask.py runs searches on 2 workers)
+    ["--dataset", "iris", "--dask", "local", "--n-jobs", "1", "--n-iter", "2"],
 ], ids=["cnn-halving", "rnn-optuna", "mlp-dask"])
 def test_cli_strategies_families_and_dask(argv, capsys, monkeypatch):
     # digits cut to 300 rows (~30 per class): still read as 8x8 images by the CNN

@@ -4,8 +4,8 @@ search space (model_selection/_search_space.py) and the CLI's robust scaling
 (sktune/_tabular.py)."""
 
 import numpy as np
-import scipy.sparse as sp
 import pytest
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn import model_selection as sk
