@@ -13,6 +13,10 @@ categorical columns, missing values), three seeds of a 75/25 split each, contend
   --target ...``, its preprocessing, search space and refit), run through its own
   functions on the same split; ``sktune_search_folds``: the same with
   ``--average-folds`` (the 3 best candidates' cross-validation fits averaged, no refit);
+* ``sktune_search_api``: the library's way to the same search — the standard pipeline
+  above around ``sktune.tabular_mlp``, ``search_space(..., recipe="tabular",
+  n_iter=8)`` and sktune's fused ``RandomizedSearchCV(n_iter=8, cv=3,
+  refit_ensemble=3)``;
 * ``sktune_recipe``, ``sktune_recipe_plain``: one fit of ``sktune.tabular_mlp`` (no
   search) after the command line's preprocessing, with its periodic numeric embedding
   and without it (``numeric_embedding=None``): what the embedding is worth alone.
@@ -45,7 +49,8 @@ import numpy as np
 import pandas as pd
 
 MODELS = ("realmlp", "tabm", "hgb", "sk_mlp", "sktune_default", "sktune_search",
-          "sktune_search_folds", "sktune_recipe", "sktune_recipe_plain")
+          "sktune_search_folds", "sktune_search_api", "sktune_recipe",
+          "sktune_recipe_plain")
 SEEDS = (0, 1, 2)
 TEST_SIZE = 0.25
 
@@ -207,6 +212,8 @@ def fit_predict(model, X_train, y_train, X_test, task, seed):
     if model in ("sktune_search", "sktune_search_folds"):
         more = ["--average-folds"] if model == "sktune_search_folds" else []
         return _cli_search(X_train, y_train, X_test, task, seed, more)
+    if model == "sktune_search_api":
+        return _api_search(X_train, y_train, X_test, task, seed)
     if model in ("sktune_recipe", "sktune_recipe_plain"):
         return _cli_recipe(X_train, y_train, X_test, task, seed,
                            plain=model == "sktune_recipe_plain")
@@ -221,6 +228,19 @@ def _cli_search(X_train, y_train, X_test, task, seed, more=()):
     args, data = _cli_data(X_train, y_train, task, seed, more)
     _, best, _, _ = _cli.run_search(args, data, data.X, data.y)
     return best.predict(X_test)
+
+
+def _api_search(X_train, y_train, X_test, task, seed):
+    """``search_space(recipe="tabular")`` and a fused RandomizedSearchCV around the
+    recipe in the standard pipeline: the search a library user writes."""
+    import sktune
+    from sktune.model_selection import RandomizedSearchCV
+
+    model = _standard_pipeline(X_train, sktune.tabular_mlp(task, random_state=seed), task)
+    space = sktune.search_space(model, X_train, cv=3, recipe="tabular", n_iter=8)
+    search = RandomizedSearchCV(model, space, n_iter=8, cv=3, random_state=seed,
+                                refit_ensemble=3)
+    return search.fit(X_train, y_train).predict(X_test)
 
 
 def _cli_recipe(X_train, y_train, X_test, task, seed, plain):

@@ -55,6 +55,7 @@ from sktune.model_selection._evaluate import (
 )
 from sktune.model_selection._fusion import get_fusion_config, plan_key
 from sktune.model_selection._progress import SearchProgress, warn_not_converged
+from sktune.model_selection._together import fit_together
 from sktune.model_selection._wrappers import fit_path
 
 #: the refit parameters sktune's searches add to scikit-learn's
@@ -217,29 +218,38 @@ class _FusedSearchCV(BaseSearchCV):
     def _refit(self, base_estimator, X, y, routed_params, root, metadata, members):
         """The refit on all the data: the best candidate (its length chosen by the
         cross-validation, see ``refit_epochs``), or a soft vote of the best
-        ``refit_ensemble`` candidates, each refitted so."""
-        self.best_estimator_ = members[0] if len(members) == 1 else _vote(members)
+        ``refit_ensemble`` candidates, each refitted so: their networks train together
+        (:func:`~sktune.model_selection._together.fit_together`), then vote."""
         fit_params = routed_params.estimator.fit
         with warnings.catch_warnings():
             if all(n is not None for n in self.refit_max_iter_):
                 # a length the cross-validation chose, reached on purpose
                 warnings.simplefilter("ignore", ConvergenceWarning)
-            self._fit_best(X, y, fit_params, root, metadata)
+            self._fit_best(X, y, fit_params, root, metadata, members)
         if hasattr(self.best_estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
 
-    def _fit_best(self, X, y, fit_params, root, metadata):
+    def _fit_best(self, X, y, fit_params, root, metadata, members):
+        def fit():
+            if len(members) == 1:
+                self.best_estimator_ = members[0]
+                _fit(self.best_estimator_, X, y, fit_params)
+                return
+            fit_together(members, X, y, fit_params)
+            self.best_estimator_ = _vote([FrozenEstimator(m) for m in members])
+            _fit(self.best_estimator_, X, y, {})  # the vote's label encoding only
+
         start = time.time()
         if root is not None:
             sub = root.subcontext(task_name="refit-with-best-params")
-            with sub.propagate_callback_context(self.best_estimator_):
+            with sub.propagate_callback_context(members[0]):
                 sub.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
                 start = time.time()
-                _fit(self.best_estimator_, X, y, fit_params)
+                fit()
             end = time.time()
             sub.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
         else:
-            _fit(self.best_estimator_, X, y, fit_params)
+            fit()
             end = time.time()
         self.refit_time_ = end - start
 

@@ -85,12 +85,33 @@ def test_refit_ensemble_averages_the_best_candidates(model, vote):
     assert isinstance(best, vote) and len(best.estimators_) == 3
     for member, index in zip(best.estimators_, search.refit_indices_):
         assert member.n_iter_ == int(round(search.cv_best_epochs_[index].mean()))
+        # the members trained as one stacked network; each is what its own fit gives
+        alone = clone(member.estimator).fit(*data)
+        np.testing.assert_allclose(member.predict(data[0]), alone.predict(data[0]),
+                                   rtol=1e-9, atol=1e-9)
     if model is MLPClassifier:
         mean = np.mean([m.predict_proba(X) for m in best.estimators_], axis=0)
         np.testing.assert_allclose(search.predict_proba(X), mean)
     else:
         mean = np.mean([m.predict(X_R) for m in best.estimators_], axis=0)
         np.testing.assert_allclose(search.predict(X_R), mean)
+
+
+def test_the_refit_ensemble_trains_as_one_stacked_network(monkeypatch):
+    from sktune.model_selection import _together
+
+    sizes = []
+    original = _together.train_stacked
+
+    def spy(runs, *args, **kwargs):
+        sizes.append(len(runs))
+        return original(runs, *args, **kwargs)
+
+    monkeypatch.setattr(_together, "train_stacked", spy)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(**EARLY))
+    grid = {"mlpclassifier__learning_rate_init": [1e-3, 3e-3, 1e-2]}
+    GridSearchCV(pipe, grid, cv=2, refit_ensemble=3).fit(X, Y)
+    assert sizes == [3]
 
 
 def test_refit_parameters_are_validated():
