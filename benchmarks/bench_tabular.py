@@ -13,6 +13,7 @@ categorical columns, missing values), three seeds of a 75/25 split each, contend
   --target ...``, its preprocessing, search space and refit), run through its own
   functions on the same split; ``sktune_search_folds``: the same with
   ``--average-folds`` (the 3 best candidates' cross-validation fits averaged, no refit);
+  ``sktune_search8``: with ``--n-iter 8`` (the default before it became 6);
 * ``sktune_search_api``: the library's way to the same search — the standard pipeline
   above around ``sktune.tabular_mlp``, ``search_space(..., recipe="tabular",
   n_iter=8)`` and sktune's fused ``RandomizedSearchCV(n_iter=8, cv=3,
@@ -49,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 MODELS = ("realmlp", "tabm", "hgb", "sk_mlp", "sktune_default", "sktune_search",
-          "sktune_search_folds", "sktune_search_api", "sktune_recipe",
+          "sktune_search_folds", "sktune_search8", "sktune_search_api", "sktune_recipe",
           "sktune_recipe_plain")
 SEEDS = (0, 1, 2)
 TEST_SIZE = 0.25
@@ -209,8 +210,9 @@ def fit_predict(model, X_train, y_train, X_test, task, seed):
         net = getattr(family, "MLPClassifier" if clf else "MLPRegressor")(random_state=seed)
         est = _standard_pipeline(X_train, net, task)
         return est.fit(X_train, y_train).predict(X_test)
-    if model in ("sktune_search", "sktune_search_folds"):
-        more = ["--average-folds"] if model == "sktune_search_folds" else []
+    if model in ("sktune_search", "sktune_search_folds", "sktune_search8"):
+        more = {"sktune_search_folds": ["--average-folds"],
+                "sktune_search8": ["--n-iter", "8"]}.get(model, [])
         return _cli_search(X_train, y_train, X_test, task, seed, more)
     if model == "sktune_search_api":
         return _api_search(X_train, y_train, X_test, task, seed)
