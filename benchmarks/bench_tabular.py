@@ -16,7 +16,7 @@ categorical columns, missing values), three seeds of a 75/25 split each, contend
   ``sktune_search8``: with ``--n-iter 8`` (the default before it became 6);
 * ``sktune_search_api``: the library's way to the same search — the standard pipeline
   above around ``sktune.tabular_mlp``, ``search_space(..., recipe="tabular",
-  n_iter=8)`` and sktune's fused ``RandomizedSearchCV(n_iter=8, cv=3,
+  n_iter=6)`` and sktune's fused ``RandomizedSearchCV(n_iter=6, cv=3,
   refit_ensemble=3)``;
 * ``sktune_recipe``, ``sktune_recipe_plain``: one fit of ``sktune.tabular_mlp`` (no
   search) after the command line's preprocessing, with its periodic numeric embedding
@@ -239,8 +239,8 @@ def _api_search(X_train, y_train, X_test, task, seed):
     from sktune.model_selection import RandomizedSearchCV
 
     model = _standard_pipeline(X_train, sktune.tabular_mlp(task, random_state=seed), task)
-    space = sktune.search_space(model, X_train, cv=3, recipe="tabular", n_iter=8)
-    search = RandomizedSearchCV(model, space, n_iter=8, cv=3, random_state=seed,
+    space = sktune.search_space(model, X_train, cv=3, recipe="tabular", n_iter=6)
+    search = RandomizedSearchCV(model, space, n_iter=6, cv=3, random_state=seed,
                                 refit_ensemble=3)
     return search.fit(X_train, y_train).predict(X_test)
 
