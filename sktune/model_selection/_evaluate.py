@@ -49,7 +49,13 @@ from sktune.model_selection._fusion import (
     memory_budget,
     plan_key,
 )
-from sktune.model_selection._wrappers import commit, fit_path, prepare_input
+from sktune.model_selection._wrappers import (
+    commit,
+    fit_path,
+    fit_preprocessing,
+    prepare_input,
+    use_preprocessing,
+)
 
 _HAS_CALLBACKS = "callback_ctx" in signature(_fit_and_score).parameters
 
@@ -242,22 +248,20 @@ class _Chunk:
         return self.splits[pair.split]
 
     def _preprocess(self, item, final_prefix, pipeline, depth, X, y):
-        if len(pipeline.steps) == 1:  # nothing before the network to fit
-            return X
         """A pipeline's preprocessing, fitted once per split and setting: pairs whose
         parameters outside the network (``final_prefix``) are equal share it."""
+        if len(pipeline.steps) == 1:  # nothing before the network to fit
+            return X
         setting = {k: v for k, v in item.pair.params.items()
                    if k != final_prefix[:-2] and not k.startswith(final_prefix)}
         item.prep_key = (item.pair.split, depth, _hash_or_own(setting, item))
         cached = self.preprocessed.get(item.prep_key)
         if cached is None:
             start = time.time()
-            steps = pipeline[:-1]
-            Xt = steps.fit_transform(X, y)
-            cached = self.preprocessed[item.prep_key] = [steps.steps, Xt,
-                                                         time.time() - start, 0]
+            steps, Xt = fit_preprocessing(pipeline, X, y)
+            cached = self.preprocessed[item.prep_key] = [steps, Xt, time.time() - start, 0]
         cached[3] += 1
-        pipeline.steps = list(cached[0]) + [pipeline.steps[-1]]
+        use_preprocessing(pipeline, cached[0])
         return cached[1]
 
     def _share_dataset(self, item):

@@ -12,20 +12,40 @@ gives (the engine's fused fits equal unfused ones).
 
 from collections import defaultdict
 
+from joblib import hash as joblib_hash
+
 from sktune import _training
 from sktune.engine import train_stacked
 from sktune.model_selection._fusion import fusion_signature, plan_key
-from sktune.model_selection._wrappers import commit, fit_path, prepare_input
+from sktune.model_selection._wrappers import (
+    commit,
+    fit_path,
+    fit_preprocessing,
+    prepare_input,
+    use_preprocessing,
+)
 
 
-def _preprocess(pipeline, depth, X, y):
-    """A pipeline's steps before its network, fitted on ``X, y`` as ``fit`` fits them."""
-    if len(pipeline.steps) == 1:
-        return X
-    steps = pipeline[:-1]
-    Xt = steps.fit_transform(X, y)
-    pipeline.steps = list(steps.steps) + [pipeline.steps[-1]]
-    return Xt
+class _SharedPreprocessing:
+    """``prepare_input``'s ``preprocess``: a pipeline's steps before its network, fitted
+    once for all the estimators whose steps (at that depth) are equal, as the search's
+    fits of one split share theirs; steps joblib cannot hash are fitted for their own."""
+
+    def __init__(self):
+        self.fitted = {}
+
+    def __call__(self, pipeline, depth, X, y):
+        if len(pipeline.steps) == 1:  # nothing before the network to fit
+            return X
+        try:
+            key = (depth, joblib_hash(pipeline[:-1]))
+        except Exception:  # noqa: BLE001 - an unpicklable step: fitted for itself alone
+            key = (depth, id(pipeline))
+        if key not in self.fitted:
+            self.fitted[key] = fit_preprocessing(pipeline, X, y)
+        steps, Xt = self.fitted[key]
+        use_preprocessing(pipeline, steps)
+        return Xt
 
 
 def fit_together(estimators, X, y, fit_params):
@@ -48,13 +68,13 @@ def fit_together(estimators, X, y, fit_params):
     estimators : list
         The same estimators, fitted. The first failure raises, as its ``fit`` would.
     """
-    groups = defaultdict(list)
+    groups, preprocess = defaultdict(list), _SharedPreprocessing()
     for est in estimators:
         path = fit_path(est)
         if path is None or plan_key(est, fit_params) is None:
             est.fit(X, y, **fit_params)
             continue
-        final, Xt, yt = prepare_input(est, X, y, _preprocess)
+        final, Xt, yt = prepare_input(est, X, y, preprocess)
         run = final._begin_fit(Xt, yt, fit_params.get(path.weight_key))
         groups[fusion_signature(run)].append((est, final, run))
     for signature, members in groups.items():

@@ -77,6 +77,18 @@ def prepare_input(estimator, X, y, preprocess):
     return node, X, y
 
 
+def fit_preprocessing(pipeline, X, y):
+    """Fit a pipeline's steps before its network on ``X, y`` as ``Pipeline.fit`` does;
+    returns ``(fitted steps, their output)``, for :func:`use_preprocessing`."""
+    steps = pipeline[:-1]
+    return list(steps.steps), steps.fit_transform(X, y)
+
+
+def use_preprocessing(pipeline, fitted):
+    """Make ``pipeline``'s steps before its network the ``fitted`` ones."""
+    pipeline.steps = list(fitted) + [pipeline.steps[-1]]
+
+
 def _fit_target(regressor, y):
     """``TransformedTargetRegressor.fit`` up to its regressor's fit: the target checked,
     the transformer fitted, the regressor cloned; returns the transformed target."""

@@ -110,8 +110,11 @@ def test_the_refit_ensemble_trains_as_one_stacked_network(monkeypatch):
     monkeypatch.setattr(_together, "train_stacked", spy)
     pipe = make_pipeline(StandardScaler(), MLPClassifier(**EARLY))
     grid = {"mlpclassifier__learning_rate_init": [1e-3, 3e-3, 1e-2]}
-    GridSearchCV(pipe, grid, cv=2, refit_ensemble=3).fit(X, Y)
+    search = GridSearchCV(pipe, grid, cv=2, refit_ensemble=3).fit(X, Y)
     assert sizes == [3]
+    # their equal preprocessing was fitted once, as the search's fits of a split share it
+    scalers = {id(member.estimator[0]) for member in search.best_estimator_.estimators_}
+    assert len(scalers) == 1
 
 
 def test_refit_parameters_are_validated():
