@@ -27,7 +27,7 @@ def tabular_mlp(task="classification", **params):
     20% of the rows (patience 16) and the best epoch's weights restored, and for
     classification label smoothing of 0.1, in float32 (``MLPClassifier``'s float64 is
     for scikit-learn's results; a network on a table does not need it, and it costs
-    about 1.7 times the CPU). Feed it robustly
+    1.7-2 times the CPU in a two-seed check). Feed it robustly
     scaled features (the command line's preprocessing, ``sktune._tabular``) and tune it
     with ``search_space(model, X, recipe="tabular")``.
 
