@@ -24,7 +24,7 @@ from sktune._sequences import (
 )
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
 from sktune.nn import ACTIVATIONS, RNNModule
-from sktune.nn._rnn import CELLS, POOLINGS
+from sktune.nn._rnn import CELLS, FRONTENDS, POOLINGS
 
 _RNN_DOC = """\
     cell : {"lstm", "gru", "rnn"}
@@ -56,7 +56,18 @@ _RNN_DOC = """\
         hundreds of steps train in reasonable time and gradients reach the start.
         "auto" picks the stride that brings the longest training sequence to at most
         64 steps when it is longer than 128 (1, no front-end, otherwise); 1 disables
-        it. Recorded in ``downsample_``.
+        it. Recorded in ``downsample_``. With the convolutional front-end the stride
+        is a max pooling after its blocks.
+    frontend : {"auto", "conv", "strided"}
+        What reads numeric sequences before the recurrence. "conv": three convolution
+        blocks (kernels 8, 5, 3, ``hidden_size`` channels, batch norm; the FCN's) at
+        full resolution, then max pooling by ``downsample_`` (a CNN-LSTM): local shapes
+        and short events become features wherever they are, which one strided
+        convolution or the raw steps do not give the recurrence (docs/cnn_rnn.md:
+        OSULeaf and ArrowHead). "strided": one strided convolution when
+        ``downsample_ > 1``, nothing otherwise. "auto": "conv" for numeric sequences,
+        "strided" for token ids (their embedding is the front-end). Recorded in
+        ``frontend_``.
     dropout : float
         Dropout between recurrent layers and before the head.
     batch_norm : bool
@@ -101,6 +112,7 @@ _RNN_CONSTRAINTS = {
     "pooling": [StrOptions(set(POOLINGS))],
     "embedding_dim": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
     "downsample": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "frontend": [StrOptions({"auto", *FRONTENDS})],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_norm": ["boolean"],
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -117,7 +129,9 @@ _RNN_EXTRA_ATTRIBUTES = """\
     vocab_size_ : int
         Token ids only: embedding rows (padding, unknown, one per id seen in fit).
     downsample_ : int
-        Stride of the convolutional front-end (1: none).
+        Stride of the front-end (1: none with "strided", no pooling with "conv").
+    frontend_ : {"conv", "strided"}
+        The front-end ("auto" resolved).
     channels_last_ : bool
         Whether 3-D X and list entries were read as ``(T, C)`` (True) or ``(C, T)``.
     normalize_ : {"series", "global"} or None
@@ -193,6 +207,8 @@ class _RNNMixin:
         tokens = self.input_kind_ == "tokens"
         if hasattr(self, "_longest_"):  # from the parameter: a continued fit follows it
             self.downsample_ = self._stride(self._longest_)
+        self.frontend_ = (("strided" if tokens else "conv") if self.frontend == "auto"
+                          else self.frontend)
         sizes = self.hidden_layer_sizes
         embedding_dim = (AUTO_EMBEDDING_DIM if self.embedding_dim == "auto"
                          else self.embedding_dim)
@@ -204,7 +220,7 @@ class _RNNMixin:
                          embedding_dim=embedding_dim if tokens else None,
                          hidden_layer_sizes=[sizes] if np.isscalar(sizes) else list(sizes),
                          activation=self.activation, batch_norm=self.batch_norm,
-                         downsample=self.downsample_)
+                         downsample=self.downsample_, frontend=self.frontend_)
 
 
 @with_defaults
@@ -236,7 +252,8 @@ class RNNClassifier(_RNNMixin, NeuralClassifierBase):
                                     **_RNN_CONSTRAINTS}
 
     def __init__(self, cell="lstm", hidden_size=64, *, num_layers=1, bidirectional=False,
-                 pooling="last_mean_max", embedding_dim="auto", downsample="auto", dropout=0.0,
+                 pooling="last_mean_max", embedding_dim="auto", downsample="auto",
+                 frontend="auto", dropout=0.0,
                  batch_norm=False, hidden_layer_sizes=(), activation="relu",
                  channels_last="auto", normalize="auto", solver="adam",
                  alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="plateau",
@@ -284,7 +301,7 @@ class RNNRegressor(_RNNMixin, NeuralRegressorBase):
 
     def __init__(self, cell="lstm", hidden_size=64, *, loss="squared_error", num_layers=1,
                  bidirectional=False, pooling="last_mean_max", embedding_dim="auto",
-                 downsample="auto",
+                 downsample="auto", frontend="auto",
                  dropout=0.0, batch_norm=False, hidden_layer_sizes=(), activation="relu",
                  channels_last="auto", normalize="auto", scale_target=True, solver="adam",
                  alpha=1e-4, l1=0.0, batch_size="auto", learning_rate="plateau",

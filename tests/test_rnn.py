@@ -8,6 +8,7 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_
 
 from sktune import RNNClassifier, RNNRegressor
 from sktune._rnn import LONG_SEQUENCE
+from sktune.nn import ConvFrontEnd, StridedFrontEnd
 
 FAST = dict(hidden_size=16, learning_rate_init=0.01, random_state=0, device="cpu")
 
@@ -67,8 +68,8 @@ def test_last_step_of_long_sequences_is_read_not_truncated():
     steps = LONG_SEQUENCE + 2
     X = [rng.randn(rng.choice([3, steps]), 1) for _ in range(60)]
     y = np.array([int(s[-1, 0] > 0) for s in X])
-    clf = RNNClassifier(cell="gru", downsample=1, max_iter=20, batch_size=30,
-                        **dict(FAST, learning_rate_init=0.03)).fit(X, y)
+    clf = RNNClassifier(cell="gru", downsample=1, frontend="strided", max_iter=20,
+                        batch_size=30, **dict(FAST, learning_rate_init=0.03)).fit(X, y)
     assert clf.downsample_ == 1 and clf.net_.module_.frontend is None
     long = [i for i, s in enumerate(X) if len(s) == steps]
     assert clf.score([X[i] for i in long], y[long]) > 0.9
@@ -142,10 +143,13 @@ def test_ragged_input_errors(order_data):
         clf.predict([np.zeros((4, 5))])
 
 
-def test_long_sequences_get_a_strided_front_end_and_learn():
+@pytest.mark.parametrize("frontend,module", [("strided", StridedFrontEnd),
+                                             ("auto", ConvFrontEnd)])
+def test_long_sequences_get_a_front_end_that_shortens_them_and_learn(frontend, module):
     """Hundreds of steps (the UCR ArrowHead / OSULeaf regime): "auto" shortens them to at
-    most 64 steps with a strided convolution, so the recurrence trains quickly and sees
-    the whole sequence; the class is where a bump sits in 300 noisy steps."""
+    most 64 steps (a strided convolution, or max pooling after the convolutional
+    front-end's blocks), so the recurrence trains quickly and sees the whole sequence;
+    the class is where a bump sits in 300 noisy steps."""
     rng = np.random.RandomState(0)
 
     def bumps(n):
@@ -156,28 +160,43 @@ def test_long_sequences_get_a_strided_front_end_and_learn():
         return X, y
 
     (X, y), (X_test, y_test) = bumps(100), bumps(100)
-    clf = RNNClassifier(cell="gru", max_iter=20, batch_size=50,
+    clf = RNNClassifier(cell="gru", frontend=frontend, max_iter=20, batch_size=50,
                         **dict(FAST, learning_rate_init=0.03)).fit(X, y)
-    assert clf.downsample_ == 5 and clf.net_.module_.frontend is not None
+    assert clf.downsample_ == 5 and isinstance(clf.net_.module_.frontend, module)
+    assert clf.frontend_ == {"auto": "conv"}.get(frontend, frontend)
     assert clf.score(X_test, y_test) > 0.9
     assert RNNClassifier(max_iter=1, **FAST).fit(X[:, :100], y).downsample_ == 1
 
 
-def test_front_end_keeps_ragged_sequences_independent_of_padding():
+@pytest.mark.parametrize("frontend", ["strided", "conv"])
+def test_front_end_keeps_ragged_sequences_independent_of_padding(frontend):
+    """Padded steps never reach the front-end's convolutions, batch-norm statistics or
+    pooling: a sequence is read as if it were alone."""
     rng = np.random.RandomState(0)
     X = [rng.randn(rng.randint(150, 300), 2) for _ in range(30)]
     y = np.arange(30) % 2
-    clf = RNNClassifier(cell="gru", max_iter=1, **FAST).fit(X, y)
+    clf = RNNClassifier(cell="gru", frontend=frontend, max_iter=1, **FAST).fit(X, y)
     assert clf.downsample_ == 5
     alone = clf.predict_proba([X[0][:151]])
     padded = clf.predict_proba([X[0][:151], np.ones((299, 2))])
     np.testing.assert_allclose(padded[:1], alone, rtol=1e-5, atol=1e-6)
 
 
+def test_token_ids_keep_the_strided_front_end():
+    """Text: the embedding is the front-end; "auto" puts no convolution blocks on it."""
+    from sktune._text import TokenIds
+
+    rng = np.random.RandomState(0)
+    X, y = TokenIds(rng.randint(1, 20, size=(30, 12))), np.arange(30) % 2
+    clf = RNNClassifier(max_iter=1, **FAST).fit(X, y)
+    assert clf.frontend_ == "strided" and clf.net_.module_.frontend is None
+
+
 @pytest.mark.parametrize("params,match", [
     ({"hidden_layer_sizes": (0,)}, "'hidden_layer_sizes' parameter of RNNClassifier must"),
     ({"hidden_size": 0}, "'hidden_size' parameter of RNNClassifier must"),
     ({"downsample": 0}, "'downsample' parameter of RNNClassifier must"),
+    ({"frontend": "fcn"}, "'frontend' parameter of RNNClassifier must"),
     ({"embedding_dim": 0}, "'embedding_dim' parameter of RNNClassifier must"),
 ])
 def test_zero_width_layers_are_rejected(order_data, params, match):

@@ -116,7 +116,9 @@ def _token_ids(n=40, length=10, seed=0):
 @pytest.mark.parametrize("how", ["fit", "partial_fit"])
 @pytest.mark.parametrize("make, change, named", [
     # settings resolved from the data at the first fit: a change must reach the network
-    (lambda: RNNClassifier(hidden_size=4), {"downsample": 2}, r"downsample=2"),
+    (lambda: RNNClassifier(hidden_size=4, frontend="strided"), {"downsample": 2},
+     r"downsample=2"),
+    (lambda: RNNClassifier(hidden_size=4), {"frontend": "strided"}, r"frontend='strided'"),
     (lambda: CNNClassifier(channels=(4,), embedding_dim=4), {"embedding_dim": 8},
      r"embedding_dim=8 \(fitted with 4\)"),
     (lambda: RNNClassifier(hidden_size=4, embedding_dim=4), {"embedding_dim": None},

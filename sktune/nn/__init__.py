@@ -12,14 +12,14 @@ from sktune.nn._protocols import (
     SparseInput,
     Stackable,
 )
-from sktune.nn._rnn import RNNModule, StridedFrontEnd
+from sktune.nn._rnn import ConvFrontEnd, RNNModule, StridedFrontEnd
 from sktune.nn._stacked import StackedMLP, StackedModule
 from sktune.nn._stacked_cnn import StackedCNN
 from sktune.nn._tabular import PeriodicEmbedding, StackedTabularMLP, TabularMLPModule
 from sktune.nn._text_encoder import TextEncoderModule
 
-__all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "Embedder", "FineTuneModule",
-           "Freezable", "Headed", "LayerwiseLR", "MLPModule", "PeriodicEmbedding",
-           "PixelShift", "RNNModule", "SparseInput", "Stackable", "StackedCNN", "StackedMLP",
-           "StackedModule", "StackedTabularMLP", "StridedFrontEnd", "TabularMLPModule",
-           "TextEncoderModule", "make_activation", "strip_head"]
+__all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "ConvFrontEnd", "Embedder",
+           "FineTuneModule", "Freezable", "Headed", "LayerwiseLR", "MLPModule",
+           "PeriodicEmbedding", "PixelShift", "RNNModule", "SparseInput", "Stackable",
+           "StackedCNN", "StackedMLP", "StackedModule", "StackedTabularMLP", "StridedFrontEnd",
+           "TabularMLPModule", "TextEncoderModule", "make_activation", "strip_head"]

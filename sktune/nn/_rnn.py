@@ -8,12 +8,16 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sktune._compat import cpu_has_native_bf16
+from sktune.nn._cnn import ConvBlock
 from sktune.nn._layers import cpu_bf16_autocast, make_activation
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "mean", "max", "last_mean_max", "attention")
 #: how many vectors of ``hidden_size * directions`` each pooling concatenates
 POOLED_VECTORS = {"last_mean_max": 3}
+FRONTENDS = ("conv", "strided")
+#: kernel sizes of the convolutional front-end's blocks: the FCN's (Wang et al., 2017)
+CONV_KERNELS = (8, 5, 3)
 
 
 class StridedFrontEnd(nn.Module):
@@ -66,6 +70,62 @@ class StridedFrontEnd(nn.Module):
         return out, lengths
 
 
+class ConvFrontEnd(nn.Module):
+    """Convolution blocks at full resolution, then max pooling by ``stride``, before the RNN.
+
+    ``forward(x, lengths)`` maps ``(n, T, F)`` to ``(n, ceil(T / stride), channels)``
+    and the lengths accordingly. Three blocks (convolution, batch norm, ReLU; kernels
+    8, 5 and 3, the FCN's) see every input step, so a short event anywhere becomes a
+    feature before the sequence is shortened; the max pooling keeps it (a CNN-LSTM,
+    as DeepConvLSTM and LSTM-FCN read signals). Padded steps are zeroed before every
+    convolution and left out of the batch-norm statistics and the pooling, so each
+    sequence is read exactly as if it were alone.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per input step.
+    channels : int
+        Channels of each block, and features per output step.
+    stride : int, default=1
+        Input steps per output step (max pooling over non-overlapping windows).
+    kernel_sizes : sequence of int, default=(8, 5, 3)
+        One block per kernel size.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn import ConvFrontEnd
+    >>> out, lengths = ConvFrontEnd(3, 8, stride=2)(torch.randn(4, 9, 3),
+    ...                                            torch.tensor([9, 6, 3, 1]))
+    >>> out.shape, lengths.tolist()
+    (torch.Size([4, 5, 8]), [5, 3, 2, 1])
+    """
+
+    def __init__(self, n_features, channels, stride=1, kernel_sizes=CONV_KERNELS):
+        super().__init__()
+        self.stride = int(stride)
+        widths = [n_features] + [channels] * len(kernel_sizes)
+        self.blocks = nn.ModuleList(
+            ConvBlock(1, c_in, c_out, k, batch_norm=True, activation="relu", residual=False)
+            for c_in, c_out, k in zip(widths, widths[1:], kernel_sizes))
+
+    def forward(self, x, lengths=None):
+        x = x.transpose(1, 2)
+        mask = None
+        if lengths is not None:
+            steps = torch.arange(x.shape[-1], device=x.device)
+            mask = (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+        for block in self.blocks:
+            x = block(x, mask)  # ReLU outputs, zero at padded steps
+        s = self.stride
+        if s > 1:  # non-negative features: a padded zero never wins a window's max
+            x = nn.functional.max_pool1d(x, s, s, ceil_mode=True)
+            if lengths is not None:
+                lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
+        return x.transpose(1, 2), lengths
+
+
 class RNNModule(nn.Module):
     """An LSTM/GRU/RNN encoder, a pooling over time and a dense head.
 
@@ -104,8 +164,12 @@ class RNNModule(nn.Module):
     batch_norm : bool, default=False
         Batch normalisation of the pooled representation.
     downsample : int, default=1
-        Stride of a :class:`StridedFrontEnd` convolution (``hidden_size`` channels)
-        before the recurrence; 1 means none.
+        Steps of the input per step of the recurrence: the stride of the front-end.
+    frontend : {"strided", "conv"}, default="strided"
+        What reads the input before the recurrence: "strided", one
+        :class:`StridedFrontEnd` convolution when ``downsample > 1`` (none otherwise);
+        "conv", a :class:`ConvFrontEnd` (three convolution blocks at full resolution,
+        then max pooling by ``downsample``). Both have ``hidden_size`` channels.
 
     Examples
     --------
@@ -119,16 +183,21 @@ class RNNModule(nn.Module):
     def __init__(self, n_features, n_outputs, cell="lstm", hidden_size=64, num_layers=1,
                  bidirectional=False, dropout=0.0, pooling="last", vocab_size=None,
                  embedding_dim=None, hidden_layer_sizes=(), activation="relu", batch_norm=False,
-                 downsample=1):
+                 downsample=1, frontend="strided"):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}; choose one of {POOLINGS}.")
+        if frontend not in FRONTENDS:
+            raise ValueError(f"frontend={frontend!r}; choose one of {FRONTENDS}.")
         self.embedding = None
         if vocab_size is not None:
             self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
             n_features = embedding_dim
         self.frontend = None
-        if downsample > 1:
+        if frontend == "conv":
+            self.frontend = ConvFrontEnd(n_features, hidden_size, int(downsample))
+            n_features = hidden_size
+        elif downsample > 1:
             self.frontend = StridedFrontEnd(n_features, hidden_size, int(downsample))
             n_features = hidden_size
         self.rnn = CELLS[cell](n_features, hidden_size, num_layers=num_layers, batch_first=True,
