@@ -14,6 +14,11 @@ Tasks:
 - ``pulse``: the label is the sign of a pulse in the first 50 of 512 noisy steps (the
   issue's task); ``late``: the same pulse in the last 50 steps (the control).
 - ``tail``: a 40-step shape followed by 200 steps of noise (noise-padded recordings).
+- ``long``: the issue's cost case, 100 training series of 1,460 steps (a random walk)
+  holding one of three 48-step shapes somewhere; ``long_fine``: the same with 12-step
+  shapes (detail finer than the window the default averages, 3 steps). Each with the
+  default ``downsample="auto"`` (window means of 3 steps: 487 steps) and with
+  ``downsample=1`` (every step): accuracy and fit time.
 - ``padding``: the largest change of a predicted probability when a short series is
   predicted alone or beside a series 300 steps longer (must be ~0).
 - ``regression``: a target around 5e4 (spread 1e4) that follows the level of channel 0
@@ -44,6 +49,20 @@ def shapes(n, seed, length=40, tail=0):
         start = rng.randint(0, length - 12)
         X[i, start:start + 12] += patterns[c]
     X = X * rng.uniform(0.5, 3, size=(n, 1)) + rng.uniform(-5, 5, size=(n, 1))
+    return X, y
+
+
+def long_shapes(n, seed, width, length=1460):
+    """One of three shapes (sine, square, triangle) of ``width`` steps somewhere in a
+    random walk of ``length`` steps."""
+    rng = np.random.RandomState(seed)
+    t = np.linspace(0, 1, width)
+    patterns = [np.sin(2 * np.pi * t), np.where(t < 0.5, 1.0, -1.0), 1 - 2 * np.abs(2 * t - 1)]
+    y = rng.randint(3, size=n)
+    X = np.cumsum(0.05 * rng.randn(n, length), axis=1) + 0.2 * rng.randn(n, length)
+    for i, c in enumerate(y):
+        start = rng.randint(0, length - width)
+        X[i, start:start + width] += 2 * patterns[c]
     return X, y
 
 
@@ -90,12 +109,18 @@ def majority(y_train, y_test):
 def classification(task, model, seed, n_train, variant):
     makers = {"scale": lambda n, s: shapes(n, s), "pulse": lambda n, s: pulse(n, s),
               "late": lambda n, s: pulse(n, s, late=True),
-              "tail": lambda n, s: shapes(n, s, tail=200)}
+              "tail": lambda n, s: shapes(n, s, tail=200),
+              "long": lambda n, s: long_shapes(n, s, 48),
+              "long_fine": lambda n, s: long_shapes(n, s, 12)}
+    if task.startswith("long"):
+        n_train = 100  # the issue's 100 series x 1,460 steps
     X, y = makers[task](n_train, 100 + seed)
     X_test, y_test = makers[task](500, 200 + seed)
     if "x1e4" in variant:  # other units: x 1e4, shifted by 3e5
         X, X_test = X * 1e4 + 3e5, X_test * 1e4 + 3e5
     params = {"normalize": None} if "normalize=None" in variant else {}
+    if "downsample=1" in variant:
+        params["downsample"] = 1
     est = estimator(model, task, seed, **params)
     secs = fit(est, X, y)
     return est.score(X_test, y_test), secs, est.n_iter_, majority(y, y_test)
@@ -123,7 +148,8 @@ def regression(model, seed, n_train):
     return rmse, secs, est.n_iter_, mean
 
 
-VARIANTS = {"scale": ["default", "x1e4", "normalize=None", "normalize=None x1e4"]}
+VARIANTS = {"scale": ["default", "x1e4", "normalize=None", "normalize=None x1e4"],
+            "long": ["default", "downsample=1"], "long_fine": ["default", "downsample=1"]}
 
 
 def main(argv=None):
@@ -134,6 +160,8 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-train", type=int, default=200)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help="only these variants of each task (e.g. default)")
     args = parser.parse_args(argv)
     if args.threads:
         import torch
@@ -143,6 +171,8 @@ def main(argv=None):
           f"{'epochs':>6s} {'fit s':>7s}  baseline", flush=True)
     for task in args.tasks:
         for variant in VARIANTS.get(task, ["default"]):
+            if args.variants and variant not in args.variants:
+                continue
             for model in args.models:
                 scores, times, bases = [], [], []
                 for seed in args.seeds:

@@ -99,15 +99,26 @@ def majority(y_train, y_test):
     return 100 * float(np.mean(y_test == labels[np.argmax(counts)]))
 
 
-def run(model, X_train, y_train, X_test, y_test, seed):
+def run(model, X_train, y_train, X_test, y_test, seed, params=None):
     from sktune import CNNClassifier, RNNClassifier
 
-    est = {"cnn": CNNClassifier, "rnn": RNNClassifier}[model](random_state=seed)
+    est = {"cnn": CNNClassifier, "rnn": RNNClassifier}[model](random_state=seed,
+                                                               **(params or {}))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X_train, y_train)
     return 100 * est.score(X_test, y_test), time.perf_counter() - start, est.n_iter_
+
+
+def _parse_setting(item):
+    import json
+
+    name, _, value = item.partition("=")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 def main(argv=None):
@@ -117,7 +128,11 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=["cnn"], choices=["cnn", "rnn"])
     parser.add_argument("--cache", default=os.path.expanduser("~/.cache/sktune-ucr"))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="parameters other than the defaults, e.g. downsample=3 "
+                             "(values read as JSON, else as strings)")
     args = parser.parse_args(argv)
+    params = dict(_parse_setting(item) for item in args.set)
     if args.threads:
         import torch
 
@@ -133,7 +148,8 @@ def main(argv=None):
         for model in args.models:
             accs, times = [], []
             for seed in args.seeds:
-                acc, secs, epochs = run(model, X_train, y_train, X_test, y_test, seed)
+                acc, secs, epochs = run(model, X_train, y_train, X_test, y_test, seed,
+                                        params)
                 accs.append(acc)
                 times.append(secs)
                 print(f"{name:18s} {model:5s} {seed:4d} {acc:6.1f} {epochs:6d} {secs:7.1f} "

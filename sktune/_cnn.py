@@ -80,6 +80,15 @@ _CNN_DOC = """\
         UCR archive's convention), "global" otherwise (multivariate signals, whose
         channel levels are information; regressors; rows too short to have a shape).
         Images and token ids are never scaled. Recorded in ``normalize_``.
+    downsample : "auto" or int
+        1-D signals: the convolutions read the mean of each window of this many steps
+        (the piecewise aggregate approximation), a series this many times shorter and
+        a fit this many times cheaper. "auto": 1 up to 512 steps (every set of the
+        UCR benchmark the defaults were measured on), else the smallest stride that
+        brings the longest training signal to at most 512 steps (1,460 steps: 3), so
+        the cost of a fit stops growing with the length (docs/cnn_rnn.md). 1 keeps
+        every step. Images and token ids are never shortened (1 only). Recorded in
+        ``downsample_``.
     augment_flip : bool
         Random horizontal flips (images).
     augment_shift : float
@@ -126,6 +135,7 @@ _CNN_CONSTRAINTS = {
     "conv_dim": [StrOptions({"auto"}), Interval(Integral, 1, 2, closed="both")],
     "channels_last": [StrOptions({"auto"}), "boolean"],
     "normalize": [StrOptions({"auto", *NORMALIZE_OPTIONS}), None],
+    "downsample": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "augment_flip": ["boolean"],
     "augment_shift": [Interval(Real, 0, None, closed="left")],
     "augment_rotation": [Interval(Real, 0, 180, closed="both")],
@@ -144,6 +154,8 @@ AUTO_ARCHITECTURE = {
                "hidden_layer_sizes": ()},
 }
 AUTO_EMBEDDING_DIM = 32
+#: downsample="auto" shortens signals longer than this to at most this many steps
+MAX_SIGNAL_STEPS = 512
 
 
 def _as_tuple(value):
@@ -315,13 +327,26 @@ class _CNNMixin:
         shape = self.input_shape_
         if shape[-1] is None:  # variable length: decide pooling on the longest seen in fit
             shape = (shape[0], self._fit_length)
+        self.downsample_ = self._stride(shape)
         return CNNModule(shape, n_outputs, channels=self.channels_,
                          kernel_size=self.kernel_size_, pooling=self.pooling_,
                          batch_norm=self.batch_norm, dropout=self.dropout,
                          activation=self.activation, global_pool=self.global_pool,
                          hidden_layer_sizes=self.hidden_layer_sizes_,
-                         residual=self.residual, augment=augment if augment.active else None,
+                         residual=self.residual, input_stride=self.downsample_,
+                         augment=augment if augment.active else None,
                          vocab_size=self.vocab_size_ if self.input_kind_ == "tokens" else None)
+
+    def _stride(self, shape):
+        """``downsample_``: steps per window of the signal the convolutions read."""
+        if self.input_kind_ != "signal":
+            if self.downsample not in ("auto", 1):
+                raise ValueError(f"downsample={self.downsample} shortens 1-D signals; "
+                                 f"X was read as {self.input_kind_}. Leave it at 'auto'.")
+            return 1
+        if self.downsample != "auto":
+            return int(self.downsample)
+        return max(1, -(-int(shape[-1]) // MAX_SIGNAL_STEPS))
 
     def _auto_batch_size(self, n_samples):
         """Signals: the FCN reference's ``min(n // 10, 16)`` rows per batch (at least 2);
@@ -345,6 +370,8 @@ _CNN_EXTRA_ATTRIBUTES = """\
         Whether X's channels were read on its last axis.
     normalize_ : {"series", "global"} or None
         The scaling applied to signals ("auto" resolved; None for images and token ids).
+    downsample_ : int
+        Steps per window of the signal the convolutions read (1: every step).
     channels_, kernel_size_, pooling_, hidden_layer_sizes_
         The architecture used ("auto" resolved).
     vocab_size_ : int
@@ -387,7 +414,8 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
     def __init__(self, channels="auto", kernel_size="auto", *, pooling="auto", batch_norm=True,
                  dropout=0.0, activation="relu", global_pool=True, hidden_layer_sizes="auto",
                  residual=False, input_shape=None, conv_dim="auto", channels_last="auto",
-                 normalize="auto", augment_flip=False, augment_shift=0.0, augment_rotation=0.0,
+                 normalize="auto", downsample="auto", augment_flip=False, augment_shift=0.0,
+                 augment_rotation=0.0,
                  augment_scale=0.0, augment_noise=0.0, embedding_dim="auto", solver="adam",
                  alpha=1e-4, l1=0.0,
                  batch_size="auto", learning_rate="plateau", learning_rate_init=1e-3,
@@ -433,8 +461,8 @@ class CNNRegressor(_CNNMixin, NeuralRegressorBase):
     def __init__(self, channels="auto", kernel_size="auto", *, loss="squared_error",
                  pooling="auto", batch_norm=True, dropout=0.0, activation="relu",
                  global_pool=True, hidden_layer_sizes="auto", residual=False, input_shape=None,
-                 conv_dim="auto", channels_last="auto", normalize="auto", scale_target=True,
-                 augment_flip=False, augment_shift=0.0,
+                 conv_dim="auto", channels_last="auto", normalize="auto", downsample="auto",
+                 scale_target=True, augment_flip=False, augment_shift=0.0,
                  augment_rotation=0.0, augment_scale=0.0, augment_noise=0.0,
                  embedding_dim="auto", solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
                  learning_rate="plateau", learning_rate_init=1e-3, power_t=0.5, lr_step_size=10,

@@ -174,6 +174,38 @@ def test_ragged_signals_are_masked_so_padding_never_changes_a_prediction():
     assert clf.predict(np.stack([x[:20] for x in X[:3]])).shape == (3,)  # equal lengths
 
 
+def test_long_signals_are_read_as_window_means_of_at_most_512_steps():
+    """downsample="auto": every step up to 512, then the smallest stride that brings the
+    longest training signal under it; the network reads window means (so a 1,460-step
+    fit costs what a 487-step one does), ragged signals masked as before."""
+    rng = np.random.RandomState(0)
+    tiny = dict(channels=(4,), kernel_size=(3,), max_iter=1, random_state=0, device="cpu")
+    y = np.arange(20) % 2
+    assert CNNClassifier(**tiny).fit(rng.randn(20, 512), y).downsample_ == 1
+    clf = CNNClassifier(**tiny).fit(rng.randn(20, 1460), y)
+    assert clf.downsample_ == 3 and clf.net_.module_.input_stride == 3
+    assert CNNClassifier(downsample=1, **tiny).fit(rng.randn(20, 1460), y).downsample_ == 1
+    ragged = [rng.randn(2, n) for n in rng.randint(300, 1100, 20)]
+    clf = CNNClassifier(**tiny).fit(ragged, y)
+    assert clf.downsample_ == -(-max(x.shape[1] for x in ragged) // 512)
+    short = ragged[int(np.argmin([x.shape[1] for x in ragged]))]
+    alone = clf.predict_proba([short])
+    padded = clf.predict_proba([short, np.ones((2, 1500))])
+    np.testing.assert_allclose(padded[:1], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_window_means_keep_a_signals_shape_and_refuse_images(digits):
+    """downsample=2 on the pattern task still learns it; images are never shortened."""
+    X, y = pattern_task(80, 0)
+    X_test, y_test = pattern_task(200, 1)
+    clf = CNNClassifier(downsample=2, max_iter=4, random_state=0, device="cpu").fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    X_train, _, y_train, _ = digits
+    with pytest.raises(ValueError, match="downsample=2 shortens 1-D signals"):
+        CNNClassifier(input_shape=(8, 8), downsample=2, **SMALL).fit(X_train, y_train)
+    assert not hasattr(CNNClassifier(input_shape=(8, 8), downsample=2), "net_")
+
+
 def test_masked_batch_norm_statistics_ignore_padding():
     from sktune.nn._cnn import MaskedBatchNorm1d
 

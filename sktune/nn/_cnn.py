@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sktune.nn import _layers
-from sktune.nn._layers import image_layout, make_activation
+from sktune.nn._layers import image_layout, make_activation, piecewise_mean
 from sktune.nn._stacked_cnn import StackedCNN, cnn_signature
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
@@ -267,6 +267,9 @@ class CNNModule(nn.Module):
         Dense layers of the head.
     residual : bool, default=False
         Residual blocks (two convolutions and a skip connection).
+    input_stride : int, default=1
+        1-D signals: the blocks read the mean of each window of this many input steps
+        (:func:`piecewise_mean`), a series ``input_stride`` times shorter.
     augment : Augment, default=None
         Training-time augmentation applied to the input.
     vocab_size : int, default=None
@@ -286,11 +289,16 @@ class CNNModule(nn.Module):
 
     def __init__(self, input_shape, n_outputs, channels=(32, 64), kernel_size=3, pooling="max",
                  batch_norm=True, dropout=0.0, activation="relu", global_pool=True,
-                 hidden_layer_sizes=(), residual=False, augment=None, vocab_size=None):
+                 hidden_layer_sizes=(), residual=False, input_stride=1, augment=None,
+                 vocab_size=None):
         super().__init__()
         dims = len(input_shape) - 1
         if dims not in (1, 2):
             raise ValueError(f"input_shape {input_shape} is neither (C, L) nor (C, H, W).")
+        if input_stride != 1 and dims != 1:
+            raise ValueError(f"input_stride={input_stride} shortens 1-D signals; "
+                             f"input_shape {input_shape} is an image.")
+        self.input_stride = int(input_stride)
         kernels = ([int(kernel_size)] * len(channels) if isinstance(kernel_size, int)
                    else [int(k) for k in kernel_size])
         if len(kernels) != len(channels):
@@ -302,6 +310,8 @@ class CNNModule(nn.Module):
         self.blocks = nn.ModuleList()
         self.pools = []
         c_in, spatial = input_shape[0], list(input_shape[1:])
+        if self.input_stride > 1 and spatial[0] is not None:
+            spatial = [-(-spatial[0] // self.input_stride)]
         for c_out, k in zip(channels, kernels):
             self.blocks.append(ConvBlock(dims, c_in, c_out, k, batch_norm, activation,
                                          residual))
@@ -417,6 +427,8 @@ def _feature_maps(net, x, lengths):
     if lengths is not None:
         steps = torch.arange(x.shape[-1], device=x.device)
         mask = (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+    if net.input_stride > 1:
+        x, mask = piecewise_mean(x, mask, net.input_stride)
     for block, pool in zip(net.blocks, net.pools):
         x = block(x, mask)
         if pool is not None:
@@ -431,6 +443,7 @@ class _MultiScale(nn.Module):
     def __init__(self, cnn):
         super().__init__()
         self.embedding, self.augment = cnn.embedding, cnn.augment
+        self.input_stride = cnn.input_stride
         self.blocks, self.pools, self.dropout = cnn.blocks, cnn.pools, cnn.dropout
 
     def forward(self, x, lengths=None):

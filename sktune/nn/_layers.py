@@ -1,6 +1,7 @@
 """Small building blocks shared by every network family."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 #: Activation names accepted by every sktune estimator, mapped to torch classes.
@@ -101,3 +102,41 @@ def image_layout(x):
     if x.ndim == 4:
         return x.contiguous(memory_format=IMAGE_LAYOUT)
     return x
+
+
+def piecewise_mean(x, mask, size):
+    """The mean of each window of ``size`` steps along the last axis (the piecewise
+    aggregate approximation of a series; the last window may be shorter).
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n, C, T)
+        Zero-padded signals.
+    mask : torch.Tensor of shape (n, 1, T) or None
+        Valid steps; with it, a window's mean is over its valid steps and the new mask
+        marks windows holding at least one.
+    size : int
+        Steps per window.
+
+    Returns
+    -------
+    x : torch.Tensor of shape (n, C, ceil(T / size))
+    mask : torch.Tensor of shape (n, 1, ceil(T / size)) or None
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktune.nn._layers import piecewise_mean
+    >>> piecewise_mean(torch.arange(5.0).view(1, 1, 5), None, 2)[0].tolist()
+    [[[0.5, 2.5, 4.0]]]
+    """
+    steps = x.shape[-1]
+    extra = (-steps) % size
+    valid = (torch.ones_like(x[:, :1]) if mask is None else mask.to(x.dtype))
+    if extra:
+        x, valid = F.pad(x, (0, extra)), F.pad(valid, (0, extra))
+    windows = x.shape[-1] // size
+    total = (x * valid).reshape(x.shape[0], x.shape[1], windows, size).sum(-1)
+    count = valid.reshape(valid.shape[0], 1, windows, size).sum(-1)
+    out = total / count.clamp_min(1.0)
+    return out, (None if mask is None else count > 0)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sktune.nn._layers import image_layout
+from sktune.nn._layers import image_layout, piecewise_mean
 from sktune.nn._stacked import (
     StackedBatchNorm,
     StackedModule,
@@ -52,7 +52,7 @@ def cnn_signature(module):
                 return None
     blocks = tuple((b.residual, b.skip is None, b.pad, len(b.first)) for b in module.blocks)
     return ("cnn", tuple(parts), blocks, tuple(module.pools), bool(module.global_pool),
-            tensor_signature(module))
+            module.input_stride, tensor_signature(module))
 
 
 class StackedCNN(StackedModule):
@@ -87,6 +87,7 @@ class StackedCNN(StackedModule):
         self._blocks = [self._block([c.blocks[i] for c in copies], counter)
                         for i in range(len(first.blocks))]
         self._pools = list(first.pools)
+        self.input_stride = first.input_stride
         rates = [float(c.dropout.p) if isinstance(c.dropout, nn.Dropout) else 0.0
                  for c in copies]
         self._dropout = None
@@ -129,6 +130,8 @@ class StackedCNN(StackedModule):
         K, b = x.shape[:2]
         h = image_layout(x.transpose(0, 1).reshape((b, K * x.shape[2]) + tuple(x.shape[3:])))
         rows = None if mask is None else mask.t()  # (b, K): real rows, batch first
+        if self.input_stride > 1:  # a mean per window of each channel: copies stay apart
+            h = piecewise_mean(h, None, self.input_stride)[0]
         for block, pool in zip(self._blocks, self._pools):
             h = self._run_block(h, block, rows, K)
             if pool is not None:

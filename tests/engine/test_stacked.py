@@ -326,16 +326,18 @@ def test_cnn_regressor_on_signals_and_dropout_copies():
     assert fused[1].loss_curve_ != unfused[1].loss_curve_
 
 
-def test_fused_signal_cnns_with_the_auto_architecture_equal_unfused():
+@pytest.mark.parametrize("downsample", [1, 3])
+def test_fused_signal_cnns_with_the_auto_architecture_equal_unfused(downsample):
     """The signal defaults (FCN blocks, kernels 8/5/3 — an even kernel pads one step
-    more on the right — no pooling) stack too."""
+    more on the right — no pooling) stack too, reading window means with downsample."""
     from sktune import CNNClassifier
 
     rng = np.random.RandomState(1)
-    X = rng.randn(40, 2, 12)  # 3 batches, the last ragged
+    X = rng.randn(40, 2, 13)  # 3 batches, the last ragged; 13 = 4 windows of 3 + 1
     y = (X[:, 0, :6].mean(1) > X[:, 1, 6:].mean(1)).astype(int)
     base = CNNClassifier(conv_dim=1, max_iter=2, batch_size=16, random_state=0,
-                         device="cpu", dtype="float64", early_stopping=False)
+                         device="cpu", dtype="float64", early_stopping=False,
+                         downsample=downsample)
     fused, unfused, outcomes = _fit_both(
         base, [{}, {"learning_rate_init": 3e-3}, {"alpha": 1e-2, "random_state": 3}],
         [(X, y)] * 3)

@@ -173,6 +173,9 @@ def test_cnn_signals_regression_and_multichannel_classification():
     two = rng.randn(60, 2, 30).astype(np.float32)
     clf = CNNClassifier(channels=(4,), conv_dim=1, pooling="max", max_iter=2, **FAST)
     check_classifier(clf.fit(two, (two[:, 0].mean(axis=1) > 0).astype(int)), two)
+    # window means (downsample, the default past 512 steps) export with the network
+    reg = CNNRegressor(channels=(4,), kernel_size=(3,), downsample=4, max_iter=2, **FAST)
+    check_regressor(reg.fit(signals, signals.mean(axis=1)), signals)
 
 
 @pytest.mark.parametrize("opset", [15, 18])
