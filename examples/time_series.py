@@ -1,6 +1,6 @@
 """Time series with default parameters: fixed-length signals, variable-length multichannel
-sequences, long sequences for an RNN, and a text pipeline whose token ids are embedded
-without being told.
+sequences, long sequences for an RNN, a seed ensemble for a small training set, and a
+text pipeline whose token ids are embedded without being told.
 
 Run: python examples/time_series.py [--quick]
 
@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from sklearn.pipeline import make_pipeline
 
-from sktune import CNNClassifier, RNNClassifier, TextSequencer
+from sktune import CNNClassifier, RNNClassifier, SeedEnsembleClassifier, TextSequencer
 
 QUICK = "--quick" in sys.argv
 warnings.simplefilter("ignore")  # ConvergenceWarning of the short --quick runs
@@ -62,7 +62,17 @@ rnn = RNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xl, yl)
 print(f"RNN on {Xl.shape[1]} steps: {rnn.frontend_!r} front-end, stride {rnn.downsample_}; "
       f"test accuracy {rnn.score(Xl_test, yl_test):.3f}")
 
-# 4. Text: TextSequencer marks its output as TokenIds, so the next step embeds the ids.
+# 4. A small training set: the accuracy of one network depends on its seed; a seed
+#    ensemble averages a few copies, trained together as one stacked network.
+Xs, ys = patterns(24, 96)
+single = [CNNClassifier(max_iter=EPOCHS, random_state=s).fit(Xs, ys).score(X_test, y_test)
+          for s in range(3)]
+ensemble = SeedEnsembleClassifier(CNNClassifier(max_iter=EPOCHS), n_estimators=3,
+                                  random_state=0).fit(Xs, ys)
+print(f"24 training signals: single CNNs {', '.join(f'{a:.3f}' for a in single)}; "
+      f"seed ensemble of 3: {ensemble.score(X_test, y_test):.3f}")
+
+# 5. Text: TextSequencer marks its output as TokenIds, so the next step embeds the ids.
 words_pos, words_neg = ["liked", "enjoyed", "loved"], ["hated", "disliked", "loathed"]
 
 

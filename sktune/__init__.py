@@ -1,6 +1,7 @@
 """sktune: deep learning models as first-class scikit-learn estimators."""
 
 from sktune._cnn import CNNClassifier, CNNRegressor
+from sktune._ensemble import SeedEnsembleClassifier, SeedEnsembleRegressor
 from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune._recipes import tabular_mlp
 from sktune._rnn import RNNClassifier, RNNRegressor
@@ -32,7 +33,8 @@ _install_onnx_converters()
 __all__ = [
     "CNNClassifier", "CNNRegressor", "FineTuneClassifier", "FineTuneRegressor",
     "InputLayoutWarning", "MLPClassifier", "MLPRegressor", "RNNClassifier",
-    "PretrainedEmbedder", "RNNRegressor", "TextSequencer", "TokenIds",
+    "PretrainedEmbedder", "RNNRegressor", "SeedEnsembleClassifier", "SeedEnsembleRegressor",
+    "TextSequencer", "TokenIds",
     "TrainingDivergedError", "TransformerClassifier",
     "TransformerRegressor", "__version__", "dask_client",
     "leaderboard", "plot_learning_curves", "plot_scores", "preserve_thread_env",

@@ -24,6 +24,7 @@ from sklearn.model_selection._validation import (  # noqa: F401
     _warn_or_raise_about_fit_failures,
 )
 from sklearn.utils._param_validation import (  # noqa: F401
+    HasMethods,
     Interval,
     InvalidParameterError,
     Options,

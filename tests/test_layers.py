@@ -20,6 +20,7 @@ FLOORS = [
     # the families, the transfer wing and the tuning tools: none imports another
     {"sktune._mlp"}, {"sktune._cnn"}, {"sktune._rnn"}, {"sktune.transfer"},
     {"sktune.model_selection"},
+    {"sktune._ensemble"},  # seed ensembles: fitted through the tuning tools' fit_together
     {"sktune.export"},  # fitted estimators of any family as ONNX / torch files
     {"sktune._recipes"},  # configured estimators (the tabular MLP recipe)
     {"sktune"},  # the package's __init__: the public names
