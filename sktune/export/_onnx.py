@@ -310,3 +310,34 @@ def register(classes=()):
             update_registered_converter(
                 cls, alias, calculate_regressor_shapes, convert_regressor, overwrite=True,
                 parser=_checked(_parse_sklearn_simple_model))
+    _register_ensembles(_parse_sklearn_classifier, _parse_sklearn_simple_model)
+
+
+def _register_ensembles(parse_classifier, parse_regressor):
+    """Seed ensembles: their members' converters, averaged (:mod:`._ensemble`)."""
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    from sktune._ensemble import SeedEnsembleClassifier, SeedEnsembleRegressor
+    from sktune.export._ensemble import (
+        check_members,
+        convert_ensemble_classifier,
+        convert_ensemble_regressor,
+    )
+
+    def checked(parser):
+        def parse(scope, model, inputs, custom_parsers=None):
+            check_members(model)
+            return parser(scope, model, inputs, custom_parsers=custom_parsers)
+        return parse
+
+    update_registered_converter(
+        SeedEnsembleClassifier, "SktuneSeedEnsembleClassifier",
+        calculate_linear_classifier_output_shapes, convert_ensemble_classifier,
+        options=_CLASSIFIER_OPTIONS, overwrite=True, parser=checked(parse_classifier))
+    update_registered_converter(
+        SeedEnsembleRegressor, "SktuneSeedEnsembleRegressor",
+        calculate_linear_regressor_output_shapes, convert_ensemble_regressor,
+        overwrite=True, parser=checked(parse_regressor))

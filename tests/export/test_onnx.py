@@ -28,6 +28,8 @@ from sktune import (  # noqa: E402
     MLPRegressor,
     RNNClassifier,
     RNNRegressor,
+    SeedEnsembleClassifier,
+    SeedEnsembleRegressor,
     TextSequencer,
 )
 from sktune.export import NotExportableError  # noqa: E402
@@ -224,6 +226,28 @@ def test_rnn_fitted_channels_last_exports_in_its_layout():
     clf = RNNClassifier(hidden_size=8, max_iter=2, channels_last=True, **FAST)
     clf.fit(X, (X[:, :, 0].sum(1) > 0).astype(int))
     check_classifier(clf, X)
+
+
+# ---- seed ensembles -------------------------------------------------------------------
+def test_seed_ensembles_export_as_the_mean_of_their_members(digits):
+    X, y = digits
+    clf = make_pipeline(StandardScaler(), SeedEnsembleClassifier(
+        MLPClassifier((8,), max_iter=2, **FAST), n_estimators=3, random_state=0))
+    check_classifier(clf.fit(X, y), X)
+    signals = np.random.RandomState(0).randn(40, 24).astype(np.float32)
+    reg = SeedEnsembleRegressor(CNNRegressor(channels=(4,), max_iter=2, **FAST),
+                                n_estimators=2, random_state=0)
+    check_regressor(reg.fit(signals, signals.mean(axis=1)), signals)
+
+
+def test_seed_ensembles_of_pipelines_and_unfitted_ones_are_refused(digits):
+    X, y = digits
+    with pytest.raises(NotExportableError, match="not fitted yet"):
+        skl2onnx.to_onnx(SeedEnsembleClassifier(MLPClassifier()), X[:1])
+    members = make_pipeline(StandardScaler(), MLPClassifier((4,), max_iter=1, **FAST))
+    ens = SeedEnsembleClassifier(members, n_estimators=2, random_state=0).fit(X, y)
+    with pytest.raises(NotExportableError, match="Put the preprocessing before the ensemble"):
+        skl2onnx.to_onnx(ens, X[:1])
 
 
 # ---- fine-tuners ----------------------------------------------------------------------
