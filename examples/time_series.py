@@ -54,8 +54,9 @@ lengths = [x.shape[1] for x in Xr]
 print(f"ragged sequences (lengths {min(lengths)}-{max(lengths)}, 3 channels): "
       f"test accuracy {ragged.score(Xr_test, yr_test):.3f}")
 
-# 3. Long sequences for an RNN: convolution blocks read every step (frontend="auto" is
-#    "conv" for numbers), max pooling shortens the sequence, the LSTM reads the rest.
+# 3. Long sequences for an RNN classifier: convolution blocks read every step
+#    (frontend="auto" is "conv" here), max pooling shortens the sequence, the LSTM
+#    reads the rest.
 Xl, yl = patterns(60 if QUICK else 300, 400)
 Xl_test, yl_test = patterns(100 if QUICK else 300, 400)
 rnn = RNNClassifier(max_iter=EPOCHS, random_state=0).fit(Xl, yl)

@@ -203,7 +203,7 @@ def test_rnn_classifier_on_a_table_of_sequences(digits):
     dict(cell="lstm"),
     dict(cell="gru", bidirectional=True, pooling="mean", num_layers=2),
     dict(cell="rnn", pooling="max", hidden_layer_sizes=(8,)),
-    dict(cell="lstm", pooling="attention", downsample=3, batch_norm=True),
+    dict(cell="lstm", pooling="attention", downsample=3, batch_norm=True, frontend="conv"),
     dict(cell="gru", frontend="strided", downsample=3),
 ], ids=["lstm-last", "bigru-mean-2layers", "rnn-max", "conv-pooled-attention", "strided"])
 def test_rnn_regressor_on_3d_sequences_of_any_length(params):
