@@ -69,7 +69,7 @@ _RNN_DOC = """\
         numeric sequences (shapes decide the class); "strided" for regressors, whose
         targets often follow levels and amplitudes, which batch-normalised
         convolution features blur (a target following a series' level: RMSE 3,142
-        with "conv", 414 with "strided", the training mean 6,389), and for token ids
+        with "conv", 414 with "strided", the training mean's 6,389), and for token ids
         (their embedding is the front-end). Recorded in ``frontend_``.
     dropout : float
         Dropout between recurrent layers and before the head.

@@ -287,6 +287,9 @@ class CNNModule(nn.Module):
     torch.Size([4, 3])
     """
 
+    #: networks pickled before ``input_stride`` existed read every step
+    input_stride = 1
+
     def __init__(self, input_shape, n_outputs, channels=(32, 64), kernel_size=3, pooling="max",
                  batch_norm=True, dropout=0.0, activation="relu", global_pool=True,
                  hidden_layer_sizes=(), residual=False, input_stride=1, augment=None,
