@@ -27,15 +27,17 @@ from sktune.nn import Augment
 def _check_deterministic(module, l1):
     """L-BFGS needs the same loss for the same weights: no dropout, batch statistics
     or random augmentation, and a differentiable penalty."""
-    for layer in module.modules():
+    for name, layer in module.named_modules():
         if isinstance(layer, (nn.Dropout, nn.RNNBase)) and getattr(
                 layer, "p", getattr(layer, "dropout", 0)) > 0 or \
                 isinstance(layer, nn.modules.batchnorm._BatchNorm) or \
                 isinstance(layer, Augment) and layer.active:
+            hint = (" (an RNN's convolutional front-end: frontend='strided')"
+                    if name.startswith("frontend.") else "")
             raise ValueError(
                 f"solver='lbfgs' needs a deterministic full-batch loss, but the network has "
-                f"{type(layer).__name__}: set dropout=0, batch_norm=False and no "
-                "augmentation, or use a mini-batch solver ('adam', 'sgd'...).")
+                f"{type(layer).__name__} at {name!r}{hint}: set dropout=0, batch_norm=False "
+                "and no augmentation, or use a mini-batch solver ('adam', 'sgd'...).")
     if l1:
         raise ValueError("solver='lbfgs' does not support l1 > 0 (the L1 penalty is not "
                          "differentiable at 0); use a mini-batch solver or l1=0.")

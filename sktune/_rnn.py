@@ -70,7 +70,8 @@ _RNN_DOC = """\
         targets often follow levels and amplitudes, which batch-normalised
         convolution features blur (a target following a series' level: RMSE 3,142
         with "conv", 414 with "strided", the training mean's 6,389), and for token ids
-        (their embedding is the front-end). Recorded in ``frontend_``.
+        (their embedding is the front-end), and with ``solver="lbfgs"`` (whose
+        full-batch loss refuses batch statistics). Recorded in ``frontend_``.
     dropout : float
         Dropout between recurrent layers and before the head.
     batch_norm : bool
@@ -210,8 +211,10 @@ class _RNNMixin:
         tokens = self.input_kind_ == "tokens"
         if hasattr(self, "_longest_"):  # from the parameter: a continued fit follows it
             self.downsample_ = self._stride(self._longest_)
-        self.frontend_ = (("strided" if tokens else self._auto_frontend)
-                          if self.frontend == "auto" else self.frontend)
+        self.frontend_ = self.frontend
+        if self.frontend == "auto":  # L-BFGS refuses the conv front-end's batch norm
+            self.frontend_ = ("strided" if tokens or self.solver == "lbfgs"
+                              else self._auto_frontend)
         sizes = self.hidden_layer_sizes
         embedding_dim = (AUTO_EMBEDDING_DIM if self.embedding_dim == "auto"
                          else self.embedding_dim)

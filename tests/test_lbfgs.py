@@ -125,3 +125,14 @@ def test_lbfgs_trains_the_other_families_too(make):
         est = make().fit(X_, y_)
     assert est.score(X_, y_) > 0.8 and 0 < est.n_iter_ <= 30
     assert not hasattr(est, "partial_fit")
+    if hasattr(est, "frontend_"):  # the conv front-end's batch norm is not full-batch-safe
+        assert est.frontend_ == "strided"
+
+
+def test_lbfgs_refuses_an_rnns_convolutional_front_end_naming_it():
+    from sktune import RNNClassifier
+
+    X_, y_ = CASES["binary"][3:]
+    est = RNNClassifier(hidden_size=8, solver="lbfgs", frontend="conv", max_iter=5)
+    with pytest.raises(ValueError, match=r"at 'frontend\.blocks.*frontend='strided'"):
+        est.fit(X_, y_)

@@ -114,8 +114,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
             self.num_batches_tracked += 1
             momentum = self.momentum if self.momentum is not None else \
                 1.0 / float(self.num_batches_tracked)
-            self.running_mean.lerp_(mean.detach(), momentum)
-            self.running_var.lerp_(var.detach() * count / (count - 1), momentum)
+            # in the running statistics' dtype: under bfloat16 autocast the batch's are
+            running = self.running_mean.dtype
+            self.running_mean.lerp_(mean.detach().to(running), momentum)
+            self.running_var.lerp_((var.detach() * count / (count - 1)).to(running), momentum)
         out = (x - mean[None, :, None]) / torch.sqrt(var[None, :, None] + self.eps)
         return out * self.weight[None, :, None] + self.bias[None, :, None]
 
