@@ -33,6 +33,7 @@ from sktune.engine._data import (
     n_rows,
 )
 from sktune.engine._losses import is_penalized, norm
+from sktune.engine._optim import import_torch_compiler
 from sktune.engine._persist import (
     module_to_state,
     numpy_to_tensors,
@@ -148,6 +149,7 @@ class Engine(SkorchScoring, NeuralNet):
         return [("epoch_timer", EpochTimer()), ("loss_marks", LossMarks())]
 
     def initialize(self):
+        import_torch_compiler()  # before skorch creates the optimizer (see its docstring)
         super().initialize()
         self.generator_ = torch.Generator()
         if self.seed is not None:

@@ -1,5 +1,7 @@
 """Solver names -> torch optimizers, with the fastest implementation the device has."""
 
+import importlib
+
 import torch
 
 #: solver name -> (optimizer class, supports ``fused=True``)
@@ -68,3 +70,36 @@ def optimizer_spec(solver, *, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
     else:
         kwargs["foreach"] = device_type != "cpu"
     return cls, kwargs
+
+
+_COMPILER_READY = False
+_import_module = importlib.import_module  # tests interrupt it
+
+
+def import_torch_compiler():
+    """Import ``torch._dynamo`` once, deferring a Ctrl-C until the import completes.
+
+    torch imports its compiler lazily, the first time an optimizer is created (about 2 s
+    in a fresh process). A ``KeyboardInterrupt`` half-way through that import leaves a
+    half-initialised module in ``sys.modules``, and every later fit in the session then
+    fails inside torch ("partially initialized module 'torch._dynamo'"). Called before
+    the engine creates an optimizer; in the main thread, a SIGINT that arrives during
+    the import is raised as ``KeyboardInterrupt`` right after it.
+    """
+    global _COMPILER_READY
+    if _COMPILER_READY:
+        return
+    import signal
+    import threading
+
+    pending = []
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: pending.append(True)) if main else None
+    try:
+        _import_module("torch._dynamo")
+        _COMPILER_READY = True
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt

@@ -122,3 +122,29 @@ def test_resolve_device():
     assert resolve_device("auto") in ("cpu", "cuda", "mps")
     with pytest.raises(ValueError, match="not a torch device"):
         resolve_device("gpu0")
+
+
+def test_a_ctrl_c_during_torchs_compiler_import_waits_for_the_import(monkeypatch):
+    """torch imports its compiler at the first optimizer of a process; a Ctrl-C half-way
+    through that import left a half-initialised torch._dynamo and every later fit of the
+    session failed. The engine finishes the import, then raises the KeyboardInterrupt."""
+    import importlib
+    import signal
+
+    from sktune.engine import _optim
+
+    imported = []
+
+    def interrupted_import(name):
+        signal.raise_signal(signal.SIGINT)  # the user's Ctrl-C, during the import
+        imported.append(name)
+        return importlib.import_module(name)
+
+    monkeypatch.setattr(_optim, "_COMPILER_READY", False)
+    monkeypatch.setattr(_optim, "_import_module", interrupted_import)
+    with pytest.raises(KeyboardInterrupt):
+        _optim.import_torch_compiler()
+    assert imported == ["torch._dynamo"] and _optim._COMPILER_READY
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _optim.import_torch_compiler()  # once imported, nothing more happens
+    assert imported == ["torch._dynamo"]
