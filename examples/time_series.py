@@ -65,13 +65,14 @@ print(f"RNN on {Xl.shape[1]} steps: {rnn.frontend_!r} front-end, stride {rnn.dow
 
 # 4. A small training set: the accuracy of one network depends on its seed; a seed
 #    ensemble averages a few copies, trained together as one stacked network.
+K = 2 if QUICK else 5
 Xs, ys = patterns(24, 96)
 single = [CNNClassifier(max_iter=EPOCHS, random_state=s).fit(Xs, ys).score(X_test, y_test)
-          for s in range(3)]
-ensemble = SeedEnsembleClassifier(CNNClassifier(max_iter=EPOCHS), n_estimators=3,
+          for s in range(K)]
+ensemble = SeedEnsembleClassifier(CNNClassifier(max_iter=EPOCHS), n_estimators=K,
                                   random_state=0).fit(Xs, ys)
 print(f"24 training signals: single CNNs {', '.join(f'{a:.3f}' for a in single)}; "
-      f"seed ensemble of 3: {ensemble.score(X_test, y_test):.3f}")
+      f"seed ensemble of {K}: {ensemble.score(X_test, y_test):.3f}")
 
 # 5. Text: TextSequencer marks its output as TokenIds, so the next step embeds the ids.
 words_pos, words_neg = ["liked", "enjoyed", "loved"], ["hated", "disliked", "loathed"]

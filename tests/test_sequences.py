@@ -213,14 +213,15 @@ def early_pulse(n, length, seed, first):
 
 def test_default_rnn_remembers_an_early_pulse():
     """The issue's task (512 steps, pulse in the first 50) at CI size: 192 steps, pulse
-    in the first 20. The defaults get there in 10 epochs (0.99-0.995 on seeds 0-3; 40
-    epochs gave 0.99-1.0). At this length the strided front-end (past 128 steps) already
-    shortens the path enough that ``pooling="last"`` also reaches 0.89-0.99, so this
-    locks in the defaults' result, not the pooling's share of it: the 512-step task,
-    where the last state alone is at chance, is ``benchmarks/bench_signals.py``'s."""
+    in the first 20. The defaults (the convolutional front-end) get there in 6 epochs
+    (0.99-1.0 on seeds 0-3, as in 10). At this length the front-end (past 128 steps)
+    already shortens the path enough that ``pooling="last"`` also reached 0.89-0.99
+    (with the strided front-end), so this locks in the defaults' result, not the
+    pooling's share of it: the 512-step task, where the last state alone is at chance,
+    is ``benchmarks/bench_signals.py``'s."""
     X, y = early_pulse(160, 192, 0, 20)
     X_test, y_test = early_pulse(200, 192, 1, 20)
-    clf = RNNClassifier(random_state=0, device="cpu", max_iter=10).fit(X, y)
+    clf = RNNClassifier(random_state=0, device="cpu", max_iter=6).fit(X, y)
     assert clf.score(X_test, y_test) >= 0.95
 
 
