@@ -84,7 +84,8 @@ def import_torch_compiler():
     half-initialised module in ``sys.modules``, and every later fit in the session then
     fails inside torch ("partially initialized module 'torch._dynamo'"). Called before
     the engine creates an optimizer; in the main thread, a SIGINT that arrives during
-    the import is raised as ``KeyboardInterrupt`` right after it.
+    the import goes to the process's handler right after it (Python's raises
+    ``KeyboardInterrupt``; an ignored SIGINT stays ignored).
     """
     global _COMPILER_READY
     if _COMPILER_READY:
@@ -93,13 +94,16 @@ def import_torch_compiler():
     import threading
 
     pending = []
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, lambda *_: pending.append(True)) if main else None
+    previous = (signal.getsignal(signal.SIGINT)
+                if threading.current_thread() is threading.main_thread() else None)
+    defer = callable(previous)  # a Python handler (not SIG_IGN / SIG_DFL, not a thread)
+    if defer:
+        signal.signal(signal.SIGINT, lambda *args: pending.append(args))
     try:
         _import_module("torch._dynamo")
         _COMPILER_READY = True
     finally:
-        if main:
+        if defer:
             signal.signal(signal.SIGINT, previous)
     if pending:
-        raise KeyboardInterrupt
+        previous(*pending[0])  # Python's default handler raises KeyboardInterrupt
