@@ -393,6 +393,16 @@ RESERVED_CALLBACK_NAMES = frozenset({"epoch_timer", "loss_marks", "lr_schedule",
                                      "linear_probe", "l2_sp", "wise_ft"})
 
 
+def inherit_input_features(est, source):
+    """``est`` reads what the fitted ``source`` read: its ``n_features_in_`` and, when it
+    has them, its ``feature_names_in_`` (a stale one of ``est`` is removed)."""
+    est.n_features_in_ = source.n_features_in_
+    if hasattr(source, "feature_names_in_"):
+        est.feature_names_in_ = source.feature_names_in_
+    elif hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_
+
+
 def _check_callbacks(est):
     """Each entry of ``callbacks`` is a skorch callback or a ``(name, callback)`` pair
     that this estimator's training can run (see the messages)."""

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sktune._base import inherit_input_features
 from sktune._compat import HasMethods, Interval, _fit_context
 from sktune._mlp import MLPClassifier, MLPRegressor
 from sktune.model_selection._together import fit_together
@@ -107,13 +108,8 @@ class _SeedEnsemble(BaseEstimator):
             path = fit_path(members[0])
             params = {path.weight_key if path is not None else "sample_weight": sample_weight}
         fit_together(members, X, y, params)  # the first failure raises: nothing is kept
-        first = members[0]
         self.estimators_, self.seeds_ = members, seeds
-        self.n_features_in_ = first.n_features_in_
-        if hasattr(first, "feature_names_in_"):
-            self.feature_names_in_ = first.feature_names_in_
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        inherit_input_features(self, members[0])
         return self
 
 

@@ -3,6 +3,7 @@ averages a soft ``VotingClassifier`` (probabilities) or a ``VotingRegressor``.""
 
 from skl2onnx.operator_converters.voting_classifier import convert_voting_classifier
 from skl2onnx.operator_converters.voting_regressor import convert_voting_regressor
+from sklearn.pipeline import Pipeline
 
 from sktune.export._module import NotExportableError, check_exportable
 
@@ -14,8 +15,7 @@ def check_members(ensemble):
     name = type(ensemble).__name__
     if not hasattr(ensemble, "estimators_"):
         raise NotExportableError(f"This {name} is not fitted yet; fit it before exporting.")
-    member = ensemble.estimators_[0]
-    if type(member).__name__ == "Pipeline":
+    if isinstance(ensemble.estimators_[0], Pipeline):
         raise NotExportableError(
             f"{name}'s members are Pipelines; the ONNX export averages sktune estimators. "
             "Put the preprocessing before the ensemble instead: make_pipeline(steps..., "

@@ -259,12 +259,12 @@ def convert_regressor(scope, operator, container):
                to=guess_proto_type(operator.outputs[0].type))
 
 
-def _checked(parser):
+def _checked(parser, check=check_exportable):
     """``parser``, after :func:`check_exportable`: an estimator that cannot be exported
     (unfitted, fitted on token ids or ragged signals, a text or Hugging Face model) fails
     with its reason before skl2onnx looks at it."""
     def parse(scope, model, inputs, custom_parsers=None):
-        check_exportable(model)
+        check(model)
         return parser(scope, model, inputs, custom_parsers=custom_parsers)
 
     return parse
@@ -327,17 +327,12 @@ def _register_ensembles(parse_classifier, parse_regressor):
         convert_ensemble_regressor,
     )
 
-    def checked(parser):
-        def parse(scope, model, inputs, custom_parsers=None):
-            check_members(model)
-            return parser(scope, model, inputs, custom_parsers=custom_parsers)
-        return parse
-
     update_registered_converter(
         SeedEnsembleClassifier, "SktuneSeedEnsembleClassifier",
         calculate_linear_classifier_output_shapes, convert_ensemble_classifier,
-        options=_CLASSIFIER_OPTIONS, overwrite=True, parser=checked(parse_classifier))
+        options=_CLASSIFIER_OPTIONS, overwrite=True,
+        parser=_checked(parse_classifier, check_members))
     update_registered_converter(
         SeedEnsembleRegressor, "SktuneSeedEnsembleRegressor",
         calculate_linear_regressor_output_shapes, convert_ensemble_regressor,
-        overwrite=True, parser=checked(parse_regressor))
+        overwrite=True, parser=_checked(parse_regressor, check_members))

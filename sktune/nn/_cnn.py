@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sktune.nn import _layers
-from sktune.nn._layers import image_layout, make_activation, piecewise_mean
+from sktune.nn._layers import image_layout, length_mask, make_activation, piecewise_mean
 from sktune.nn._stacked_cnn import StackedCNN, cnn_signature
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
@@ -430,8 +430,7 @@ def _feature_maps(net, x, lengths):
     x = image_layout(net.augment(x))
     mask = None
     if lengths is not None:
-        steps = torch.arange(x.shape[-1], device=x.device)
-        mask = (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+        mask = length_mask(lengths, x.shape[-1], x.device)
     if net.input_stride > 1:
         x, mask = piecewise_mean(x, mask, net.input_stride)
     for block, pool in zip(net.blocks, net.pools):

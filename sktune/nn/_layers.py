@@ -104,6 +104,17 @@ def image_layout(x):
     return x
 
 
+def length_mask(lengths, steps, device):
+    """``(n, 1, steps)`` booleans: True at each zero-padded sequence's valid steps."""
+    positions = torch.arange(steps, device=device)
+    return (positions[None, :] < lengths.to(device)[:, None]).unsqueeze(1)
+
+
+def shorter_lengths(lengths, stride):
+    """Valid steps after reading ``stride`` steps at a time: ``ceil(lengths / stride)``."""
+    return torch.div(lengths + stride - 1, stride, rounding_mode="floor")
+
+
 def piecewise_mean(x, mask, size):
     """The mean of each window of ``size`` steps along the last axis (the piecewise
     aggregate approximation of a series; the last window may be shorter).
@@ -132,11 +143,13 @@ def piecewise_mean(x, mask, size):
     """
     steps = x.shape[-1]
     extra = (-steps) % size
-    valid = (torch.ones_like(x[:, :1]) if mask is None else mask.to(x.dtype))
-    if extra:
+    valid = x.new_ones((1, 1, steps)) if mask is None else mask.to(x.dtype)
+    if mask is not None:
+        x = x * valid
+    if extra:  # zeros: the last window's sum is over its real steps only
         x, valid = F.pad(x, (0, extra)), F.pad(valid, (0, extra))
     windows = x.shape[-1] // size
-    total = (x * valid).reshape(x.shape[0], x.shape[1], windows, size).sum(-1)
+    total = x.reshape(x.shape[0], x.shape[1], windows, size).sum(-1)
     count = valid.reshape(valid.shape[0], 1, windows, size).sum(-1)
     out = total / count.clamp_min(1.0)
     return out, (None if mask is None else count > 0)

@@ -9,7 +9,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sktune._compat import cpu_has_native_bf16
 from sktune.nn._cnn import ConvBlock
-from sktune.nn._layers import cpu_bf16_autocast, make_activation
+from sktune.nn._layers import (
+    cpu_bf16_autocast,
+    length_mask,
+    make_activation,
+    shorter_lengths,
+)
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "mean", "max", "last_mean_max", "attention")
@@ -66,7 +71,7 @@ class StridedFrontEnd(nn.Module):
         else:
             out = out[:, :steps]
         if lengths is not None:
-            lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
+            lengths = shorter_lengths(lengths, s)
         return out, lengths
 
 
@@ -112,17 +117,14 @@ class ConvFrontEnd(nn.Module):
 
     def forward(self, x, lengths=None):
         x = x.transpose(1, 2)
-        mask = None
-        if lengths is not None:
-            steps = torch.arange(x.shape[-1], device=x.device)
-            mask = (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+        mask = None if lengths is None else length_mask(lengths, x.shape[-1], x.device)
         for block in self.blocks:
             x = block(x, mask)  # ReLU outputs, zero at padded steps
         s = self.stride
         if s > 1:  # non-negative features: a padded zero never wins a window's max
             x = nn.functional.max_pool1d(x, s, s, ceil_mode=True)
             if lengths is not None:
-                lengths = torch.div(lengths + s - 1, s, rounding_mode="floor")
+                lengths = shorter_lengths(lengths, s)
         return x.transpose(1, 2), lengths
 
 

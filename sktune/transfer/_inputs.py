@@ -9,6 +9,7 @@ reshape to ``input_shape``), the few rows kept at fit to size the new head, and 
 import numpy as np
 import torch
 
+from sktune._base import inherit_input_features
 from sktune.engine._data import map_arrays
 from sktune.nn import Embedder
 
@@ -41,11 +42,7 @@ def source_input(est, source, X, *, reset):
     an array, or ``(padded, lengths)`` for sequences and token ids."""
     X = source._check_X(X)
     if reset:
-        est.n_features_in_ = source.n_features_in_
-        if hasattr(source, "feature_names_in_"):
-            est.feature_names_in_ = source.feature_names_in_
-        elif hasattr(est, "feature_names_in_"):
-            del est.feature_names_in_
+        inherit_input_features(est, source)
     return X
 
 
