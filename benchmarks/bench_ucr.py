@@ -99,16 +99,25 @@ def majority(y_train, y_test):
     return 100 * float(np.mean(y_test == labels[np.argmax(counts)]))
 
 
-def run(model, X_train, y_train, X_test, y_test, seed, params=None):
-    from sktune import CNNClassifier, RNNClassifier
+def run(model, X_train, y_train, X_test, y_test, seed, params=None, ensemble=1):
+    from sktune import CNNClassifier, RNNClassifier, SeedEnsembleClassifier
 
     est = {"cnn": CNNClassifier, "rnn": RNNClassifier}[model](random_state=seed,
                                                                **(params or {}))
+    if ensemble > 1:  # members' seeds drawn from this seed; the estimator's is replaced
+        est = SeedEnsembleClassifier(est, n_estimators=ensemble, random_state=seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X_train, y_train)
-    return 100 * est.score(X_test, y_test), time.perf_counter() - start, est.n_iter_
+    if ensemble > 1:
+        members = [100 * m.score(X_test, y_test) for m in est.estimators_]
+        print(f"    members: {' / '.join(f'{a:.1f}' for a in members)} "
+              f"(mean {np.mean(members):.1f})", flush=True)
+        epochs = max(m.n_iter_ for m in est.estimators_)
+    else:
+        epochs = est.n_iter_
+    return 100 * est.score(X_test, y_test), time.perf_counter() - start, epochs
 
 
 def _parse_setting(item):
@@ -131,6 +140,9 @@ def main(argv=None):
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
                         help="parameters other than the defaults, e.g. downsample=3 "
                              "(values read as JSON, else as strings)")
+    parser.add_argument("--ensemble", type=int, default=1, metavar="K",
+                        help="score a SeedEnsembleClassifier of K such models (each line "
+                             "then also prints its members' accuracies)")
     args = parser.parse_args(argv)
     params = dict(_parse_setting(item) for item in args.set)
     if args.threads:
@@ -149,7 +161,7 @@ def main(argv=None):
             accs, times = [], []
             for seed in args.seeds:
                 acc, secs, epochs = run(model, X_train, y_train, X_test, y_test, seed,
-                                        params)
+                                        params, args.ensemble)
                 accs.append(acc)
                 times.append(secs)
                 print(f"{name:18s} {model:5s} {seed:4d} {acc:6.1f} {epochs:6d} {secs:7.1f} "

@@ -119,8 +119,9 @@ class SeedEnsembleClassifier(ClassifierMixin, _SeedEnsemble):
 
     Small training sets make a network's accuracy depend on its seed (three seeds of the
     default CNN on ArrowHead's 36 series: 84.0 / 73.1 / 81.7%); averaging the
-    probabilities of a few copies trades that variance for their cost (``n_estimators``
-    fits). Members whose networks stack train together in one fused fit (as a fused
+    probabilities of a few copies trades that variance for their cost (at least
+    ``n_estimators`` fits; a five-copy FCN took 12 times one fit on a CPU:
+    benchmarks/README.md). Members whose networks stack train together in one fused fit (as a fused
     search trains its candidates), each as its own ``fit`` would train it (equal to
     1e-9 in float64; float32 rounding differs between the fused and the single
     convolutions, and a long training can amplify it); the others fit one by one.
