@@ -242,6 +242,12 @@ class BaseNeuralEstimator(BaseEstimator):
         """Family hook: read what the network's shape depends on from the validated
         training data of a new network (not a continued one), as fitted attributes."""
 
+    def _member_link(self):
+        """How the outputs of an ensemble trained as one network are averaged
+        (:func:`~sktune.nn.mean_of_members`): by the output's activation."""
+        return {"softmax": "softmax", "logistic": "sigmoid",
+                "exp": "exp"}.get(self.out_activation_, "identity")
+
     def _extra_callbacks(self):
         """Family hook: more skorch callbacks for the engine."""
         return []

@@ -1,5 +1,6 @@
 """Convolutional networks for images, 1-D signals (fixed or variable length) and token ids."""
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +27,8 @@ from sktune._sequences import (
     series_channels_last,
 )
 from sktune._supervised import NeuralClassifierBase, NeuralRegressorBase
-from sktune.nn import ACTIVATIONS, Augment, CNNModule
+from sktune.engine._data import n_rows
+from sktune.nn import ACTIVATIONS, Augment, CNNModule, MemberEnsemble
 
 _CNN_DOC = """\
     channels : "auto" or tuple of int
@@ -106,6 +108,17 @@ _CNN_DOC = """\
         2-D integer X ``(n, T)`` (or list of 1-D id sequences) to be token ids; None
         never embeds. The table holds one row per distinct id seen in fit; other ids
         at prediction share one unknown-token row.
+    n_ensemble : "auto" or int
+        Copies of the network trained as one and averaged
+        (:class:`~sktune.nn.MemberEnsemble`, a deep ensemble): they differ only in
+        their initialisation and see the same batches; the loss is the mean of
+        theirs, a prediction the mean of their predictions (probabilities for a
+        classifier). A fit costs about ``n_ensemble`` fits. "auto": for 1-D signals,
+        as many copies (at most 5) as keep ``copies x n_samples x steps x channels``
+        within 51,200 values (100 series of 512 steps), so the small training sets on
+        which one network's accuracy depends most on its seed get an average at the
+        cost of one fit on a mid-sized set, and sets past that budget one network
+        (docs/cnn_rnn.md); 1 for images and token ids. Recorded in ``n_ensemble_``.
 """
 
 _CNN_INPUTS = """\
@@ -142,6 +155,7 @@ _CNN_CONSTRAINTS = {
     "augment_scale": [Interval(Real, 0, 1, closed="left")],
     "augment_noise": [Interval(Real, 0, None, closed="left")],
     "embedding_dim": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
+    "n_ensemble": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
 }
 
 #: what each "auto" architecture parameter becomes, per kind of input
@@ -156,6 +170,10 @@ AUTO_ARCHITECTURE = {
 AUTO_EMBEDDING_DIM = 32
 #: downsample="auto" shortens signals longer than this to at most this many steps
 MAX_SIGNAL_STEPS = 512
+#: n_ensemble="auto": copies of a signal CNN while copies x rows x steps x channels read
+#: stay within this budget (100 series of MAX_SIGNAL_STEPS steps), at most MAX_MEMBERS
+ENSEMBLE_BUDGET = 100 * MAX_SIGNAL_STEPS
+MAX_MEMBERS = 5
 
 
 def _as_tuple(value):
@@ -328,14 +346,36 @@ class _CNNMixin:
         if shape[-1] is None:  # variable length: decide pooling on the longest seen in fit
             shape = (shape[0], self._fit_length)
         self.downsample_ = self._stride(shape)
-        return CNNModule(shape, n_outputs, channels=self.channels_,
-                         kernel_size=self.kernel_size_, pooling=self.pooling_,
-                         batch_norm=self.batch_norm, dropout=self.dropout,
-                         activation=self.activation, global_pool=self.global_pool,
-                         hidden_layer_sizes=self.hidden_layer_sizes_,
-                         residual=self.residual, input_stride=self.downsample_,
-                         augment=augment if augment.active else None,
-                         vocab_size=self.vocab_size_ if self.input_kind_ == "tokens" else None)
+        self.n_ensemble_ = self._members(shape)
+
+        def build():
+            return CNNModule(shape, n_outputs, channels=self.channels_,
+                             kernel_size=self.kernel_size_, pooling=self.pooling_,
+                             batch_norm=self.batch_norm, dropout=self.dropout,
+                             activation=self.activation, global_pool=self.global_pool,
+                             hidden_layer_sizes=self.hidden_layer_sizes_,
+                             residual=self.residual, input_stride=self.downsample_,
+                             augment=copy.deepcopy(augment) if augment.active else None,
+                             vocab_size=(self.vocab_size_ if self.input_kind_ == "tokens"
+                                         else None))
+
+        if self.n_ensemble_ == 1:
+            return build()
+        return MemberEnsemble([build() for _ in range(self.n_ensemble_)],
+                              link=self._member_link())
+
+    def _inspect_features(self, X):
+        self._fit_rows = n_rows(X)
+
+    def _members(self, shape):
+        """``n_ensemble_``: copies within the budget for small signal sets (see
+        ``n_ensemble``), one network otherwise."""
+        if self.n_ensemble != "auto":
+            return int(self.n_ensemble)
+        if self.input_kind_ != "signal":
+            return 1
+        values = self._fit_rows * int(shape[0]) * -(-int(shape[-1]) // self.downsample_)
+        return int(np.clip(ENSEMBLE_BUDGET // max(values, 1), 1, MAX_MEMBERS))
 
     def _stride(self, shape):
         """``downsample_``: steps per window of the signal the convolutions read."""
@@ -372,6 +412,9 @@ _CNN_EXTRA_ATTRIBUTES = """\
         The scaling applied to signals ("auto" resolved; None for images and token ids).
     downsample_ : int
         Steps per window of the signal the convolutions read (1: every step).
+    n_ensemble_ : int
+        Copies of the network averaged ("auto" resolved); with more than one,
+        ``net_.module_`` is a :class:`~sktune.nn.MemberEnsemble`.
     channels_, kernel_size_, pooling_, hidden_layer_sizes_
         The architecture used ("auto" resolved).
     vocab_size_ : int
@@ -416,7 +459,8 @@ class CNNClassifier(_CNNMixin, NeuralClassifierBase):
                  residual=False, input_shape=None, conv_dim="auto", channels_last="auto",
                  normalize="auto", downsample="auto", augment_flip=False, augment_shift=0.0,
                  augment_rotation=0.0,
-                 augment_scale=0.0, augment_noise=0.0, embedding_dim="auto", solver="adam",
+                 augment_scale=0.0, augment_noise=0.0, embedding_dim="auto",
+                 n_ensemble="auto", solver="adam",
                  alpha=1e-4, l1=0.0,
                  batch_size="auto", learning_rate="plateau", learning_rate_init=1e-3,
                  power_t=0.5, lr_step_size=10, lr_decay=0.5, lr_patience=20,
@@ -464,7 +508,8 @@ class CNNRegressor(_CNNMixin, NeuralRegressorBase):
                  conv_dim="auto", channels_last="auto", normalize="auto", downsample="auto",
                  scale_target=True, augment_flip=False, augment_shift=0.0,
                  augment_rotation=0.0, augment_scale=0.0, augment_noise=0.0,
-                 embedding_dim="auto", solver="adam", alpha=1e-4, l1=0.0, batch_size="auto",
+                 embedding_dim="auto", n_ensemble="auto", solver="adam", alpha=1e-4, l1=0.0,
+                 batch_size="auto",
                  learning_rate="plateau", learning_rate_init=1e-3, power_t=0.5, lr_step_size=10,
                  lr_decay=0.5, lr_patience=20, min_learning_rate=0.0, warmup_epochs=0,
                  max_iter=200,

@@ -252,9 +252,6 @@ class MLPClassifier(_MLPMixin, NeuralClassifierBase):
         return SampleLoss("log_loss" if self._target_kind_ == "multiclass"
                           else "binary_log_loss", label_smoothing=self.label_smoothing)
 
-    def _member_link(self):
-        return "softmax" if self._target_kind_ == "multiclass" else "sigmoid"
-
 
 @with_defaults
 class MLPRegressor(_MLPMixin, NeuralRegressorBase):
@@ -308,6 +305,3 @@ class MLPRegressor(_MLPMixin, NeuralRegressorBase):
                  divergence_threshold=1e4,
                  keep_optimizer_state=False):
         self._store_init_params(locals())
-
-    def _member_link(self):
-        return "exp" if self.loss == "poisson" else "identity"

@@ -179,7 +179,8 @@ def test_long_signals_are_read_as_window_means_of_at_most_512_steps():
     longest training signal under it; the network reads window means (so a 1,460-step
     fit costs what a 487-step one does), ragged signals masked as before."""
     rng = np.random.RandomState(0)
-    tiny = dict(channels=(4,), kernel_size=(3,), max_iter=1, random_state=0, device="cpu")
+    tiny = dict(channels=(4,), kernel_size=(3,), max_iter=1, random_state=0, device="cpu",
+                n_ensemble=1)
     y = np.arange(20) % 2
     assert CNNClassifier(**tiny).fit(rng.randn(20, 512), y).downsample_ == 1
     clf = CNNClassifier(**tiny).fit(rng.randn(20, 1460), y)
@@ -245,3 +246,29 @@ def test_complex_and_empty_signals_are_rejected():
         CNNClassifier(max_iter=1).fit(np.ones((20, 0)), y)
     with pytest.raises(ValueError, match="every axis needs at least one entry"):
         CNNClassifier(conv_dim=1, max_iter=1).fit(np.ones((20, 2, 0)), y)
+
+
+def test_small_signal_sets_average_copies_within_a_budget():
+    """n_ensemble="auto": copies while copies x rows x steps x channels stay within
+    100 series of 512 steps (at most 5); one network past it and for images. The
+    averaged copies predict the mean of their members' probabilities."""
+    rng = np.random.RandomState(0)
+    tiny = dict(channels=(4,), kernel_size=(3,), max_iter=2, random_state=0, device="cpu")
+    y = np.arange(40) % 3
+    small = rng.randn(40, 2, 60).astype(np.float32)
+    clf = CNNClassifier(**tiny).fit(small, y)
+    assert clf.n_ensemble_ == 5 and len(clf.net_.module_.members) == 5
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(clf._prepare_X(small[:4], reset=False))
+        members = torch.stack([m(x).softmax(-1) for m in module.members]).mean(0)
+    np.testing.assert_allclose(clf.predict_proba(small[:4]), members.numpy(), atol=1e-6)
+    weights = [m.head[-1].weight for m in module.members]  # initialised apart
+    assert not torch.equal(weights[0], weights[1])
+    assert CNNClassifier(**tiny).fit(rng.randn(40, 300), y).n_ensemble_ == 4  # 51,200 // 12,000
+    assert CNNRegressor(**tiny).fit(rng.randn(120, 512), rng.randn(120)).n_ensemble_ == 1
+    assert CNNClassifier(n_ensemble=2, **tiny).fit(small, y).n_ensemble_ == 2
+    digits = rng.rand(40, 8, 8)
+    assert CNNClassifier(**tiny).fit(digits, y).n_ensemble_ == 1  # images: one network
+    with pytest.raises(ValueError, match="n_ensemble"):
+        CNNClassifier(n_ensemble=0, **tiny).fit(small, y)

@@ -140,3 +140,34 @@ def test_the_text_encoder_freezes_bottom_up_as_a_freezable_and_groups_its_rates(
     net.freeze(0)
     assert all(p.requires_grad for p in net.parameters())
     assert {net.lr_group(name) for name, _ in net.named_parameters()} == {"backbone", "head"}
+
+
+@pytest.mark.parametrize("link, predict", [
+    ("softmax", lambda out: out.softmax(-1)), ("sigmoid", torch.sigmoid),
+    ("identity", lambda out: out), ("exp", torch.exp)])
+def test_member_ensembles_train_each_member_and_predict_their_mean(link, predict):
+    from sktune.nn import MemberEnsemble
+
+    torch.manual_seed(0)
+    net = MemberEnsemble([nn.Linear(4, 3) for _ in range(3)], link=link)
+    x = torch.randn(5, 4)
+    out = net.train()(x)  # one output per member: the engine's loss averages theirs
+    assert out.shape == (5, 3, 3)
+    torch.testing.assert_close(out[:, 1], net.members[1](x))
+    mean = torch.stack([predict(m(x)) for m in net.members]).mean(0)
+    torch.testing.assert_close(predict(net.eval()(x)), mean, atol=1e-6, rtol=1e-5)
+
+
+def test_member_ensembles_refuse_unknown_links_and_give_their_members_features():
+    from sktune.nn import CNNModule, MemberEnsemble
+
+    with pytest.raises(ValueError, match="link must be one of"):
+        MemberEnsemble([nn.Linear(2, 1)], link="softplus")
+    with pytest.raises(ValueError, match="at least one member"):
+        MemberEnsemble([])
+    torch.manual_seed(0)
+    members = [CNNModule((1, 20), 2, channels=(4, 6), kernel_size=3).eval() for _ in range(2)]
+    body = MemberEnsemble(members, link="softmax").without_head()
+    x = torch.randn(3, 1, 20)
+    expected = torch.cat([m.without_head()(x) for m in members], dim=1)
+    torch.testing.assert_close(body(x), expected)

@@ -3,6 +3,7 @@
 from sktune.nn._cnn import Augment, CNNModule, ConvBlock
 from sktune.nn._finetune import FineTuneModule, PixelShift, strip_head
 from sktune.nn._layers import ACTIVATIONS, make_activation
+from sktune.nn._members import MemberEnsemble, mean_of_members
 from sktune.nn._mlp import MLPModule
 from sktune.nn._protocols import (
     Embedder,
@@ -19,7 +20,8 @@ from sktune.nn._tabular import PeriodicEmbedding, StackedTabularMLP, TabularMLPM
 from sktune.nn._text_encoder import TextEncoderModule
 
 __all__ = ["ACTIVATIONS", "Augment", "CNNModule", "ConvBlock", "ConvFrontEnd", "Embedder",
-           "FineTuneModule", "Freezable", "Headed", "LayerwiseLR", "MLPModule",
+           "FineTuneModule", "Freezable", "Headed", "LayerwiseLR", "MLPModule", "MemberEnsemble",
            "PeriodicEmbedding", "PixelShift", "RNNModule", "SparseInput", "Stackable",
            "StackedCNN", "StackedMLP", "StackedModule", "StackedTabularMLP", "StridedFrontEnd",
-           "TabularMLPModule", "TextEncoderModule", "make_activation", "strip_head"]
+           "TabularMLPModule", "TextEncoderModule", "make_activation", "mean_of_members",
+           "strip_head"]

@@ -22,6 +22,7 @@ import math
 import torch
 from torch import nn
 
+from sktune.nn._members import LINKS, mean_of_members
 from sktune.nn._mlp import hidden_layers
 from sktune.nn._stacked import (
     StackedModule,
@@ -31,9 +32,6 @@ from sktune.nn._stacked import (
     stacked_linear,
     tensor_signature,
 )
-
-#: how members' outputs are averaged, by the estimator's link from output to prediction
-LINKS = ("identity", "softmax", "sigmoid", "exp")
 
 
 class PeriodicEmbedding(nn.Module):
@@ -291,18 +289,3 @@ class StackedTabularMLP(StackedModule):
             return out
         return mean_of_members(out.reshape(C * b, K, -1), self.link).view(C, b, -1)
 
-
-def mean_of_members(out, link):
-    """``(n, K, outputs) -> (n, outputs)``: the output whose prediction is the mean of
-    the members' predictions under ``link``."""
-    K = out.shape[1]
-    if link == "identity":
-        return out.mean(1)
-    if link == "exp":  # log of the mean of exp
-        return torch.logsumexp(out, dim=1) - math.log(K)
-    if link == "softmax":  # log of the mean probabilities (softmax gives them back)
-        return torch.logsumexp(torch.log_softmax(out, dim=-1), dim=1) - math.log(K)
-    # sigmoid: the logit of the mean probability, computed in log space
-    log_p = torch.logsumexp(nn.functional.logsigmoid(out), dim=1)
-    log_q = torch.logsumexp(nn.functional.logsigmoid(-out), dim=1)
-    return log_p - log_q

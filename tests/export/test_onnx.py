@@ -178,6 +178,11 @@ def test_cnn_signals_regression_and_multichannel_classification():
     # window means (downsample, the default past 512 steps) export with the network
     reg = CNNRegressor(channels=(4,), kernel_size=(3,), downsample=4, max_iter=2, **FAST)
     check_regressor(reg.fit(signals, signals.mean(axis=1)), signals)
+    # averaged copies (n_ensemble, the default on small signal sets) export as one graph
+    clf = CNNClassifier(channels=(4,), n_ensemble=3, max_iter=2, **FAST)
+    check_classifier(clf.fit(two, (two[:, 0].mean(axis=1) > 0).astype(int)), two)
+    reg = CNNRegressor(channels=(4,), kernel_size=(3,), n_ensemble=2, max_iter=2, **FAST)
+    check_regressor(reg.fit(signals, signals.mean(axis=1)), signals)
 
 
 @pytest.mark.parametrize("opset", [15, 18])

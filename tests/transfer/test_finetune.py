@@ -66,8 +66,10 @@ def shapes_source():
     # of fine-tuning over scratch, (2, 4 shots) x seeds 0-2: "series" 0.171, -0.017,
     # 0.086, 0.204, -0.004, 0.123; "global" 0.168, 0.175, 0.205, 0.169, 0.035, 0.268;
     # None 0.154, 0.175, 0.205, 0.173, 0.042, 0.275.
+    # one network (n_ensemble=1; "auto" averages copies on small signal sets): the
+    # comparison below is one pretrained network against one network from scratch
     return CNNClassifier(channels=(8, 16), max_iter=15, random_state=0, device="cpu",
-                         normalize="global").fit(X, y)
+                         normalize="global", n_ensemble=1).fit(X, y)
 
 
 def _gain_over_scratch(source, X, y, few, seed, max_iter, **scratch_params):
@@ -94,7 +96,8 @@ def test_fine_tuning_defaults_beat_scratch_on_a_related_task_at_every_shot_count
             X, y = shapes(300, [4, 5, 2, 3], 10 + seed, trend=0.5)
             few = np.concatenate([np.flatnonzero(y == c)[:shots] for c in np.unique(y)])
             gains.append(_gain_over_scratch(shapes_source, X, y, few, seed, 100,
-                                            channels=(8, 16), normalize="global"))
+                                            channels=(8, 16), normalize="global",
+                                            n_ensemble=1))
     assert min(gains) > 0 and np.mean(gains) > 0.05, gains
 
 
@@ -268,6 +271,17 @@ def test_cnn_backbone_lends_every_block(digits_transfer):
     clf = FineTuneClassifier(source, max_iter=1, **ALONE).fit(X[:50], y[:50])
     assert clf.transform(X[:3]).shape == (3, 4 * sum(source.channels_))  # 2x2 grid, 32 + 64
     assert len(clf.net_.module_.blocks) == len(source.channels_)
+
+
+def test_averaged_cnn_copies_lend_their_features_side_by_side():
+    """A source CNN of averaged copies (n_ensemble) lends each copy's pooled features."""
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 1, 30).astype(np.float32), np.arange(40) % 2
+    source = CNNClassifier(channels=(4,), kernel_size=(3,), n_ensemble=2, max_iter=2,
+                           random_state=0, device="cpu").fit(X, y)
+    clf = FineTuneClassifier(source, max_iter=2, **ALONE).fit(X, y)
+    assert clf.transform(X[:3]).shape == (3, 2 * 4)
+    assert PretrainedEmbedder(source).fit(X).transform(X[:3]).shape == (3, 2 * 4)
 
 
 def _sequence_tasks(seed):
