@@ -272,3 +272,18 @@ def test_small_signal_sets_average_copies_within_a_budget():
     assert CNNClassifier(**tiny).fit(digits, y).n_ensemble_ == 1  # images: one network
     with pytest.raises(ValueError, match="n_ensemble"):
         CNNClassifier(n_ensemble=0, **tiny).fit(small, y)
+
+
+def test_each_averaged_copy_trains_as_it_would_alone():
+    """The first copy of n_ensemble=3 starts from the single network's weights (same
+    seed), sees the same batches and gets its own loss's gradient: under plain SGD at a
+    constant rate it ends where the single network does."""
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(30, 1, 20).astype(np.float32), np.arange(30) % 3
+    params = dict(channels=(4,), kernel_size=(3,), solver="sgd", momentum=0.0,
+                  learning_rate="constant", learning_rate_init=0.05, max_iter=4,
+                  n_iter_no_change=10, random_state=0, device="cpu")
+    alone = CNNClassifier(n_ensemble=1, **params).fit(X, y).net_.module_
+    first = CNNClassifier(n_ensemble=3, **params).fit(X, y).net_.module_.members[0]
+    for a, b in zip(alone.state_dict().values(), first.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -64,8 +64,9 @@ def mean_of_members(out, link):
 
 class MemberEnsemble(nn.Module):
     """``K`` independently initialised networks trained as one: each member sees the
-    same batches and the loss is the mean of their losses; in evaluation the output is
-    the one whose prediction is the mean of the members' predictions.
+    same batches and the reported loss is the mean of their losses, while each member's
+    gradient is that of its own loss (it trains as it would alone); in evaluation the
+    output is the one whose prediction is the mean of the members' predictions.
 
     Averaging copies that differ only in their initialisation (and dropout) is what
     deep ensembles and InceptionTime do against the seed dependence of networks fitted
@@ -108,7 +109,14 @@ class MemberEnsemble(nn.Module):
 
     def forward(self, *inputs):
         out = torch.stack([member(*inputs) for member in self.members], dim=1)
-        return out if self.training else mean_of_members(out, self.link)
+        if not self.training:
+            return mean_of_members(out, self.link)
+        # the loss is the mean of the members' losses; each member's gradient is that of
+        # its own loss (the value is unchanged, its gradient K times the mean's), so a
+        # member trains as it would alone: its learning rate and weight decay mean
+        # what they mean for one network, under SGD as under Adam
+        K = out.shape[1]
+        return out if K == 1 else out + (K - 1) * (out - out.detach())
 
     def without_head(self):
         """The members up to their heads, for transfer: their representations side by
