@@ -57,7 +57,8 @@ def test_a_continued_fit_refuses_weights_that_do_not_fit_and_changes_nothing(
 
 def test_other_families_rebuild_too(clf_data):
     X, y = clf_data
-    cnn = CNNClassifier(channels=(4,), max_iter=2, warm_start=True, **FAST).fit(X, y)
+    cnn = CNNClassifier(channels=(4,), max_iter=2, warm_start=True, n_ensemble=1,
+                        **FAST).fit(X, y)
     assert cnn.net_.module_.pools == [None]  # signals: no pooling between blocks by default
     assert cnn.set_params(pooling="avg").fit(X, y).net_.module_.pools == ["avg"]
     with pytest.raises(ValueError, match="kernel_size=5"):

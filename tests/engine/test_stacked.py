@@ -319,7 +319,7 @@ def test_cnn_regressor_on_signals_and_dropout_copies():
     X = rng.randn(120, 2, 16)
     y = X[:, 0].mean(1) - X[:, 1, :4].sum(1)
     base = CNNRegressor(channels=(4,), max_iter=3, batch_size=16, random_state=0,
-                        device="cpu", dtype="float64")
+                        device="cpu", dtype="float64", n_ensemble=1)
     fused, unfused, _ = _fit_both(base, [{}, {"dropout": 0.3}, {"max_iter": 2}], [(X, y)] * 3)
     for i in (0, 2):
         np.testing.assert_allclose(fused[i].predict(X), unfused[i].predict(X), atol=1e-9)
@@ -337,7 +337,7 @@ def test_fused_signal_cnns_with_the_auto_architecture_equal_unfused(downsample):
     y = (X[:, 0, :6].mean(1) > X[:, 1, 6:].mean(1)).astype(int)
     base = CNNClassifier(conv_dim=1, max_iter=2, batch_size=16, random_state=0,
                          device="cpu", dtype="float64", early_stopping=False,
-                         downsample=downsample)
+                         downsample=downsample, n_ensemble=1)
     fused, unfused, outcomes = _fit_both(
         base, [{}, {"learning_rate_init": 3e-3}, {"alpha": 1e-2, "random_state": 3}],
         [(X, y)] * 3)
@@ -365,6 +365,23 @@ def test_text_and_augmented_cnns_are_not_stacked():
     aug = CNNClassifier(channels=(4,), augment_noise=0.1, device="cpu")._begin_fit(
         X_C[:40].reshape(40, 1, 6), Y_C[:40])
     assert fusion_signature(text) is None and fusion_signature(aug) is None
+
+
+def test_averaged_cnn_copies_train_on_their_own_in_a_fused_search():
+    """n_ensemble > 1 (the default on small signal sets) is one module of copies, not
+    stacked with other candidates: the search fits it as fit does."""
+    from sktune import CNNClassifier
+    from sktune.model_selection import GridSearchCV
+
+    X = X_C[:40].reshape(40, 1, 6)
+    run = CNNClassifier(channels=(4,), device="cpu")._begin_fit(X, Y_C[:40])
+    assert run.estimator.n_ensemble_ == 5 and fusion_signature(run) is None
+    base = CNNClassifier(channels=(4,), max_iter=2, random_state=0, device="cpu",
+                         dtype="float64")
+    search = GridSearchCV(base, {"alpha": [1e-4, 1e-2]}, cv=2).fit(X, Y_C[:40])
+    single = clone(base).set_params(**search.best_params_).fit(X, Y_C[:40])
+    np.testing.assert_allclose(search.best_estimator_.predict_proba(X),
+                               single.predict_proba(X), atol=1e-12)
 
 
 def test_families_opt_in_through_the_stackable_protocol():
