@@ -117,11 +117,13 @@ class SeedEnsembleClassifier(ClassifierMixin, _SeedEnsemble):
     __doc__ = f"""Soft vote of ``n_estimators`` copies of a classifier that differ only in
     their seed (initial weights, batch order, dropout), trained as one stacked network.
 
-    Small training sets make a network's accuracy depend on its seed (three seeds of the
-    default CNN on ArrowHead's 36 series: 84.0 / 73.1 / 81.7%); averaging the
-    probabilities of a few copies trades that variance for their cost (at least
-    ``n_estimators`` fits; a five-copy FCN took 12 times one fit on a CPU:
-    benchmarks/README.md). Members whose networks stack train together in one fused fit (as a fused
+    Small training sets make a network's accuracy depend on its seed (three seeds of one
+    CNN on ArrowHead's 36 series: 81.1 / 61.7 / 79.4%); averaging the probabilities of
+    a few copies trades that variance for their cost (about ``n_estimators`` fits on a
+    CPU: benchmarks/bench_ensemble_cost.py). A CNN on a small signal set already
+    averages copies by default (``n_ensemble``); this wrapper does it for any
+    estimator (pass ``n_ensemble=1`` to a CNN member, or the copies multiply). Members
+    whose networks stack train together in one fused fit (as a fused
     search trains its candidates), each as its own ``fit`` would train it (equal to
     1e-9 in float64; float32 rounding differs between the fused and the single
     convolutions, and a long training can amplify it); the others fit one by one.

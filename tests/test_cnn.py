@@ -150,6 +150,7 @@ def test_signal_defaults_are_the_fcn_recipe_and_learn_shapes():
     assert clf.channels_ == (128, 256, 128) and clf.kernel_size_ == (8, 5, 3)
     assert clf.pooling_ is None and clf.hidden_layer_sizes_ == ()
     assert clf.net_.batch_size == 8  # min(n // 10, 16), as the FCN reference
+    assert clf.n_ensemble_ == 5  # 80 x 64 values: five averaged copies fit the budget
     assert clf.score(X_test, y_test) > 0.95
 
 
@@ -199,7 +200,8 @@ def test_window_means_keep_a_signals_shape_and_refuse_images(digits):
     """downsample=2 on the pattern task still learns it; images are never shortened."""
     X, y = pattern_task(80, 0)
     X_test, y_test = pattern_task(200, 1)
-    clf = CNNClassifier(downsample=2, max_iter=4, random_state=0, device="cpu").fit(X, y)
+    clf = CNNClassifier(downsample=2, max_iter=4, random_state=0, device="cpu",
+                        n_ensemble=1).fit(X, y)
     assert clf.score(X_test, y_test) > 0.9
     X_train, _, y_train, _ = digits
     with pytest.raises(ValueError, match="downsample=2 shortens 1-D signals"):
