@@ -111,14 +111,16 @@ _CNN_DOC = """\
     n_ensemble : "auto" or int
         Copies of the network trained as one and averaged
         (:class:`~sktune.nn.MemberEnsemble`, a deep ensemble): they differ only in
-        their initialisation and see the same batches; the loss is the mean of
-        theirs, a prediction the mean of their predictions (probabilities for a
-        classifier). A fit costs about ``n_ensemble`` fits. "auto": for 1-D signals,
-        as many copies (at most 5) as keep ``copies x n_samples x steps x channels``
-        within 51,200 values (100 series of 512 steps), so the small training sets on
-        which one network's accuracy depends most on its seed get an average at the
-        cost of one fit on a mid-sized set, and sets past that budget one network
-        (docs/cnn_rnn.md); 1 for images and token ids. Recorded in ``n_ensemble_``.
+        their initialisation, see the same batches and each follows its own loss's
+        gradient (the reported loss is their mean); a prediction is the mean of
+        theirs (probabilities for a classifier). A fit costs about ``n_ensemble``
+        fits on a CPU. "auto": for 1-D signals, as many copies (at most 5) as keep
+        ``copies x n_samples x steps x channels`` within 51,200 values (100 series of
+        512 steps): the small training sets on which one network's accuracy depends
+        most on its seed get an average, read per epoch no more than one network on
+        a mid-sized set, and larger sets one network (docs/cnn_rnn.md; chosen by
+        cross-validation inside training splits); 1 for images and token ids.
+        Recorded in ``n_ensemble_``.
 """
 
 _CNN_INPUTS = """\
