@@ -187,6 +187,8 @@ class _CNNMixin:
 
     _X_checks = {"dtype": np.float32, "allow_nd": True}
     _module_parameters = frozenset(_CNN_CONSTRAINTS)
+    #: what a CNN pickled before n_ensemble existed reads: it was one network
+    n_ensemble = 1
     _input_parameters = frozenset({"input_shape", "conv_dim", "channels_last", "embedding_dim"})
 
     def __sklearn_tags__(self):

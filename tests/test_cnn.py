@@ -289,3 +289,18 @@ def test_each_averaged_copy_trains_as_it_would_alone():
     first = CNNClassifier(n_ensemble=3, **params).fit(X, y).net_.module_.members[0]
     for a, b in zip(alone.state_dict().values(), first.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_cnn_pickled_before_n_ensemble_existed_reads_as_one_network():
+    import pickle
+
+    from sklearn.base import clone
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(20, 1, 12).astype(np.float32), np.arange(20) % 2
+    clf = CNNClassifier(channels=(2,), max_iter=1, n_ensemble=1, device="cpu").fit(X, y)
+    del clf.__dict__["n_ensemble"], clf.__dict__["n_ensemble_"]  # as an old pickle holds it
+    old = pickle.loads(pickle.dumps(clf))
+    assert old.get_params()["n_ensemble"] == 1 and clone(old).n_ensemble == 1
+    np.testing.assert_allclose(old.predict_proba(X), clf.predict_proba(X))
+    assert CNNClassifier().n_ensemble == "auto"
