@@ -42,7 +42,8 @@ X, y = patterns(60 if QUICK else 300, 96)
 X_test, y_test = patterns(100 if QUICK else 300, 96)
 cnn = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(X, y)
 print(f"signals {X.shape}: read as {cnn.input_kind_!r}, channels {cnn.channels_}, "
-      f"kernels {cnn.kernel_size_}, batch {cnn.net_.batch_size}; "
+      f"kernels {cnn.kernel_size_}, batch {cnn.net_.batch_size}, "
+      f"{cnn.n_ensemble_} averaged cop{'y' if cnn.n_ensemble_ == 1 else 'ies'}; "
       f"test accuracy {cnn.score(X_test, y_test):.3f}")
 
 # 2. Variable-length, 3-channel sequences (a list of (3, L_i) arrays, aeon's layout):

@@ -75,7 +75,7 @@ def test_signal_cnns_stack_too():
     X = rng.randn(40, 30)
     y = (X[:, :10].mean(1) > 0).astype(int)
     base = CNNClassifier(channels=(4,), kernel_size=(3,), max_iter=2, dtype="float64",
-                         device="cpu")
+                         device="cpu", n_ensemble=1)  # one network per member: they stack
     ens = SeedEnsembleClassifier(base, n_estimators=2, random_state=0).fit(X, y)
     alone = clone(ens.estimators_[1]).fit(X, y)
     np.testing.assert_allclose(ens.estimators_[1].predict_proba(X),

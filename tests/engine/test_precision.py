@@ -27,7 +27,8 @@ needs_bf16 = pytest.mark.skipif(not _precision.native_bf16("cpu"),
 
 @pytest.mark.parametrize("make, data", [
     (lambda p: MLPClassifier(precision=p, **NET), lambda: (X32, Y)),
-    (lambda p: CNNClassifier(channels=(16,), precision=p, **{**NET, "max_iter": 4}),
+    (lambda p: CNNClassifier(channels=(16,), precision=p, n_ensemble=1,
+                             **{**NET, "max_iter": 4}),
      lambda: (X32, Y)),  # 10-step signals
     (lambda p: MLPRegressor(precision=p, **NET), lambda: (X32, X32[:, 0] - X32[:, 1])),
 ])
