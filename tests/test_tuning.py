@@ -24,7 +24,7 @@ from tests.conftest import FAST
 @pytest.mark.parametrize("make_est,X_of", [
     (lambda: MLPClassifier(**FAST), lambda X: X),
     (lambda: CNNClassifier(channels=(4,), hidden_layer_sizes=(8,), random_state=0,
-                           device="cpu"), lambda X: X),
+                           device="cpu", n_ensemble=1), lambda X: X),
     (lambda: RNNClassifier(hidden_size=8, random_state=0, device="cpu"), lambda X: X[:, :, None]),
 ])
 def test_halving_on_epochs_works_for_every_family(clf_data, make_est, X_of):
